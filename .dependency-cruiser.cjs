@@ -1,0 +1,78 @@
+/**
+ * The dependency rules of architecture.md, checked in `npm test`.
+ * Core = balancer, registry, watch, health, quota, sessions, cache: pure TypeScript.
+ */
+const CORE = "^src/(balancer|registry|watch|health|quota|sessions|cache)/";
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "No circular imports.",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "core-is-pure",
+      severity: "error",
+      comment: "The core imports no adapters, no generated code, no I/O libraries (rule 2).",
+      from: { path: CORE },
+      to: {
+        path: [
+          "^src/(rpc|app|store|observability|config)/",
+          "^gen/",
+          "@grpc/",
+          "@connectrpc/",
+          "@bufbuild/protobuf",
+          "ioredis",
+          "pino",
+          "prom-client",
+        ],
+      },
+    },
+    {
+      name: "core-no-network",
+      severity: "error",
+      comment: "The core does no network I/O (rule 2).",
+      from: { path: CORE },
+      to: { dependencyTypes: ["core"], path: "^(node:)?(net|http|http2|https|dgram|fs|child_process|tls)$" },
+    },
+    {
+      name: "shared-is-leaf",
+      severity: "error",
+      comment: "shared/ depends on nothing of ours.",
+      from: { path: "^src/shared/" },
+      to: { path: "^src/(?!shared/)" },
+    },
+    {
+      name: "only-codec-touches-gen",
+      severity: "error",
+      comment: "Only rpc/codec.ts converts between proto and domain types (rule 3).",
+      from: { path: "^src/", pathNot: "^src/rpc/codec\\.ts$" },
+      to: { path: "^gen/" },
+    },
+    {
+      name: "inward-only",
+      severity: "error",
+      comment: "Adapters never import the composition root; the core never imports adapters (rule 1).",
+      from: { path: "^src/(rpc|store|observability)/" },
+      to: { path: "^src/(app|main)" },
+    },
+    {
+      name: "env-and-files-at-the-edge",
+      severity: "error",
+      comment: "Only app/, config/ and main read process.env or files (rule 4).",
+      from: { path: "^src/", pathNot: "^src/(app|config)/|^src/main\\.ts$" },
+      to: { dependencyTypes: ["core"], path: "^(node:)?fs$" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default"],
+    },
+  },
+};

@@ -1,0 +1,43 @@
+import type { BackendSpec, HealthState } from "../registry/model.js";
+
+/**
+ * One backend's live state. Snapshots hold references to these objects, so counters that
+ * change per request (in-flight, latency) are read by pickers without a snapshot rebuild;
+ * fields that change eligibility (health, draining, weight) go through the registry, which
+ * rebuilds the snapshot.
+ */
+export interface BackendState {
+  spec: BackendSpec;
+  health: HealthState;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  inFlight: number;
+  /** 0 until the first latency report. */
+  ewmaLatencyMs: number;
+  draining: boolean;
+  /** Epoch ms; 0 when not draining. */
+  drainDeadline: number;
+  /** Epoch ms; 0 when the backend has no lease. */
+  leaseExpiresAt: number;
+  /** Epoch ms the backend joined or last recovered (slow start). */
+  activeSince: number;
+  /** Epoch ms; 0 when not ejected. */
+  ejectedUntil: number;
+}
+
+/** A new backend's state, per the service's initial health (behaviour.md R4). */
+export function newBackendState(spec: BackendSpec, initial: HealthState, now: number): BackendState {
+  return {
+    spec,
+    health: initial,
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0,
+    inFlight: 0,
+    ewmaLatencyMs: 0,
+    draining: false,
+    drainDeadline: 0,
+    leaseExpiresAt: spec.leaseTtlMs > 0 ? now + spec.leaseTtlMs : 0,
+    activeSince: now,
+    ejectedUntil: 0,
+  };
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65_535);
+const positiveInt = z.number().int().positive();
+
+/**
+ * Every setting of `fulcrum serve`, with defaults. Sources, later ones winning: these
+ * defaults, the YAML file (--config), FULCRUM_* environment variables, command-line flags.
+ */
+export const configSchema = z.strictObject({
+  grpc: z
+    .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4770) })
+    .prefault({}),
+  web: z
+    .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4771) })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxServices: positiveInt.default(10_000),
+      maxBackendsPerService: positiveInt.default(10_000),
+      maxNameLength: positiveInt.default(253),
+      maxLabelsPerBackend: positiveInt.default(64),
+      maxQuotasPerBackend: positiveInt.default(16),
+      maxSelectCount: positiveInt.default(64),
+      maxExclude: positiveInt.default(1_024),
+      maxReportBatch: positiveInt.default(1_000),
+      maxMessageBytes: positiveInt.default(4 * 1024 * 1024),
+    })
+    .prefault({}),
+  watch: z
+    .strictObject({
+      historyPerService: positiveInt.default(1_000),
+      queuePerWatcher: positiveInt.default(4_096),
+      maxWatchers: positiveInt.default(20_000),
+      heartbeatMs: positiveInt.default(15_000),
+    })
+    .prefault({}),
+  shutdownDeadlineMs: positiveInt.default(10_000),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** The validated configuration. */
+export type FulcrumConfig = z.infer<typeof configSchema>;
+
+/** Input before defaults (what a file, env or flags may give). */
+export type FulcrumConfigInput = z.input<typeof configSchema>;

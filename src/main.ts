@@ -1,0 +1,91 @@
+/**
+ * The `fulcrum` command: `serve` runs the control plane; `--help` lists every flag.
+ */
+import closeWithGrace from "close-with-grace";
+import { Command, InvalidArgumentError } from "commander";
+import { createApp } from "./app/create-app.js";
+import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
+
+function portFlag(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new InvalidArgumentError("must be a port from 0 to 65535");
+  return port;
+}
+
+interface ServeFlags {
+  config?: string;
+  host?: string;
+  grpcPort?: number;
+  webPort?: number;
+  logLevel?: string;
+}
+
+function overridesFrom(flags: ServeFlags): Record<string, unknown> {
+  const grpc = {
+    ...(flags.host && { host: flags.host }),
+    ...(flags.grpcPort !== undefined && { port: flags.grpcPort }),
+  };
+  const web = {
+    ...(flags.host && { host: flags.host }),
+    ...(flags.webPort !== undefined && { port: flags.webPort }),
+  };
+  return { grpc, web, ...(flags.logLevel && { logLevel: flags.logLevel }) };
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
+  const app = await createApp(config);
+  process.stdout.write(
+    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}\n`,
+  );
+  closeWithGrace({ delay: config.shutdownDeadlineMs + 1_000 }, async ({ err }) => {
+    if (err) process.stderr.write(`fulcrum: ${err.stack ?? err}\n`);
+    await app.close();
+  });
+}
+
+const program = new Command()
+  .name("fulcrum")
+  .description("Load-balancer control plane: which backend should I call for service X?")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("run the control plane (in memory)")
+  .option("-c, --config <file>", "YAML config file")
+  .option(
+    "--host <host>",
+    `listen address of both ports (env ${environmentVariable(["grpc", "host"])}, ${environmentVariable(["web", "host"])})`,
+  )
+  .option(
+    "--grpc-port <port>",
+    `gRPC port, 0 picks a free one (default 4770, env ${environmentVariable(["grpc", "port"])})`,
+    portFlag,
+  )
+  .option(
+    "--web-port <port>",
+    `Connect / gRPC-Web / HTTP port (default 4771, env ${environmentVariable(["web", "port"])})`,
+    portFlag,
+  )
+  .option(
+    "--log-level <level>",
+    `fatal|error|warn|info|debug|trace|silent (env ${environmentVariable(["logLevel"])})`,
+  )
+  .addHelpText(
+    "after",
+    "\nEvery setting of the config file can also be set as FULCRUM_<PATH>, e.g. FULCRUM_LIMITS_MAX_SERVICES=500.",
+  )
+  .action(async (flags: ServeFlags) => {
+    try {
+      await serve(flags);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`fulcrum: ${error.message}\n`);
+        process.exit(2);
+      }
+      throw error;
+    }
+  });
+
+await program.parseAsync(process.argv);

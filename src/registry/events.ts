@@ -1,0 +1,28 @@
+import type { HealthState, ServiceConfig } from "./model.js";
+import type { BackendStatus, ServiceStatus } from "./status.js";
+
+/** One change to a service, as Watch reports it (api.md, Watch). */
+export type ServiceChange =
+  | { readonly kind: "snapshot"; readonly status: ServiceStatus }
+  | { readonly kind: "backend_added"; readonly backend: BackendStatus }
+  | { readonly kind: "backend_removed"; readonly backendId: string; readonly reason: string }
+  | { readonly kind: "backend_updated"; readonly backend: BackendStatus }
+  | {
+      readonly kind: "health_changed";
+      readonly backendId: string;
+      readonly previous: HealthState;
+      readonly current: HealthState;
+      readonly reason: string;
+    }
+  | { readonly kind: "config_changed"; readonly config: ServiceConfig }
+  | { readonly kind: "service_removed" };
+
+/** A change with the service version it produced. Versions only grow, across all services. */
+export interface ServiceEvent {
+  readonly service: string;
+  readonly version: number;
+  readonly change: ServiceChange;
+}
+
+/** Receives every change the registry makes, in order. */
+export type ServiceEventListener = (event: ServiceEvent) => void;

@@ -1,0 +1,38 @@
+import type { BackendState } from "../balancer/backend-state.js";
+import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
+
+/** A backend as GetService and Watch show it: what was registered plus its live state. */
+export interface BackendStatus {
+  readonly spec: BackendSpec;
+  readonly health: HealthState;
+  readonly draining: boolean;
+  readonly inFlight: number;
+  readonly consecutiveFailures: number;
+  readonly ewmaLatencyMs: number;
+  readonly quotaRemaining: Readonly<Record<string, number>>;
+  readonly pinnedSessions: number;
+  readonly ejected: boolean;
+}
+
+/** A service as GetService and Watch snapshots show it. */
+export interface ServiceStatus {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly version: number;
+  readonly backends: readonly BackendStatus[];
+}
+
+/** A point-in-time copy of a backend's state. */
+export function describeBackend(state: BackendState, now: number): BackendStatus {
+  return {
+    spec: state.spec,
+    health: state.health,
+    draining: state.draining,
+    inFlight: state.inFlight,
+    consecutiveFailures: state.consecutiveFailures,
+    ewmaLatencyMs: state.ewmaLatencyMs,
+    quotaRemaining: {},
+    pinnedSessions: 0,
+    ejected: state.ejectedUntil > now,
+  };
+}

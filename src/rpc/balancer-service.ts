@@ -1,0 +1,93 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { Balancer } from "../balancer/balancer.js";
+import { FulcrumError } from "../shared/errors.js";
+import type { WatchHub } from "../watch/watch-hub.js";
+import * as codec from "./codec.js";
+import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+
+/** What BalancerService needs. */
+export interface BalancerServiceDeps {
+  readonly balancer: Balancer;
+  readonly watchHub: WatchHub;
+  readonly log: ErrorLogger;
+}
+
+const notYet = (what: string) =>
+  new FulcrumError("unimplemented", `${what} is not implemented in this version of Fulcrum`);
+
+/** BalancerService: decode, call the core, encode. No logic of its own. */
+export function createBalancerServiceImpl(
+  deps: BalancerServiceDeps,
+): ServiceImpl<typeof codec.BalancerService> {
+  const { balancer, watchHub, log } = deps;
+  const { create, schemas } = codec;
+
+  function select(req: codec.SelectRequest) {
+    if (req.sessionId) throw notYet("session routing (session_id)");
+    if (Object.keys(req.cost).length > 0) throw notYet("quota reservation (cost)");
+    if (req.resourceKey) throw notYet("negative availability (resource_key)");
+    return codec.encodeSelection(balancer.select(req.service, codec.decodeSelect(req)));
+  }
+
+  return {
+    select,
+    async *selectStream(requests: AsyncIterable<codec.SelectStreamRequest>) {
+      for await (const request of requests) {
+        try {
+          const response = select(request.select ?? create(codec.SelectRequestSchema));
+          yield create(schemas.SelectStreamResponse, {
+            requestId: request.requestId,
+            result: { case: "response", value: response },
+          });
+        } catch (error) {
+          const failure = asFulcrumError(error, log);
+          const status = codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
+          yield create(schemas.SelectStreamResponse, {
+            requestId: request.requestId,
+            result: { case: "error", value: status },
+          });
+        }
+      }
+    },
+    report(req) {
+      return create(schemas.ReportResponse, balancer.report(codec.decodeOutcomes(req.outcomes)));
+    },
+    async streamReports(requests: AsyncIterable<codec.StreamReportsRequest>) {
+      const totals = { applied: 0, ignored: 0, rejected: 0, errors: [] as codec.Status[] };
+      const reject = (failure: FulcrumError, count: number) => {
+        totals.rejected += count;
+        if (totals.errors.length < 10)
+          totals.errors.push(codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]));
+      };
+      for await (const request of requests) {
+        if (request.outcomes.length > 0) {
+          try {
+            const result = balancer.report(codec.decodeOutcomes(request.outcomes));
+            totals.applied += result.applied;
+            totals.ignored += result.ignored;
+          } catch (error) {
+            reject(asFulcrumError(error, log), request.outcomes.length);
+          }
+        }
+        if (request.probes.length > 0)
+          reject(notYet("probe results over StreamReports (health state machine)"), request.probes.length);
+      }
+      return create(schemas.StreamReportsResponse, totals);
+    },
+    async *watch(req, context: HandlerContext) {
+      const { services, resume } = codec.decodeWatch(req);
+      const watcher = watchHub.subscribe(services, resume);
+      const stop = () => watcher.close();
+      context.signal.addEventListener("abort", stop, { once: true });
+      try {
+        for await (const message of watcher) yield codec.encodeWatchMessage(message);
+      } finally {
+        context.signal.removeEventListener("abort", stop);
+        watcher.close();
+      }
+    },
+    endSession() {
+      throw notYet("EndSession (session pins)");
+    },
+  };
+}

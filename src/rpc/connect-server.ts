@@ -1,0 +1,127 @@
+/**
+ * Serves the same service implementations with @connectrpc/connect-node on the web port:
+ * Connect, gRPC-Web and gRPC, over HTTP/1.1 (browsers, curl) and h2c on one port, told apart
+ * by the HTTP/2 connection preface. Plain HTTP routes (/healthz, /readyz, /metrics, the
+ * dashboard) are served by the fallback handler.
+ */
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as codec from "./codec.js";
+import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+import type { ServiceBinding } from "./grpc-server.js";
+
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+
+/** A plain HTTP handler for paths that are not RPCs; false when it does not serve the path. */
+export type HttpRoute = (
+  ...args: Parameters<NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>>
+) => boolean;
+
+/** Options of the web server. */
+export interface ConnectServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly bindings: readonly ServiceBinding[];
+  readonly routes: readonly HttpRoute[];
+  readonly maxMessageBytes: number;
+  readonly log: ErrorLogger;
+}
+
+/** A running web server. */
+export interface ConnectServerHandle {
+  readonly port: number;
+  /** Stops accepting; open HTTP/2 sessions get GOAWAY; anything left after the deadline is cut. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+function toConnectError(error: unknown, log: ErrorLogger): ConnectError {
+  if (error instanceof ConnectError) return error;
+  const failure = asFulcrumError(error, log);
+  const details = codec.encodeErrorDetails(failure);
+  return new ConnectError(failure.message, GRPC_STATUS[failure.code], undefined, details);
+}
+
+/** Wraps every method so a FulcrumError leaves as a ConnectError with its details. */
+function withConnectErrors(binding: ServiceBinding, log: ErrorLogger): ServiceBinding["impl"] {
+  const wrapped: ServiceBinding["impl"] = {};
+  for (const method of binding.service.methods) {
+    const fn = binding.impl[method.localName];
+    if (!fn) continue;
+    const streamsOut = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+    wrapped[method.localName] = streamsOut
+      ? async function* (...args: unknown[]) {
+          try {
+            yield* fn(...args);
+          } catch (error) {
+            throw toConnectError(error, log);
+          }
+        }
+      : async (...args: unknown[]) => {
+          try {
+            return await fn(...args);
+          } catch (error) {
+            throw toConnectError(error, log);
+          }
+        };
+  }
+  return wrapped;
+}
+
+/** Starts the web server; resolves once it listens. */
+export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServerHandle> {
+  const handler = connectNodeAdapter({
+    routes(router: ConnectRouter) {
+      for (const binding of options.bindings)
+        router.service(binding.service as never, withConnectErrors(binding, options.log) as never);
+    },
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    fallback(req, res) {
+      for (const route of options.routes) if (route(req, res)) return;
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    },
+  });
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, handler);
+  const sessions = new Set<http2.Http2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const sockets = new Set<net.Socket>();
+  const listener = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("readable", () => {
+      const head: Buffer | null = socket.read();
+      if (!head) return void socket.destroy();
+      socket.unshift(head);
+      const isH2 = head
+        .subarray(0, H2_PREFACE.length)
+        .equals(H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)));
+      (isH2 ? h2 : h1).emit("connection", socket);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once("error", reject);
+    listener.listen(options.port, options.host, () => resolve());
+  });
+  const port = (listener.address() as net.AddressInfo).port;
+  return {
+    port,
+    close: (deadlineMs) =>
+      new Promise<void>((resolve) => {
+        listener.close(() => resolve());
+        for (const session of sessions) session.close();
+        h1.closeIdleConnections();
+        setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, deadlineMs).unref();
+        if (sockets.size === 0) resolve();
+      }),
+  };
+}

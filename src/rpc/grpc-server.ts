@@ -1,0 +1,180 @@
+/**
+ * Serves service implementations over @grpc/grpc-js (the fast plain-gRPC port), using the
+ * buf-generated schemas for (de)serialization, plus grpc.health.v1 and server reflection.
+ * Errors become a status with google.rpc details in grpc-status-details-bin.
+ */
+
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { HandlerContext } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import * as codec from "./codec.js";
+import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+
+/** A service descriptor with its implementation (Connect's ServiceImpl shape). */
+export interface ServiceBinding {
+  readonly service: DescService;
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation's methods are called by name.
+  readonly impl: Record<string, (...args: any[]) => any>;
+}
+
+/** Options of the gRPC server. */
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly bindings: readonly ServiceBinding[];
+  /** proto/ directory, for reflection. */
+  readonly protoDir: string;
+  readonly protoFiles: readonly string[];
+  readonly maxMessageBytes: number;
+  readonly log: ErrorLogger;
+}
+
+/** A running gRPC server. */
+export interface GrpcServerHandle {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** Stops accepting, lets calls finish until the deadline, then cancels the rest. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+function serializer(desc: DescMessage) {
+  return (message: unknown) => Buffer.from(toBinary(desc, message as Parameters<typeof toBinary>[1]));
+}
+
+function deserializer(desc: DescMessage) {
+  return (bytes: Buffer) => fromBinary(desc, bytes);
+}
+
+function toServiceError(error: unknown, log: ErrorLogger): Partial<grpc.StatusObject> {
+  const failure = asFulcrumError(error, log);
+  const code = GRPC_STATUS[failure.code];
+  const metadata = new grpc.Metadata();
+  metadata.set(
+    "grpc-status-details-bin",
+    Buffer.from(codec.statusToBinary(codec.encodeErrorStatus(failure, code))),
+  );
+  return { code, details: failure.message, metadata };
+}
+
+function contextOf(call: NodeJS.EventEmitter): HandlerContext {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort());
+  call.on("close", () => controller.abort());
+  return { signal: controller.signal } as HandlerContext;
+}
+
+/** Writes an async iterable to a writable call, honouring backpressure. */
+async function writeAll(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  source: AsyncIterable<unknown>,
+) {
+  for await (const message of source) {
+    if (call.cancelled) break;
+    if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
+  }
+}
+
+function handlerFor(
+  method: DescMethod,
+  fn: (...args: unknown[]) => unknown,
+  log: ErrorLogger,
+): grpc.UntypedHandleCall {
+  switch (method.methodKind) {
+    case "unary":
+      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        try {
+          const result = fn(call.request, contextOf(call));
+          if (result instanceof Promise)
+            result.then(
+              (r) => callback(null, r),
+              (e) => callback(toServiceError(e, log)),
+            );
+          else callback(null, result);
+        } catch (error) {
+          callback(toServiceError(error, log));
+        }
+      };
+    case "server_streaming":
+      return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        writeAll(call, fn(call.request, contextOf(call)) as AsyncIterable<unknown>).then(
+          () => call.end(),
+          (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
+        );
+      };
+    case "client_streaming":
+      return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        (fn(call, contextOf(call)) as Promise<unknown>).then(
+          (r) => callback(null, r),
+          (e) => callback(toServiceError(e, log)),
+        );
+      };
+    case "bidi_streaming":
+      return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        writeAll(call, fn(call, contextOf(call)) as AsyncIterable<unknown>).then(
+          () => call.end(),
+          (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
+        );
+      };
+  }
+}
+
+function definitionOf(binding: ServiceBinding, log: ErrorLogger) {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of binding.service.methods) {
+    definition[method.localName] = {
+      path: `/${binding.service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: serializer(method.input),
+      requestDeserialize: deserializer(method.input),
+      responseSerialize: serializer(method.output),
+      responseDeserialize: deserializer(method.output),
+      originalName: method.name,
+    };
+    const fn = binding.impl[method.localName];
+    if (fn) handlers[method.localName] = handlerFor(method, fn, log);
+  }
+  return { definition, handlers };
+}
+
+/** Starts the gRPC server; resolves once it listens. */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+  });
+  for (const binding of options.bindings) {
+    const { definition, handlers } = definitionOf(binding, options.log);
+    server.addService(definition as grpc.ServiceDefinition, handlers);
+  }
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  health.addToServer(server);
+  const packageDefinition = protoLoader.loadSync([...options.protoFiles], {
+    includeDirs: [options.protoDir],
+  });
+  new ReflectionService(packageDefinition).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    );
+  });
+  return {
+    port,
+    health,
+    close: (deadlineMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), deadlineMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,61 @@
+import { FulcrumError } from "../../shared/errors.js";
+import type { ServiceBinding } from "../grpc-server.js";
+
+/** Receives one finished RPC: method, status code name, handler seconds. */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+function codeOf(error: unknown): string {
+  return error instanceof FulcrumError ? error.code : "internal";
+}
+
+/**
+ * Wraps a binding's methods so each call is reported to `observe`, once, whatever the
+ * transport. Unary calls are timed to the answer; streams from open to close.
+ */
+export function observeBinding(binding: ServiceBinding, observe: RpcObserver): ServiceBinding {
+  const impl: ServiceBinding["impl"] = {};
+  for (const method of binding.service.methods) {
+    const fn = binding.impl[method.localName];
+    if (!fn) continue;
+    const name = `${binding.service.name}/${method.name}`;
+    const streamsOut = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+    impl[method.localName] = streamsOut
+      ? async function* (...args: unknown[]) {
+          const start = performance.now();
+          let code = "ok";
+          try {
+            yield* fn(...args);
+          } catch (error) {
+            code = codeOf(error);
+            throw error;
+          } finally {
+            observe(name, code, (performance.now() - start) / 1000);
+          }
+        }
+      : (...args: unknown[]) => {
+          const start = performance.now();
+          const done = (code: string) => observe(name, code, (performance.now() - start) / 1000);
+          try {
+            const result = fn(...args);
+            if (!(result instanceof Promise)) {
+              done("ok");
+              return result;
+            }
+            return result.then(
+              (value) => {
+                done("ok");
+                return value;
+              },
+              (error) => {
+                done(codeOf(error));
+                throw error;
+              },
+            );
+          } catch (error) {
+            done(codeOf(error));
+            throw error;
+          }
+        };
+  }
+  return { service: binding.service, impl };
+}

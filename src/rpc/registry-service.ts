@@ -1,0 +1,40 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { ServiceRegistry } from "../registry/service-registry.js";
+import * as codec from "./codec.js";
+
+/** RegistryService: decode, call the registry, encode. No logic of its own. */
+export function createRegistryServiceImpl(
+  registry: ServiceRegistry,
+): ServiceImpl<typeof codec.RegistryService> {
+  const { create, schemas } = codec;
+  return {
+    register(req) {
+      const result = registry.register(codec.decodeRegister(req));
+      return create(schemas.RegisterResponse, { version: BigInt(result.version), changed: result.changed });
+    },
+    deregister(req) {
+      const { service, backendIds, drain, drainTimeoutMs } = codec.decodeDeregister(req);
+      const result = registry.deregister(service, backendIds, drain, drainTimeoutMs);
+      return create(schemas.DeregisterResponse, { ...result, version: BigInt(result.version) });
+    },
+    heartbeat(req) {
+      return create(schemas.HeartbeatResponse, registry.heartbeat(req.service, req.backendIds));
+    },
+    setHealth(req) {
+      const health = codec.decodeSetHealth(req);
+      const result = registry.setHealth(req.service, req.backendId, health, req.reason || "set by operator");
+      return create(schemas.SetHealthResponse, {
+        version: BigInt(result.version),
+        previous: codec.encodeHealthState(result.previous),
+      });
+    },
+    getService(req) {
+      return create(schemas.GetServiceResponse, {
+        service: codec.encodeServiceStatus(registry.describe(req.service)),
+      });
+    },
+    listServices(req) {
+      return codec.encodeServiceList(registry.list(req.prefix));
+    },
+  };
+}

@@ -1,0 +1,127 @@
+import type { ServiceEvent } from "../registry/events.js";
+import type { ServiceStatus } from "../registry/status.js";
+import type { Clock } from "../shared/clock.js";
+import { FulcrumError } from "../shared/errors.js";
+import type { WatchMessage } from "./watch-message.js";
+import { Watcher } from "./watcher.js";
+
+/** Limits and timing of Watch. */
+export interface WatchLimits {
+  /** Events kept per service for resume. */
+  readonly historyPerService: number;
+  readonly queuePerWatcher: number;
+  readonly maxWatchers: number;
+  readonly heartbeatMs: number;
+}
+
+export const DEFAULT_WATCH_LIMITS: WatchLimits = {
+  historyPerService: 1_000,
+  queuePerWatcher: 4_096,
+  maxWatchers: 20_000,
+  heartbeatMs: 15_000,
+};
+
+/** Options of a WatchHub. */
+export interface WatchHubOptions {
+  readonly clock: Clock;
+  readonly limits: WatchLimits;
+  /** The current status of a service, or undefined when it is not registered. */
+  readonly describe: (service: string) => ServiceStatus | undefined;
+  readonly serviceNames: () => readonly string[];
+}
+
+interface History {
+  readonly events: ServiceEvent[];
+  /** Version of the newest event dropped from `events`; resuming from below it needs a RESET. */
+  truncatedAt: number;
+}
+
+/**
+ * Fans service events out to Watch streams (api.md, Watch): a snapshot first, then deltas;
+ * resume from `resume_versions` replays exactly what was missed while the bounded history
+ * still holds it, and answers RESET + snapshot otherwise.
+ */
+export class WatchHub {
+  private readonly histories = new Map<string, History>();
+  private readonly watchers = new Map<Watcher, ReadonlySet<string> | "all">();
+
+  constructor(private readonly options: WatchHubOptions) {}
+
+  /** Records an event and delivers it to every watcher in scope. */
+  publish(event: ServiceEvent): void {
+    const history = this.histories.get(event.service) ?? { events: [], truncatedAt: 0 };
+    this.histories.set(event.service, history);
+    history.events.push(event);
+    if (history.events.length > this.options.limits.historyPerService)
+      history.truncatedAt = history.events.shift()!.version;
+    const message: WatchMessage = { service: event.service, version: event.version, event: event.change };
+    for (const [watcher, scope] of this.watchers)
+      if (scope === "all" || scope.has(event.service)) watcher.push(message);
+    // A removed service keeps only a tombstone: resuming from before it needs RESET.
+    if (event.change.kind === "service_removed")
+      this.histories.set(event.service, { events: [], truncatedAt: event.version });
+  }
+
+  /** Opens a Watch stream over `services` (all when empty), resuming where `resume` says. */
+  subscribe(services: readonly string[], resume: ReadonlyMap<string, number>): Watcher {
+    if (this.watchers.size >= this.options.limits.maxWatchers) {
+      throw new FulcrumError(
+        "resource_exhausted",
+        `${this.watchers.size} watchers open, the limit max_watchers`,
+      );
+    }
+    const scope = services.length === 0 ? "all" : new Set(services);
+    const watcher = new Watcher({
+      clock: this.options.clock,
+      queueLimit: this.options.limits.queuePerWatcher,
+      heartbeatMs: this.options.limits.heartbeatMs,
+      resync: (service, reason) => this.resync(service, reason),
+      scope: () => (scope === "all" ? this.options.serviceNames() : [...scope]),
+      onClose: () => this.watchers.delete(watcher),
+    });
+    const initial = scope === "all" ? new Set([...this.options.serviceNames(), ...resume.keys()]) : scope;
+    for (const service of initial) this.catchUp(watcher, service, resume.get(service));
+    this.watchers.set(watcher, scope);
+    return watcher;
+  }
+
+  /** Ends every stream cleanly (shutdown). */
+  closeAll(): void {
+    for (const watcher of [...this.watchers.keys()]) watcher.close();
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  private catchUp(watcher: Watcher, service: string, resumeFrom: number | undefined): void {
+    const status = this.options.describe(service);
+    const history = this.histories.get(service);
+    if (resumeFrom === undefined) {
+      if (status) watcher.push({ service, version: status.version, event: { kind: "snapshot", status } });
+      return;
+    }
+    const current = status?.version ?? history?.events.at(-1)?.version ?? 0;
+    const replayable = history !== undefined && resumeFrom >= history.truncatedAt && resumeFrom <= current;
+    if (replayable) {
+      for (const event of history.events) {
+        if (event.version > resumeFrom)
+          watcher.push({ service, version: event.version, event: event.change });
+      }
+      return;
+    }
+    if (resumeFrom === current) return;
+    watcher.pushResync(
+      service,
+      resumeFrom > current ? "version is from another history" : "history needed to resume is gone",
+    );
+  }
+
+  private resync(service: string, reason: string): WatchMessage[] {
+    const status = this.options.describe(service);
+    const version = status?.version ?? 0;
+    const reset: WatchMessage = { service, version, event: { kind: "reset", reason } };
+    if (!status) return [reset, { service, version, event: { kind: "service_removed" } }];
+    return [reset, { service, version, event: { kind: "snapshot", status } }];
+  }
+}

@@ -1,0 +1,115 @@
+import type { Clock, TimerHandle } from "../shared/clock.js";
+import type { WatchMessage } from "./watch-message.js";
+
+/** How a watcher turns a "resync" marker into messages: RESET, then a snapshot (or removal). */
+export type Resync = (service: string, reason: string) => WatchMessage[];
+
+type QueueEntry = WatchMessage | { readonly resync: string; readonly reason: string };
+
+/** Options of one watcher. */
+export interface WatcherOptions {
+  readonly clock: Clock;
+  /** Messages held for a slow reader before it is reset instead (never unbounded memory). */
+  readonly queueLimit: number;
+  /** A keep-alive is sent after this much idle time. */
+  readonly heartbeatMs: number;
+  readonly resync: Resync;
+  /** Services this watcher is reset for when it overflows. */
+  readonly scope: () => readonly string[];
+  readonly onClose: () => void;
+}
+
+/**
+ * One Watch stream's queue, as an async iterable. A reader that falls `queueLimit` messages
+ * behind loses its queue and gets RESET + snapshot per service instead, so memory per watcher
+ * is bounded. Messages at or below the version already sent for a service are dropped, so a
+ * snapshot is never followed by an older delta.
+ */
+export class Watcher implements AsyncIterable<WatchMessage> {
+  private queue: QueueEntry[] = [];
+  private readonly sentVersions = new Map<string, number>();
+  private wake: (() => void) | undefined;
+  private closed = false;
+  /** Times this watcher fell behind and was reset. */
+  overflows = 0;
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  /** Queues a message; on overflow replaces the queue with resync markers. */
+  push(message: WatchMessage): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.options.queueLimit) {
+      this.overflows++;
+      this.queue = this.options
+        .scope()
+        .map((service) => ({ resync: service, reason: "watcher fell behind" }));
+    }
+    this.queue.push(message);
+    this.wake?.();
+  }
+
+  /** Queues RESET + snapshot for `service`. */
+  pushResync(service: string, reason: string): void {
+    if (this.closed) return;
+    this.queue.push({ resync: service, reason });
+    this.wake?.();
+  }
+
+  /** Ends the stream: the iterator finishes after what is queued is dropped. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    this.wake?.();
+    this.options.onClose();
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<WatchMessage> {
+    try {
+      while (!this.closed) {
+        const entry = this.queue.shift();
+        if (!entry) {
+          if (await this.idle()) yield { service: "", version: 0, event: { kind: "heartbeat" } };
+          continue;
+        }
+        const messages = "resync" in entry ? this.options.resync(entry.resync, entry.reason) : [entry];
+        for (const message of messages) if (this.fresh(message)) yield message;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  private fresh(message: WatchMessage): boolean {
+    const { kind } = message.event;
+    if (kind === "heartbeat") return true;
+    if (kind === "reset") {
+      this.sentVersions.delete(message.service);
+      return true;
+    }
+    const sent = this.sentVersions.get(message.service) ?? 0;
+    if (message.version <= sent && kind !== "snapshot") return false;
+    this.sentVersions.set(message.service, message.version);
+    return true;
+  }
+
+  /** Waits for a message or the heartbeat interval; true when it timed out. */
+  private idle(): Promise<boolean> {
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      this.wake = () => {
+        this.wake = undefined;
+        if (timer) this.options.clock.clearTimeout(timer);
+        resolve(false);
+      };
+      timer = this.options.clock.setTimeout(() => {
+        this.wake = undefined;
+        resolve(true);
+      }, this.options.heartbeatMs);
+    });
+  }
+}
