@@ -6,7 +6,8 @@ import type { BackendSpec, QuotaAlgorithm, QuotaLimitSpec } from "./model.js";
 import { resolveHealthCheck } from "./resolve-health-check.js";
 import type { Violations } from "./violations.js";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._\-/:]*$/;
+// Brackets and colons let an id default to an IPv6 address ("[::1]:80").
+const NAME = /^[A-Za-z0-9[][A-Za-z0-9._\-/:[\]@]*$/;
 const QUOTA_ALGORITHMS: readonly QuotaAlgorithm[] = ["sliding_window", "token_bucket", "fixed_window"];
 const MAX_QUOTA_BUCKETS = 60;
 
@@ -23,7 +24,7 @@ export function checkName(field: string, name: string, limits: RegistryLimits, v
   if (!NAME.test(name)) {
     v.add(
       field,
-      `must start with a letter or digit and hold only letters, digits and . _ - / :, got ${JSON.stringify(name)}`,
+      `must start with a letter, digit or [ and hold only letters, digits and . _ - / : [ ] @, got ${JSON.stringify(name)}`,
     );
     return false;
   }

@@ -101,7 +101,7 @@ export class WatchHub {
       if (status) watcher.push({ service, version: status.version, event: { kind: "snapshot", status } });
       return;
     }
-    const current = status?.version ?? history?.events.at(-1)?.version ?? 0;
+    const current = this.currentVersion(service);
     const replayable = history !== undefined && resumeFrom >= history.truncatedAt && resumeFrom <= current;
     if (replayable) {
       for (const event of history.events) {
@@ -117,9 +117,17 @@ export class WatchHub {
     );
   }
 
+  /** The service's version, or for a removed one the version of its removal. */
+  private currentVersion(service: string): number {
+    const history = this.histories.get(service);
+    return (
+      this.options.describe(service)?.version ?? history?.events.at(-1)?.version ?? history?.truncatedAt ?? 0
+    );
+  }
+
   private resync(service: string, reason: string): WatchMessage[] {
     const status = this.options.describe(service);
-    const version = status?.version ?? 0;
+    const version = this.currentVersion(service);
     const reset: WatchMessage = { service, version, event: { kind: "reset", reason } };
     if (!status) return [reset, { service, version, event: { kind: "service_removed" } }];
     return [reset, { service, version, event: { kind: "snapshot", status } }];

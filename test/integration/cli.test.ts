@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function until(predicate: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("fulcrum CLI", () => {
+  it("--help lists serve and its flags", async () => {
+    const top = run(["--help"]);
+    expect(await top.exited).toBe(0);
+    expect(top.out()).toContain("serve");
+    const serve = run(["serve", "--help"]);
+    expect(await serve.exited).toBe(0);
+    for (const flag of [
+      "--config",
+      "--grpc-port",
+      "--web-port",
+      "--host",
+      "--log-level",
+      "FULCRUM_GRPC_PORT",
+    ]) {
+      expect(serve.out()).toContain(flag);
+    }
+  });
+
+  it("serve prints where it listens, is ready, and shuts down gracefully on SIGTERM (O4)", async () => {
+    const server = run(["serve", "--grpc-port", "0", "--web-port", "0", "--log-level", "silent"]);
+    await until(() => server.out().includes("fulcrum listening"));
+    const match = /gRPC 127\.0\.0\.1:(\d+), web .* http:\/\/127\.0\.0\.1:(\d+)/.exec(server.out());
+    expect(match).not.toBeNull();
+    const ready = await fetch(`http://127.0.0.1:${match![2]}/readyz`);
+    expect(ready.status).toBe(200);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("rejects bad settings naming the field, with exit code 2", async () => {
+    const env = run(["serve"], { FULCRUM_GRPC_PORT: "not-a-port" });
+    expect(await env.exited).toBe(2);
+    expect(env.err()).toContain("grpc.port");
+    const flag = run(["serve", "--web-port", "99999"]);
+    expect(await flag.exited).not.toBe(0);
+    expect(flag.err()).toContain("--web-port");
+  });
+});

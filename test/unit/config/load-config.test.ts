@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../../src/config/load-config.js";
+
+function yamlFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), "fulcrum-config-")), "fulcrum.yaml");
+  writeFileSync(file, text);
+  return file;
+}
+
+describe("config (O3)", () => {
+  it("has the documented defaults", () => {
+    const config = loadConfig();
+    expect(config.grpc).toEqual({ host: "127.0.0.1", port: 4770 });
+    expect(config.web).toEqual({ host: "127.0.0.1", port: 4771 });
+    expect(config.limits.maxSelectCount).toBe(64);
+  });
+
+  it("layers file < env < flags", () => {
+    const file = yamlFile("grpc:\n  port: 5000\nweb:\n  port: 5001\nlimits:\n  maxServices: 7\n");
+    const config = loadConfig({
+      file,
+      env: { FULCRUM_WEB_PORT: "6001", FULCRUM_LIMITS_MAX_SERVICES: "8" },
+      overrides: { limits: { maxServices: 9 } },
+    });
+    expect(config.grpc.port).toBe(5000);
+    expect(config.web.port).toBe(6001);
+    expect(config.limits.maxServices).toBe(9);
+  });
+
+  it("names every bad field", () => {
+    const file = yamlFile("grpc:\n  port: 70000\nlimits:\n  maxServices: 0\n  bogus: 1\n");
+    let message = "";
+    try {
+      loadConfig({ file, env: { FULCRUM_WATCH_HEARTBEAT_MS: "soon" } });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain("grpc.port");
+    expect(message).toContain("limits.maxServices");
+    expect(message).toContain("bogus");
+    expect(message).toContain("watch.heartbeatMs");
+  });
+
+  it("reports an unreadable file by name", () => {
+    expect(() => loadConfig({ file: "/nonexistent/fulcrum.yaml" })).toThrow(
+      /cannot read config file \/nonexistent\/fulcrum.yaml/,
+    );
+  });
+});

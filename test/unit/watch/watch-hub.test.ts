@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
+import { ServiceRegistry } from "../../../src/registry/service-registry.js";
+import { ManualClock } from "../../../src/shared/manual-clock.js";
+import { createSeededRandom } from "../../../src/shared/random.js";
+import { DEFAULT_WATCH_LIMITS, WatchHub, type WatchLimits } from "../../../src/watch/watch-hub.js";
+import type { WatchMessage } from "../../../src/watch/watch-message.js";
+import type { Watcher } from "../../../src/watch/watcher.js";
+
+function setup(limits: Partial<WatchLimits> = {}) {
+  const clock = new ManualClock();
+  const hub: WatchHub = new WatchHub({
+    clock,
+    limits: { ...DEFAULT_WATCH_LIMITS, ...limits },
+    describe: (service) => registry.find(service)?.status(clock.now()),
+    serviceNames: () => registry.names(),
+  });
+  const registry = new ServiceRegistry({
+    clock,
+    random: createSeededRandom(1),
+    limits: DEFAULT_REGISTRY_LIMITS,
+    onEvent: (e) => hub.publish(e),
+  });
+  const add = (service: string, id: string) =>
+    registry.register({ service, config: undefined, backends: [{ id, address: `${id}:1` }], mode: "merge" });
+  registry.register({
+    service: "s",
+    config: undefined,
+    backends: [{ id: "a", address: "a:1" }],
+    mode: "replace",
+  });
+  return { clock, hub, registry, add };
+}
+
+/** Takes the next `n` messages of a watcher (they are already queued or arrive synchronously). */
+async function take(watcher: Watcher, n: number): Promise<WatchMessage[]> {
+  const out: WatchMessage[] = [];
+  const iterator = watcher[Symbol.asyncIterator]();
+  while (out.length < n) {
+    const next = await iterator.next();
+    if (next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+const kinds = (messages: WatchMessage[]) => messages.map((m) => `${m.service}:${m.event.kind}`);
+
+describe("watch hub", () => {
+  it("sends a snapshot first, then deltas in order with growing versions", async () => {
+    const { hub, add } = setup();
+    const watcher = hub.subscribe(["s"], new Map());
+    add("s", "b");
+    add("s", "c");
+    const messages = await take(watcher, 3);
+    expect(kinds(messages)).toEqual(["s:snapshot", "s:backend_added", "s:backend_added"]);
+    const versions = messages.map((m) => m.version);
+    expect(versions[1]).toBeGreaterThan(versions[0]!);
+    expect(versions[2]).toBeGreaterThan(versions[1]!);
+  });
+
+  it("resumes with exactly the missed deltas", async () => {
+    const { hub, add, registry } = setup();
+    const seen = registry.get("s").version;
+    add("s", "b");
+    add("s", "c");
+    const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
+    const messages = await take(watcher, 2);
+    expect(
+      messages.map((m) => (m.event.kind === "backend_added" ? m.event.backend.spec.id : m.event.kind)),
+    ).toEqual(["b", "c"]);
+    expect(watcher.queued).toBe(0);
+  });
+
+  it("answers RESET + snapshot when the history needed to resume is gone", async () => {
+    const { hub, add, registry } = setup({ historyPerService: 2 });
+    const seen = registry.get("s").version;
+    for (const id of ["b", "c", "d"]) add("s", id);
+    const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
+    const messages = await take(watcher, 2);
+    expect(kinds(messages)).toEqual(["s:reset", "s:snapshot"]);
+    const snapshot = messages[1]!.event;
+    expect(snapshot.kind === "snapshot" && snapshot.status.backends.map((b) => b.spec.id)).toEqual([
+      "a",
+      "b",
+      "c",
+      "d",
+    ]);
+  });
+
+  it("answers RESET + snapshot for a version from another history (e.g. a restarted server)", async () => {
+    const { hub, registry } = setup();
+    const watcher = hub.subscribe(["s"], new Map([["s", registry.get("s").version + 1000]]));
+    expect(kinds(await take(watcher, 2))).toEqual(["s:reset", "s:snapshot"]);
+  });
+
+  it("a stalled watcher's queue stays bounded and it gets RESET + a fresh snapshot", async () => {
+    const { hub, add } = setup({ queuePerWatcher: 5 });
+    const watcher = hub.subscribe(["s"], new Map());
+    for (let i = 0; i < 100; i++) add("s", `x${i}`);
+    expect(watcher.queued).toBeLessThanOrEqual(5);
+    expect(watcher.overflows).toBeGreaterThan(0);
+    const messages = await take(watcher, 2);
+    expect(kinds(messages)).toEqual(["s:reset", "s:snapshot"]);
+    const snapshot = messages[1]!.event;
+    expect(snapshot.kind === "snapshot" && snapshot.status.backends).toHaveLength(101);
+    // Deltas queued before the snapshot are dropped; the next message is the next change.
+    add("s", "after");
+    const [next] = await take(watcher, 1);
+    expect(next?.event.kind === "backend_added" && next.event.backend.spec.id).toBe("after");
+    expect(next!.version).toBeGreaterThan(messages[1]!.version);
+  });
+
+  it("watching all services includes services registered later", async () => {
+    const { hub, registry } = setup();
+    const watcher = hub.subscribe([], new Map());
+    registry.register({ service: "t", config: undefined, backends: [], mode: "replace" });
+    expect(kinds(await take(watcher, 2))).toEqual(["s:snapshot", "t:snapshot"]);
+  });
+
+  it("tells a watcher a service was removed, and a resume after removal gets RESET + removal", async () => {
+    const { hub, registry } = setup();
+    const seen = registry.get("s").version;
+    const live = hub.subscribe(["s"], new Map([["s", seen]]));
+    registry.deregister("s", [], false, 0);
+    expect(kinds(await take(live, 1))).toEqual(["s:service_removed"]);
+    const late = hub.subscribe(["s"], new Map([["s", seen - 1]]));
+    expect(kinds(await take(late, 2))).toEqual(["s:reset", "s:service_removed"]);
+  });
+
+  it("sends heartbeats on an idle stream (virtual time) and ends cleanly on closeAll", async () => {
+    const { hub, clock } = setup({ heartbeatMs: 1_000 });
+    const watcher = hub.subscribe(["s"], new Map());
+    const iterator = watcher[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.event.kind).toBe("snapshot");
+    const pending = iterator.next();
+    await Promise.resolve();
+    clock.advance(1_000);
+    expect((await pending).value?.event.kind).toBe("heartbeat");
+    const end = iterator.next();
+    hub.closeAll();
+    expect((await end).done).toBe(true);
+    expect(hub.watcherCount).toBe(0);
+  });
+
+  it("refuses watchers past max_watchers with RESOURCE_EXHAUSTED", () => {
+    const { hub } = setup({ maxWatchers: 1 });
+    hub.subscribe(["s"], new Map());
+    expect(() => hub.subscribe(["s"], new Map())).toThrow(/max_watchers/);
+  });
+});
