@@ -4,6 +4,7 @@ import { Balancer } from "../balancer/balancer.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
+import type { RegistryLog } from "../registry/registry-log.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
 import { createBalancerServiceImpl } from "../rpc/balancer-service.js";
 import { BalancerService, RegistryService } from "../rpc/codec.js";
@@ -13,6 +14,7 @@ import { observeBinding } from "../rpc/interceptors/observe.js";
 import { createRegistryServiceImpl } from "../rpc/registry-service.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
+import { MemoryRegistryLog } from "../store/memory/memory-registry-log.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { createHttpRoutes } from "./http-routes.js";
 
@@ -25,6 +27,8 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
+  /** Where registrations are shared; in memory unless Redis is configured. */
+  readonly registryLog: RegistryLog;
 }
 
 /** A running Fulcrum. */
@@ -46,18 +50,21 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const metrics = createMetrics();
 
-  const watchHub = new WatchHub({
+  const watchHub: WatchHub = new WatchHub({
     clock,
     limits: config.watch,
     describe: (service) => registry.find(service)?.status(clock.now()),
     serviceNames: () => registry.names(),
   });
-  const registry = new ServiceRegistry({
+  const registry: ServiceRegistry = new ServiceRegistry({
     clock,
     random,
     limits: config.limits,
+    log: deps.registryLog ?? new MemoryRegistryLog(),
     onEvent: (event) => watchHub.publish(event),
+    onBackgroundError: log,
   });
+  await registry.start();
   const balancer = new Balancer({
     registry,
     clock,
@@ -113,6 +120,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         grpcServer.health.setStatus("", "NOT_SERVING");
         watchHub.closeAll();
         for (const stop of stopSweeps) stop();
+        registry.stop();
         await Promise.all([
           grpcServer.close(config.shutdownDeadlineMs),
           webServer.close(config.shutdownDeadlineMs),

@@ -2,6 +2,7 @@ import type { BackendState } from "../balancer/backend-state.js";
 import { buildSnapshot, type Snapshot } from "../balancer/snapshot.js";
 import type { PickerDeps } from "../balancer/strategy.js";
 import type { ServiceConfig } from "./model.js";
+import type { StoredService } from "./registry-log.js";
 import { describeBackend, type ServiceStatus } from "./status.js";
 
 /** One registered service: config, version, backends in registration order, and its snapshot. */
@@ -30,6 +31,21 @@ export class ServiceEntry {
       config: this.config,
       version: this.version,
       backends: [...this.backends.values()].map((state) => describeBackend(state, now)),
+    };
+  }
+
+  /** The part every replica shares. */
+  stored(): StoredService {
+    return {
+      name: this.name,
+      config: this.config,
+      backends: [...this.backends.values()].map((b) => ({
+        spec: b.spec,
+        health: b.health,
+        draining: b.draining,
+        drainDeadline: b.drainDeadline,
+        leaseExpiresAt: b.leaseExpiresAt,
+      })),
     };
   }
 

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from "node:util";
 import { type BackendState, newBackendState } from "../balancer/backend-state.js";
 import type { PickerDeps } from "../balancer/strategy.js";
 import { FulcrumError } from "../shared/errors.js";
@@ -6,17 +5,25 @@ import { DEFAULT_DRAIN_TIMEOUT_MS } from "./defaults.js";
 import type { ServiceChange, ServiceEventListener } from "./events.js";
 import type { RegisterInput } from "./input.js";
 import type { RegistryLimits } from "./limits.js";
-import type { BackendSpec, HealthState } from "./model.js";
+import type { HealthState } from "./model.js";
+import { type Plan, planDrain, planHealth, planRegister, planRemove } from "./plan.js";
+import type { AppendedEntry, LeaseRenewal, RegistryLog, StoredService } from "./registry-log.js";
 import { checkName, resolveBackends } from "./resolve-backends.js";
 import { resolveServiceConfig } from "./resolve-config.js";
 import { ServiceEntry } from "./service-entry.js";
 import { describeBackend, type ServiceStatus } from "./status.js";
 import { Violations } from "./violations.js";
 
+/** Plans that lose a compare-and-set to another replica are re-planned this often before giving up. */
+const MAX_CONFLICT_RETRIES = 8;
+
 /** Options of a ServiceRegistry. */
 export interface ServiceRegistryOptions extends PickerDeps {
   readonly limits: RegistryLimits;
+  readonly log: RegistryLog;
   readonly onEvent: ServiceEventListener;
+  /** Failures of background work (drain completion, lease expiry) that no caller waits for. */
+  readonly onBackgroundError: (message: string, cause: unknown) => void;
 }
 
 /** A service name with its counts (ListServices). */
@@ -28,15 +35,40 @@ export interface ServiceSummary {
 }
 
 /**
- * Membership and versions of every service (behaviour.md R1-R7). Every request is checked in
- * full before anything changes, so a failed call changes no state; every change gets its
- * own version and is told to the listener (Watch) in order.
+ * Membership and versions of every service (behaviour.md R1-R7). A mutation is checked in full
+ * and planned against the current state without touching it, appended to the RegistryLog
+ * (compare-and-set on the service version: the replication point), and only then applied, so
+ * a failed call changes nothing and an acknowledged change is never lost. Changes other
+ * replicas append arrive through the log and are applied the same way, with the same versions.
  */
 export class ServiceRegistry {
   private readonly services = new Map<string, ServiceEntry>();
-  private lastVersion = 0;
+  /** Last version of every service ever seen, removed ones included: versions are never reused. */
+  private readonly versions = new Map<string, number>();
+  private unsubscribe: (() => void) | undefined;
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(private readonly options: ServiceRegistryOptions) {}
+
+  /** Loads every service from the log and follows other replicas' changes. */
+  async start(): Promise<void> {
+    this.unsubscribe = this.options.log.subscribe({
+      appended: (entry) => this.onRemoteEntry(entry),
+      renewed: (renewal) => this.onRemoteRenewal(renewal),
+      reconnected: () => this.background("resync after reconnect", this.resyncAll()),
+    });
+    await this.resyncAll();
+  }
+
+  /** Resolves once background work started so far (drains, lease expiry, resyncs) has finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  /** Stops following the log. */
+  stop(): void {
+    this.unsubscribe?.();
+  }
 
   /** The entry of `name`, or undefined. The hot path reads `entry.snapshot`. */
   find(name: string): ServiceEntry | undefined {
@@ -51,89 +83,88 @@ export class ServiceRegistry {
   }
 
   /** Register (REPLACE or MERGE). Returns the version after the call and whether it changed anything. */
-  register(input: RegisterInput): { version: number; changed: boolean } {
+  async register(input: RegisterInput): Promise<{ version: number; changed: boolean }> {
     const v = new Violations();
     checkName("service", input.service, this.options.limits, v);
-    const existing = this.services.get(input.service);
-    const config = input.config || !existing ? resolveServiceConfig(input.config, v) : existing.config;
     const specs = resolveBackends(input.backends, this.options.limits, v);
+    const requested = input.config ? resolveServiceConfig(input.config, v) : undefined;
     v.throwIfAny();
-    if (input.mode === "merge" && !existing) {
-      throw new FulcrumError(
-        "not_found",
-        `service ${JSON.stringify(input.service)} is not registered (MERGE needs an existing service)`,
-      );
-    }
-    if (!existing) return this.create(input.service, config, specs);
-    const changes: ServiceChange[] = [];
-    if (!isDeepStrictEqual(existing.config, config)) changes.push({ kind: "config_changed", config });
-    const merged =
-      input.mode === "merge"
-        ? this.mergeBackends(existing, specs, changes)
-        : this.replaceBackends(existing, specs, changes);
-    const reordered = !isDeepStrictEqual([...merged.keys()], [...existing.backends.keys()]);
-    if (merged.size > this.options.limits.maxBackendsPerService) {
-      throw new FulcrumError(
-        "invalid_argument",
-        `backends: service would have ${merged.size} backends, over the limit max_backends_per_service=${this.options.limits.maxBackendsPerService}`,
-        { violations: [{ field: "backends", description: "over max_backends_per_service" }] },
-      );
-    }
-    if (changes.length === 0 && !reordered) return { version: existing.version, changed: false };
-    existing.config = config;
-    existing.backends = merged;
-    if (changes.length === 0)
-      changes.push({ kind: "snapshot", status: existing.status(this.options.clock.now()) });
-    this.commit(existing, changes);
-    return { version: existing.version, changed: true };
+    const changed = await this.mutate(input.service, (current) => {
+      if (!current && input.mode === "merge") {
+        throw new FulcrumError(
+          "not_found",
+          `service ${JSON.stringify(input.service)} is not registered (MERGE needs an existing service)`,
+        );
+      }
+      if (!current && this.services.size >= this.options.limits.maxServices) {
+        throw new FulcrumError(
+          "resource_exhausted",
+          `service: ${this.services.size} services registered, the limit max_services`,
+        );
+      }
+      const config = requested ?? current?.config ?? resolveServiceConfig(undefined, new Violations());
+      const plan = planRegister(current, input.service, config, specs, input.mode, this.options.clock.now());
+      const size = plan.next?.backends.length ?? 0;
+      if (size > this.options.limits.maxBackendsPerService) {
+        throw new FulcrumError(
+          "invalid_argument",
+          `backends: the service would have ${size} backends, over max_backends_per_service=${this.options.limits.maxBackendsPerService}`,
+          {
+            violations: [{ field: "backends", description: "over max_backends_per_service" }],
+          },
+        );
+      }
+      return plan;
+    });
+    return { version: this.versionOf(input.service), changed };
   }
 
   /** Removes backends (or the whole service), at once or by draining them first (R3, R6). */
-  deregister(
+  async deregister(
     service: string,
     backendIds: readonly string[],
     drain: boolean,
     drainTimeoutMs: number,
-  ): { version: number; removed: number; draining: number } {
-    const entry = this.get(service);
-    const targets =
-      backendIds.length === 0
-        ? [...entry.backends.values()]
-        : backendIds.flatMap((id) => entry.backends.get(id) ?? []);
-    if (!drain) {
-      if (backendIds.length === 0) return this.removeService(entry);
-      const changes = targets.map(
-        (b): ServiceChange => ({ kind: "backend_removed", backendId: b.spec.id, reason: "deregistered" }),
-      );
-      for (const b of targets) entry.backends.delete(b.spec.id);
-      this.commit(entry, changes);
-      return { version: entry.version, removed: targets.length, draining: 0 };
-    }
-    const now = this.options.clock.now();
-    const timeout = drainTimeoutMs || DEFAULT_DRAIN_TIMEOUT_MS;
-    const changes: ServiceChange[] = [];
-    for (const backend of targets.filter((b) => !b.draining)) {
-      backend.draining = true;
-      backend.drainDeadline = now + timeout;
-      changes.push({ kind: "backend_updated", backend: describeBackend(backend, now) });
-      this.options.clock.setTimeout(() => this.finishDrain(service, backend), timeout);
-    }
-    this.commit(entry, changes);
-    for (const backend of targets) if (backend.inFlight === 0) this.finishDrain(service, backend);
-    return { version: entry.version, removed: 0, draining: changes.length };
+  ): Promise<{ version: number; removed: number; draining: number }> {
+    this.get(service);
+    let removed = 0;
+    let draining = 0;
+    const deadline = this.options.clock.now() + (drainTimeoutMs || DEFAULT_DRAIN_TIMEOUT_MS);
+    await this.mutate(service, (current) => {
+      const plan =
+        current &&
+        (drain ? planDrain(current, backendIds, deadline) : planRemove(current, backendIds, "deregistered"));
+      if (!plan) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
+      removed = drain ? 0 : backendIds.length === 0 ? (current?.backends.length ?? 0) : plan.changes.length;
+      draining = drain ? plan.changes.length : 0;
+      return plan;
+    });
+    if (drain)
+      for (const backend of this.find(service)?.backends.values() ?? []) this.finishDrain(service, backend);
+    return { version: this.versionOf(service), removed, draining };
   }
 
-  /** Removes a draining backend once idle or past its deadline; no-op otherwise. */
+  /**
+   * Removes a draining backend once idle or past its deadline; no-op otherwise. Called by
+   * Report when a slot is released and by the drain timer; runs in the background.
+   */
   finishDrain(service: string, backend: BackendState): void {
-    const entry = this.services.get(service);
-    if (!entry || entry.backends.get(backend.spec.id) !== backend || !backend.draining) return;
-    if (backend.inFlight > 0 && this.options.clock.now() < backend.drainDeadline) return;
-    entry.backends.delete(backend.spec.id);
-    this.commit(entry, [{ kind: "backend_removed", backendId: backend.spec.id, reason: "drained" }]);
+    const due = () =>
+      backend.draining && (backend.inFlight === 0 || this.options.clock.now() >= backend.drainDeadline);
+    if (!due() || this.find(service)?.backends.get(backend.spec.id) !== backend) return;
+    const done = this.mutate(service, (current) => {
+      const live = this.find(service)?.backends.get(backend.spec.id);
+      if (!current || live !== backend || !due()) return { changes: [], next: current };
+      return planRemove(current, [backend.spec.id], "drained");
+    });
+    this.background(`finishing the drain of ${backend.spec.id}`, done);
   }
 
   /** Renews leases; returns how many and which listed ids are unknown (R5). */
-  heartbeat(service: string, backendIds: readonly string[]): { renewed: number; unknownIds: string[] } {
+  async heartbeat(
+    service: string,
+    backendIds: readonly string[],
+  ): Promise<{ renewed: number; unknownIds: string[] }> {
     const entry = this.get(service);
     const now = this.options.clock.now();
     const unknownIds = backendIds.filter((id) => !entry.backends.has(id));
@@ -141,54 +172,57 @@ export class ServiceRegistry {
       backendIds.length === 0
         ? [...entry.backends.values()]
         : backendIds.flatMap((id) => entry.backends.get(id) ?? []);
-    let renewed = 0;
+    const expiries: Record<string, number> = {};
     for (const backend of targets) {
       if (backend.spec.leaseTtlMs <= 0) continue;
       backend.leaseExpiresAt = now + backend.spec.leaseTtlMs;
-      renewed++;
+      expiries[backend.spec.id] = backend.leaseExpiresAt;
     }
+    const renewed = Object.keys(expiries).length;
+    if (renewed > 0) await this.options.log.renew({ service, expiries });
     return { renewed, unknownIds };
   }
 
-  /** Removes every backend whose lease has lapsed (R5). */
+  /** Removes every backend whose lease has lapsed (R5); runs in the background. */
   expireLeases(): void {
     const now = this.options.clock.now();
     for (const entry of this.services.values()) {
-      const expired = [...entry.backends.values()].filter(
-        (b) => b.leaseExpiresAt > 0 && b.leaseExpiresAt <= now,
-      );
-      if (expired.length === 0) continue;
-      for (const b of expired) entry.backends.delete(b.spec.id);
-      this.commit(
-        entry,
-        expired.map((b) => ({ kind: "backend_removed", backendId: b.spec.id, reason: "lease_expired" })),
-      );
+      const lapsed = (b: BackendState) => b.leaseExpiresAt > 0 && b.leaseExpiresAt <= now;
+      if (![...entry.backends.values()].some(lapsed)) continue;
+      const done = this.mutate(entry.name, (current) => {
+        const ids = [...(this.find(entry.name)?.backends.values() ?? [])]
+          .filter(lapsed)
+          .map((b) => b.spec.id);
+        return current && ids.length > 0
+          ? planRemove(current, ids, "lease_expired")
+          : { changes: [], next: current };
+      });
+      this.background(`expiring leases of ${entry.name}`, done);
     }
   }
 
-  /** Applies a health transition decided by the health policy; rebuilds the snapshot. */
-  setHealth(
+  /** Sets a backend's health: SetHealth (H6), or a transition the health policy decided. */
+  async setHealth(
     service: string,
     backendId: string,
     next: HealthState,
     reason: string,
-  ): { version: number; previous: HealthState } {
-    const entry = this.get(service);
-    const backend = entry.backends.get(backendId);
+  ): Promise<{ version: number; previous: HealthState }> {
+    const backend = this.get(service).backends.get(backendId);
     if (!backend)
       throw new FulcrumError(
         "not_found",
         `backend ${JSON.stringify(backendId)} is not registered in service ${JSON.stringify(service)}`,
       );
     const previous = backend.health;
+    await this.mutate(service, (current) =>
+      current ? planHealth(current, backendId, next, reason) : { changes: [], next: current },
+    );
     if (next === "healthy") {
       backend.consecutiveFailures = 0;
       backend.consecutiveSuccesses = 0;
     }
-    if (previous === next) return { version: entry.version, previous };
-    backend.health = next;
-    this.commit(entry, [{ kind: "health_changed", backendId, previous, current: next, reason }]);
-    return { version: entry.version, previous };
+    return { version: this.versionOf(service), previous };
   }
 
   /** GetService. */
@@ -214,90 +248,156 @@ export class ServiceRegistry {
     return [...this.services.keys()];
   }
 
-  private create(
-    name: string,
-    config: ServiceEntry["config"],
-    specs: BackendSpec[],
-  ): { version: number; changed: boolean } {
-    if (this.services.size >= this.options.limits.maxServices) {
-      throw new FulcrumError(
-        "resource_exhausted",
-        `service: ${this.services.size} services registered, the limit max_services`,
-      );
+  /** The last version of `service`, removed ones included; 0 when never seen. */
+  versionOf(service: string): number {
+    return this.versions.get(service) ?? 0;
+  }
+
+  /** Plans against the current state, appends (compare-and-set), applies; re-plans on conflict. Returns whether anything changed. */
+  private async mutate(
+    service: string,
+    plan: (current: StoredService | undefined) => Plan,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      const current = this.find(service)?.stored();
+      const planned = plan(current);
+      if (planned.changes.length === 0) return false;
+      const baseVersion = this.versionOf(service);
+      const entry = { service, baseVersion, changes: planned.changes, next: planned.next };
+      const appended = await this.options.log.append(entry);
+      if (appended.ok) {
+        if (this.versionOf(service) === baseVersion)
+          this.apply({ ...entry, firstVersion: appended.firstVersion });
+        return true;
+      }
+      await this.resync(service);
     }
-    const now = this.options.clock.now();
-    const backends = new Map(
-      specs.map((spec) => [spec.id, newBackendState(spec, config.health.initialState, now)]),
+    throw new FulcrumError(
+      "unavailable",
+      `service ${JSON.stringify(service)}: concurrent updates kept conflicting; retry`,
     );
-    const entry = new ServiceEntry(name, config, backends, this.options);
-    this.services.set(name, entry);
-    entry.version = ++this.lastVersion;
-    entry.rebuild();
-    this.options.onEvent({
-      service: name,
-      version: entry.version,
-      change: { kind: "snapshot", status: entry.status(now) },
-    });
-    return { version: entry.version, changed: true };
   }
 
-  private replaceBackends(
-    entry: ServiceEntry,
-    specs: BackendSpec[],
-    changes: ServiceChange[],
-  ): Map<string, BackendState> {
-    const next = new Map<string, BackendState>();
-    for (const spec of specs) next.set(spec.id, this.upsert(entry, spec, changes));
-    for (const old of entry.backends.values()) {
-      if (!next.has(old.spec.id))
-        changes.push({ kind: "backend_removed", backendId: old.spec.id, reason: "replaced" });
-    }
-    return next;
-  }
-
-  private mergeBackends(
-    entry: ServiceEntry,
-    specs: BackendSpec[],
-    changes: ServiceChange[],
-  ): Map<string, BackendState> {
-    const next = new Map(entry.backends);
-    for (const spec of specs) next.set(spec.id, this.upsert(entry, spec, changes));
-    return next;
-  }
-
-  /** The state for `spec`: the existing one (updated) when the id stays, a fresh one otherwise. */
-  private upsert(entry: ServiceEntry, spec: BackendSpec, changes: ServiceChange[]): BackendState {
+  /** Applies an appended entry: state from `next`, then the events with their versions. */
+  private apply(entry: AppendedEntry): void {
     const now = this.options.clock.now();
-    const existing = entry.backends.get(spec.id);
-    if (!existing) {
-      const fresh = newBackendState(spec, entry.config.health.initialState, now);
-      changes.push({ kind: "backend_added", backend: describeBackend(fresh, now) });
-      return fresh;
-    }
-    if (!isDeepStrictEqual(existing.spec, spec)) {
-      existing.spec = spec;
-      if (spec.leaseTtlMs > 0 && existing.leaseExpiresAt === 0)
-        existing.leaseExpiresAt = now + spec.leaseTtlMs;
-      changes.push({ kind: "backend_updated", backend: describeBackend(existing, now) });
-    }
-    return existing;
-  }
-
-  private removeService(entry: ServiceEntry): { version: number; removed: number; draining: number } {
-    this.services.delete(entry.name);
-    const version = ++this.lastVersion;
-    this.options.onEvent({ service: entry.name, version, change: { kind: "service_removed" } });
-    return { version, removed: entry.backends.size, draining: 0 };
-  }
-
-  /** Gives each change its own version, rebuilds the snapshot, and tells the listener. */
-  private commit(entry: ServiceEntry, changes: readonly ServiceChange[]): void {
-    if (changes.length === 0) return;
-    const versions = changes.map(() => ++this.lastVersion);
-    entry.version = versions[versions.length - 1]!;
-    entry.rebuild();
-    changes.forEach((change, i) => {
-      this.options.onEvent({ service: entry.name, version: versions[i]!, change });
+    const lastVersion = entry.firstVersion + entry.changes.length - 1;
+    this.versions.set(entry.service, lastVersion);
+    const live = entry.next ? this.install(entry.next, lastVersion) : undefined;
+    if (!entry.next) this.services.delete(entry.service);
+    entry.changes.forEach((change, i) => {
+      this.options.onEvent({
+        service: entry.service,
+        version: entry.firstVersion + i,
+        change: live ? refresh(change, live, now) : change,
+      });
     });
+  }
+
+  /** Makes the local entry match `stored`, keeping per-replica counters of backends that stay. */
+  private install(stored: StoredService, version: number): ServiceEntry {
+    const now = this.options.clock.now();
+    const entry =
+      this.services.get(stored.name) ?? new ServiceEntry(stored.name, stored.config, new Map(), this.options);
+    const backends = new Map<string, BackendState>();
+    for (const shared of stored.backends) {
+      const state = entry.backends.get(shared.spec.id) ?? newBackendState(shared.spec, shared.health, now);
+      const startsDraining = shared.draining && !state.draining;
+      if (shared.health === "healthy" && state.health !== "healthy") {
+        state.activeSince = now;
+        state.consecutiveFailures = 0;
+        state.consecutiveSuccesses = 0;
+      }
+      Object.assign(state, {
+        spec: shared.spec,
+        health: shared.health,
+        draining: shared.draining,
+        drainDeadline: shared.drainDeadline,
+      });
+      state.leaseExpiresAt = Math.max(state.leaseExpiresAt, shared.leaseExpiresAt);
+      if (startsDraining)
+        this.options.clock.setTimeout(
+          () => this.finishDrain(stored.name, state),
+          Math.max(0, shared.drainDeadline - now),
+        );
+      backends.set(shared.spec.id, state);
+    }
+    entry.config = stored.config;
+    entry.backends = backends;
+    entry.version = version;
+    entry.rebuild();
+    this.services.set(stored.name, entry);
+    return entry;
+  }
+
+  private onRemoteEntry(entry: AppendedEntry): void {
+    const local = this.versionOf(entry.service);
+    const last = entry.firstVersion + entry.changes.length - 1;
+    if (last <= local) return;
+    if (entry.firstVersion === local + 1) this.apply(entry);
+    else this.background(`resyncing ${entry.service} after a gap`, this.resync(entry.service));
+  }
+
+  private onRemoteRenewal(renewal: LeaseRenewal): void {
+    const entry = this.services.get(renewal.service);
+    for (const [id, expiresAt] of Object.entries(renewal.expiries)) {
+      const backend = entry?.backends.get(id);
+      if (backend) backend.leaseExpiresAt = Math.max(backend.leaseExpiresAt, expiresAt);
+    }
+  }
+
+  /** Reloads one service from the log; when it moved on, installs it and tells watchers with a snapshot. */
+  private async resync(service: string): Promise<void> {
+    const { stored, version } = await this.options.log.load(service);
+    if (version <= this.versionOf(service)) return;
+    this.versions.set(service, version);
+    if (!stored) {
+      if (this.services.delete(service))
+        this.options.onEvent({ service, version, change: { kind: "service_removed" } });
+      return;
+    }
+    const entry = this.install(stored, version);
+    this.options.onEvent({
+      service,
+      version,
+      change: { kind: "snapshot", status: entry.status(this.options.clock.now()) },
+    });
+  }
+
+  private async resyncAll(): Promise<void> {
+    const all = await this.options.log.loadAll();
+    const live = new Set(all.map(({ stored }) => stored.name));
+    for (const name of this.services.keys()) if (!live.has(name)) await this.resync(name);
+    for (const { stored, version } of all) {
+      if (version <= this.versionOf(stored.name)) continue;
+      this.versions.set(stored.name, version);
+      const entry = this.install(stored, version);
+      this.options.onEvent({
+        service: stored.name,
+        version,
+        change: { kind: "snapshot", status: entry.status(this.options.clock.now()) },
+      });
+    }
+  }
+
+  private background(what: string, work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => this.options.onBackgroundError(what, error));
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+}
+
+/** Events carry the live view of what they describe, as the replica applying them sees it. */
+function refresh(change: ServiceChange, entry: ServiceEntry, now: number): ServiceChange {
+  switch (change.kind) {
+    case "snapshot":
+      return { kind: "snapshot", status: entry.status(now) };
+    case "backend_added":
+    case "backend_updated": {
+      const state = entry.backends.get(change.backend.spec.id);
+      return state ? { kind: change.kind, backend: describeBackend(state, now) } : change;
+    }
+    default:
+      return change;
   }
 }

@@ -8,21 +8,26 @@ export function createRegistryServiceImpl(
 ): ServiceImpl<typeof codec.RegistryService> {
   const { create, schemas } = codec;
   return {
-    register(req) {
-      const result = registry.register(codec.decodeRegister(req));
+    async register(req) {
+      const result = await registry.register(codec.decodeRegister(req));
       return create(schemas.RegisterResponse, { version: BigInt(result.version), changed: result.changed });
     },
-    deregister(req) {
+    async deregister(req) {
       const { service, backendIds, drain, drainTimeoutMs } = codec.decodeDeregister(req);
-      const result = registry.deregister(service, backendIds, drain, drainTimeoutMs);
+      const result = await registry.deregister(service, backendIds, drain, drainTimeoutMs);
       return create(schemas.DeregisterResponse, { ...result, version: BigInt(result.version) });
     },
-    heartbeat(req) {
-      return create(schemas.HeartbeatResponse, registry.heartbeat(req.service, req.backendIds));
+    async heartbeat(req) {
+      return create(schemas.HeartbeatResponse, await registry.heartbeat(req.service, req.backendIds));
     },
-    setHealth(req) {
+    async setHealth(req) {
       const health = codec.decodeSetHealth(req);
-      const result = registry.setHealth(req.service, req.backendId, health, req.reason || "set by operator");
+      const result = await registry.setHealth(
+        req.service,
+        req.backendId,
+        health,
+        req.reason || "set by operator",
+      );
       return create(schemas.SetHealthResponse, {
         version: BigInt(result.version),
         previous: codec.encodeHealthState(result.previous),

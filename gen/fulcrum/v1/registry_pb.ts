@@ -26,7 +26,7 @@ export type RegisterRequest = Message<"fulcrum.v1.RegisterRequest"> & {
   service: string;
 
   /**
-   * Replaces the service's config; unset keeps it (MERGE) or uses the defaults (REPLACE).
+   * Replaces the service's config; unset keeps the current one (the defaults for a new service).
    *
    * @generated from field: fulcrum.v1.ServiceConfig config = 2;
    */

@@ -6,6 +6,7 @@ import { ServiceRegistry } from "../../../src/registry/service-registry.js";
 import { FulcrumError } from "../../../src/shared/errors.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
+import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
 
 function setup(limits = DEFAULT_REGISTRY_LIMITS) {
   const clock = new ManualClock();
@@ -14,7 +15,11 @@ function setup(limits = DEFAULT_REGISTRY_LIMITS) {
     clock,
     random: createSeededRandom(1),
     limits,
+    log: new MemoryRegistryLog(),
     onEvent: (e) => events.push(e),
+    onBackgroundError: (message: string, cause: unknown) => {
+      throw new Error(`background failure: ${message}: ${cause}`);
+    },
   });
   return { clock, events, registry };
 }
@@ -25,9 +30,9 @@ const b = (id: string, extra: Partial<BackendInput> = {}): BackendInput => ({
   ...extra,
 });
 
-function caught(fn: () => unknown): FulcrumError {
+async function caught(fn: () => unknown): Promise<FulcrumError> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     expect(error).toBeInstanceOf(FulcrumError);
     return error as FulcrumError;
@@ -36,9 +41,9 @@ function caught(fn: () => unknown): FulcrumError {
 }
 
 describe("registry", () => {
-  it("R1 REPLACE keeps state of backends that stay, starts new ones fresh, drops missing ones, uses the new order", () => {
+  it("R1 REPLACE keeps state of backends that stay, starts new ones fresh, drops missing ones, uses the new order", async () => {
     const { registry } = setup();
-    registry.register({
+    await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a"), b("b"), b("c")],
@@ -47,22 +52,22 @@ describe("registry", () => {
     const entry = registry.get("s");
     entry.backends.get("a")!.inFlight = 5;
     entry.backends.get("a")!.consecutiveFailures = 2;
-    registry.register({ service: "s", config: undefined, backends: [b("d"), b("a")], mode: "replace" });
+    await registry.register({ service: "s", config: undefined, backends: [b("d"), b("a")], mode: "replace" });
     expect([...entry.backends.keys()]).toEqual(["d", "a"]);
     expect(entry.backends.get("a")).toMatchObject({ inFlight: 5, consecutiveFailures: 2 });
     expect(entry.backends.get("d")).toMatchObject({ inFlight: 0, consecutiveFailures: 0, health: "healthy" });
     expect(entry.snapshot.eligible.map((s) => s.spec.id)).toEqual(["d", "a"]);
   });
 
-  it("R1 a reorder alone is a change: new version, new snapshot order", () => {
+  it("R1 a reorder alone is a change: new version, new snapshot order", async () => {
     const { registry } = setup();
-    const first = registry.register({
+    const first = await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a"), b("b")],
       mode: "replace",
     });
-    const second = registry.register({
+    const second = await registry.register({
       service: "s",
       config: undefined,
       backends: [b("b"), b("a")],
@@ -73,10 +78,10 @@ describe("registry", () => {
     expect(registry.get("s").snapshot.eligible.map((s) => s.spec.id)).toEqual(["b", "a"]);
   });
 
-  it("R2 MERGE adds or updates listed backends only; a repeated address is idempotent; unknown service is NOT_FOUND", () => {
+  it("R2 MERGE adds or updates listed backends only; a repeated address is idempotent; unknown service is NOT_FOUND", async () => {
     const { registry } = setup();
-    registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
-    registry.register({
+    await registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
+    await registry.register({
       service: "s",
       config: undefined,
       backends: [b("c"), b("a", { weight: 7 })],
@@ -85,34 +90,39 @@ describe("registry", () => {
     const entry = registry.get("s");
     expect([...entry.backends.keys()]).toEqual(["a", "b", "c"]);
     expect(entry.backends.get("a")!.spec.weight).toBe(7);
-    const again = registry.register({ service: "s", config: undefined, backends: [b("c")], mode: "merge" });
+    const again = await registry.register({
+      service: "s",
+      config: undefined,
+      backends: [b("c")],
+      mode: "merge",
+    });
     expect(again.changed).toBe(false);
-    const error = caught(() =>
+    const error = await caught(() =>
       registry.register({ service: "nope", config: undefined, backends: [b("a")], mode: "merge" }),
     );
     expect(error.code).toBe("not_found");
   });
 
-  it("R2 removing an absent backend is a no-op", () => {
+  it("R2 removing an absent backend is a no-op", async () => {
     const { registry } = setup();
-    registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
-    const result = registry.deregister("s", ["zzz"], false, 0);
+    await registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
+    const result = await registry.deregister("s", ["zzz"], false, 0);
     expect(result.removed).toBe(0);
     expect(registry.get("s").backends.size).toBe(1);
   });
 
-  it("R3 deregistering a whole service makes it unknown and ListServices forgets it", () => {
+  it("R3 deregistering a whole service makes it unknown and ListServices forgets it", async () => {
     const { registry } = setup();
-    registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
-    registry.deregister("s", [], false, 0);
-    expect(caught(() => registry.describe("s")).code).toBe("not_found");
+    await registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
+    await registry.deregister("s", [], false, 0);
+    expect((await caught(() => registry.describe("s"))).code).toBe("not_found");
     expect(registry.list("")).toEqual([]);
   });
 
-  it("R4 new backends start Healthy by default, Recovering when the service says probation", () => {
+  it("R4 new backends start Healthy by default, Recovering when the service says probation", async () => {
     const { registry } = setup();
-    registry.register({ service: "h", config: undefined, backends: [b("a")], mode: "replace" });
-    registry.register({
+    await registry.register({ service: "h", config: undefined, backends: [b("a")], mode: "replace" });
+    await registry.register({
       service: "p",
       config: { health: { initialState: "recovering" } },
       backends: [b("a")],
@@ -122,17 +132,22 @@ describe("registry", () => {
     expect(registry.get("p").backends.get("a")!.health).toBe("recovering");
   });
 
-  it("R7 every change bumps the version; identical re-registration does not", () => {
+  it("R7 every change bumps the version; identical re-registration does not", async () => {
     const { registry, events } = setup();
-    const created = registry.register({
+    const created = await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a")],
       mode: "replace",
     });
-    const same = registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
+    const same = await registry.register({
+      service: "s",
+      config: undefined,
+      backends: [b("a")],
+      mode: "replace",
+    });
     expect(same).toEqual({ version: created.version, changed: false });
-    const changed = registry.register({
+    const changed = await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a", { weight: 2 })],
@@ -144,20 +159,22 @@ describe("registry", () => {
     expect([...versions].sort((x, y) => x - y)).toEqual(versions);
   });
 
-  it("R6 draining: no new selections, removed when in-flight reaches zero, or at drain_timeout", () => {
+  it("R6 draining: no new selections, removed when in-flight reaches zero, or at drain_timeout", async () => {
     const { registry, clock, events } = setup();
-    registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
+    await registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
     const entry = registry.get("s");
     entry.backends.get("a")!.inFlight = 1;
     entry.backends.get("b")!.inFlight = 1;
-    const drained = registry.deregister("s", ["a", "b"], true, 5_000);
+    const drained = await registry.deregister("s", ["a", "b"], true, 5_000);
     expect(drained.draining).toBe(2);
     expect(entry.snapshot.eligible).toHaveLength(0);
     const a = entry.backends.get("a")!;
     a.inFlight = 0;
     registry.finishDrain("s", a);
+    await registry.settled();
     expect(entry.backends.has("a")).toBe(false);
     clock.advance(5_000);
+    await registry.settled();
     expect(entry.backends.has("b")).toBe(false);
     expect(
       events
@@ -166,21 +183,23 @@ describe("registry", () => {
     ).toEqual(["drained", "drained"]);
   });
 
-  it("R5 a leased backend is removed when heartbeats stop, and kept while they come", () => {
+  it("R5 a leased backend is removed when heartbeats stop, and kept while they come", async () => {
     const { registry, clock, events } = setup();
-    registry.register({
+    await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a", { leaseTtlMs: 3_000 }), b("b")],
       mode: "replace",
     });
     clock.advance(2_000);
-    expect(registry.heartbeat("s", ["a", "ghost"])).toEqual({ renewed: 1, unknownIds: ["ghost"] });
+    expect(await registry.heartbeat("s", ["a", "ghost"])).toEqual({ renewed: 1, unknownIds: ["ghost"] });
     clock.advance(2_000);
     registry.expireLeases();
+    await registry.settled();
     expect(registry.get("s").backends.has("a")).toBe(true);
     clock.advance(1_500);
     registry.expireLeases();
+    await registry.settled();
     expect(registry.get("s").backends.has("a")).toBe(false);
     expect(registry.get("s").backends.has("b")).toBe(true);
     expect(events.at(-1)?.change).toEqual({
@@ -190,11 +209,11 @@ describe("registry", () => {
     });
   });
 
-  it("validates everything before changing anything, naming each field", () => {
+  it("validates everything before changing anything, naming each field", async () => {
     const { registry } = setup();
-    registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
+    await registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
     const version = registry.get("s").version;
-    const error = caught(() =>
+    const error = await caught(() =>
       registry.register({
         service: "s",
         config: { health: { failureThreshold: 0.5 }, strategy: { name: "nope" } },
@@ -222,30 +241,30 @@ describe("registry", () => {
     expect([...registry.get("s").backends.keys()]).toEqual(["a"]);
   });
 
-  it("enforces max_services and max_backends_per_service with the limit's name", () => {
+  it("enforces max_services and max_backends_per_service with the limit's name", async () => {
     const { registry } = setup({ ...DEFAULT_REGISTRY_LIMITS, maxServices: 1, maxBackendsPerService: 2 });
-    registry.register({ service: "one", config: undefined, backends: [b("a")], mode: "replace" });
-    const services = caught(() =>
+    await registry.register({ service: "one", config: undefined, backends: [b("a")], mode: "replace" });
+    const services = await caught(() =>
       registry.register({ service: "two", config: undefined, backends: [], mode: "replace" }),
     );
     expect(services.code).toBe("resource_exhausted");
     expect(services.message).toContain("max_services");
-    const backends = caught(() =>
+    const backends = await caught(() =>
       registry.register({ service: "one", config: undefined, backends: [b("b"), b("c")], mode: "merge" }),
     );
     expect(backends.message).toContain("max_backends_per_service");
     expect(registry.get("one").backends.size).toBe(1);
   });
 
-  it("parses host:port strictly", () => {
+  it("parses host:port strictly", async () => {
     const { registry } = setup();
     for (const address of ["[::1]:80", "10.0.0.1:1", "db-1.internal:65535"]) {
-      expect(() =>
+      await expect(
         registry.register({ service: "ok", config: undefined, backends: [{ address }], mode: "replace" }),
-      ).not.toThrow();
+      ).resolves.toMatchObject({ changed: true });
     }
     for (const address of ["::1:80", "host:0", "host:", ":80", "ho st:80", "10.0.0.1:65536", "[zz]:80"]) {
-      const error = caught(() =>
+      const error = await caught(() =>
         registry.register({ service: "bad", config: undefined, backends: [{ address }], mode: "replace" }),
       );
       expect(error.detail.violations?.[0]?.field).toBe("backends[0].address");

@@ -3,11 +3,12 @@ import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
 import { ServiceRegistry } from "../../../src/registry/service-registry.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
+import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
 import { DEFAULT_WATCH_LIMITS, WatchHub, type WatchLimits } from "../../../src/watch/watch-hub.js";
 import type { WatchMessage } from "../../../src/watch/watch-message.js";
 import type { Watcher } from "../../../src/watch/watcher.js";
 
-function setup(limits: Partial<WatchLimits> = {}) {
+async function setup(limits: Partial<WatchLimits> = {}) {
   const clock = new ManualClock();
   const hub: WatchHub = new WatchHub({
     clock,
@@ -19,11 +20,15 @@ function setup(limits: Partial<WatchLimits> = {}) {
     clock,
     random: createSeededRandom(1),
     limits: DEFAULT_REGISTRY_LIMITS,
+    log: new MemoryRegistryLog(),
     onEvent: (e) => hub.publish(e),
+    onBackgroundError: (message) => {
+      throw new Error(message);
+    },
   });
   const add = (service: string, id: string) =>
     registry.register({ service, config: undefined, backends: [{ id, address: `${id}:1` }], mode: "merge" });
-  registry.register({
+  await registry.register({
     service: "s",
     config: undefined,
     backends: [{ id: "a", address: "a:1" }],
@@ -48,10 +53,10 @@ const kinds = (messages: WatchMessage[]) => messages.map((m) => `${m.service}:${
 
 describe("watch hub", () => {
   it("sends a snapshot first, then deltas in order with growing versions", async () => {
-    const { hub, add } = setup();
+    const { hub, add } = await setup();
     const watcher = hub.subscribe(["s"], new Map());
-    add("s", "b");
-    add("s", "c");
+    await add("s", "b");
+    await add("s", "c");
     const messages = await take(watcher, 3);
     expect(kinds(messages)).toEqual(["s:snapshot", "s:backend_added", "s:backend_added"]);
     const versions = messages.map((m) => m.version);
@@ -60,10 +65,10 @@ describe("watch hub", () => {
   });
 
   it("resumes with exactly the missed deltas", async () => {
-    const { hub, add, registry } = setup();
+    const { hub, add, registry } = await setup();
     const seen = registry.get("s").version;
-    add("s", "b");
-    add("s", "c");
+    await add("s", "b");
+    await add("s", "c");
     const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
     const messages = await take(watcher, 2);
     expect(
@@ -73,9 +78,9 @@ describe("watch hub", () => {
   });
 
   it("answers RESET + snapshot when the history needed to resume is gone", async () => {
-    const { hub, add, registry } = setup({ historyPerService: 2 });
+    const { hub, add, registry } = await setup({ historyPerService: 2 });
     const seen = registry.get("s").version;
-    for (const id of ["b", "c", "d"]) add("s", id);
+    for (const id of ["b", "c", "d"]) await add("s", id);
     const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
     const messages = await take(watcher, 2);
     expect(kinds(messages)).toEqual(["s:reset", "s:snapshot"]);
@@ -89,15 +94,15 @@ describe("watch hub", () => {
   });
 
   it("answers RESET + snapshot for a version from another history (e.g. a restarted server)", async () => {
-    const { hub, registry } = setup();
+    const { hub, registry } = await setup();
     const watcher = hub.subscribe(["s"], new Map([["s", registry.get("s").version + 1000]]));
     expect(kinds(await take(watcher, 2))).toEqual(["s:reset", "s:snapshot"]);
   });
 
   it("a stalled watcher's queue stays bounded and it gets RESET + a fresh snapshot", async () => {
-    const { hub, add } = setup({ queuePerWatcher: 5 });
+    const { hub, add } = await setup({ queuePerWatcher: 5 });
     const watcher = hub.subscribe(["s"], new Map());
-    for (let i = 0; i < 100; i++) add("s", `x${i}`);
+    for (let i = 0; i < 100; i++) await add("s", `x${i}`);
     expect(watcher.queued).toBeLessThanOrEqual(5);
     expect(watcher.overflows).toBeGreaterThan(0);
     const messages = await take(watcher, 2);
@@ -105,31 +110,31 @@ describe("watch hub", () => {
     const snapshot = messages[1]!.event;
     expect(snapshot.kind === "snapshot" && snapshot.status.backends).toHaveLength(101);
     // Deltas queued before the snapshot are dropped; the next message is the next change.
-    add("s", "after");
+    await add("s", "after");
     const [next] = await take(watcher, 1);
     expect(next?.event.kind === "backend_added" && next.event.backend.spec.id).toBe("after");
     expect(next!.version).toBeGreaterThan(messages[1]!.version);
   });
 
   it("watching all services includes services registered later", async () => {
-    const { hub, registry } = setup();
+    const { hub, registry } = await setup();
     const watcher = hub.subscribe([], new Map());
-    registry.register({ service: "t", config: undefined, backends: [], mode: "replace" });
+    await registry.register({ service: "t", config: undefined, backends: [], mode: "replace" });
     expect(kinds(await take(watcher, 2))).toEqual(["s:snapshot", "t:snapshot"]);
   });
 
   it("tells a watcher a service was removed, and a resume after removal gets RESET + removal", async () => {
-    const { hub, registry } = setup();
+    const { hub, registry } = await setup();
     const seen = registry.get("s").version;
     const live = hub.subscribe(["s"], new Map([["s", seen]]));
-    registry.deregister("s", [], false, 0);
+    await registry.deregister("s", [], false, 0);
     expect(kinds(await take(live, 1))).toEqual(["s:service_removed"]);
     const late = hub.subscribe(["s"], new Map([["s", seen - 1]]));
     expect(kinds(await take(late, 2))).toEqual(["s:reset", "s:service_removed"]);
   });
 
   it("sends heartbeats on an idle stream (virtual time) and ends cleanly on closeAll", async () => {
-    const { hub, clock } = setup({ heartbeatMs: 1_000 });
+    const { hub, clock } = await setup({ heartbeatMs: 1_000 });
     const watcher = hub.subscribe(["s"], new Map());
     const iterator = watcher[Symbol.asyncIterator]();
     expect((await iterator.next()).value?.event.kind).toBe("snapshot");
@@ -143,8 +148,8 @@ describe("watch hub", () => {
     expect(hub.watcherCount).toBe(0);
   });
 
-  it("refuses watchers past max_watchers with RESOURCE_EXHAUSTED", () => {
-    const { hub } = setup({ maxWatchers: 1 });
+  it("refuses watchers past max_watchers with RESOURCE_EXHAUSTED", async () => {
+    const { hub } = await setup({ maxWatchers: 1 });
     hub.subscribe(["s"], new Map());
     expect(() => hub.subscribe(["s"], new Map())).toThrow(/max_watchers/);
   });

@@ -1,0 +1,70 @@
+import type { ServiceChange } from "./events.js";
+import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
+
+/** A backend as every replica shares it: the registration and the state that must agree everywhere. */
+export interface StoredBackend {
+  readonly spec: BackendSpec;
+  readonly health: HealthState;
+  readonly draining: boolean;
+  /** Epoch ms; 0 when not draining. */
+  readonly drainDeadline: number;
+  /** Epoch ms; 0 when the backend has no lease. */
+  readonly leaseExpiresAt: number;
+}
+
+/** A service as every replica shares it. */
+export interface StoredService {
+  readonly name: string;
+  readonly config: ServiceConfig;
+  readonly backends: readonly StoredBackend[];
+}
+
+/** One accepted change of one service: what changed, and the service as it is afterwards. */
+export interface LogEntry {
+  readonly service: string;
+  /** The service version the change was planned on. */
+  readonly baseVersion: number;
+  readonly changes: readonly ServiceChange[];
+  /** The service after the change; undefined when it was removed. */
+  readonly next: StoredService | undefined;
+}
+
+/** A LogEntry with the versions it was given: firstVersion .. firstVersion + changes.length - 1. */
+export interface AppendedEntry extends LogEntry {
+  readonly firstVersion: number;
+}
+
+/** Lease renewals one replica heard, for the others. */
+export interface LeaseRenewal {
+  readonly service: string;
+  readonly expiries: Readonly<Record<string, number>>;
+}
+
+/** Receives what other replicas appended and renewed. */
+export interface RegistryLogListener {
+  appended(entry: AppendedEntry): void;
+  renewed(renewal: LeaseRenewal): void;
+  /** The log lost its connection and is back: local state may have missed entries. */
+  reconnected(): void;
+}
+
+/**
+ * Where registry changes become durable and shared (the replication point). Appends are
+ * compare-and-set on the service version, so concurrent writers never lose an acknowledged
+ * change: the loser reloads and plans again. Versions are per service and never reused,
+ * even across removal and re-registration.
+ */
+export interface RegistryLog {
+  /** Appends if the service is still at `baseVersion`; returns the first version given, or conflict. */
+  append(
+    entry: LogEntry,
+  ): Promise<{ readonly ok: true; readonly firstVersion: number } | { readonly ok: false }>;
+  /** The service and its version (for a removed service: undefined and the version of its removal). */
+  load(service: string): Promise<{ readonly stored: StoredService | undefined; readonly version: number }>;
+  /** Every live service with its version. */
+  loadAll(): Promise<{ readonly stored: StoredService; readonly version: number }[]>;
+  /** Tells the other replicas about renewed leases (best effort). */
+  renew(renewal: LeaseRenewal): Promise<void>;
+  /** Subscribes to other replicas' changes; returns the unsubscribe function. */
+  subscribe(listener: RegistryLogListener): () => void;
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import type { ServiceEvent } from "../../../src/registry/events.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
+import type { RegistryLog } from "../../../src/registry/registry-log.js";
+import { ServiceRegistry } from "../../../src/registry/service-registry.js";
+import { ManualClock } from "../../../src/shared/manual-clock.js";
+import { createSeededRandom } from "../../../src/shared/random.js";
+import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
+
+async function replica(log: RegistryLog, clock: ManualClock) {
+  const events: ServiceEvent[] = [];
+  const registry = new ServiceRegistry({
+    clock,
+    random: createSeededRandom(1),
+    limits: DEFAULT_REGISTRY_LIMITS,
+    log,
+    onEvent: (e) => events.push(e),
+    onBackgroundError: (message, cause) => {
+      throw new Error(`${message}: ${cause}`);
+    },
+  });
+  await registry.start();
+  return { registry, events };
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("registry replication through the log", () => {
+  it("a change on one replica reaches the other with the same versions", async () => {
+    const log = new MemoryRegistryLog();
+    const clock = new ManualClock();
+    const a = await replica(log, clock);
+    const b = await replica(log, clock);
+    await a.registry.register({
+      service: "s",
+      config: undefined,
+      backends: [{ id: "x", address: "x:1" }],
+      mode: "replace",
+    });
+    await a.registry.setHealth("s", "x", "unhealthy", "test");
+    await flush();
+    expect(b.registry.get("s").backends.get("x")?.health).toBe("unhealthy");
+    expect(b.events.map((e) => [e.version, e.change.kind])).toEqual(
+      a.events.map((e) => [e.version, e.change.kind]),
+    );
+  });
+
+  it("concurrent changes on two replicas are both kept (compare-and-set, re-plan on conflict)", async () => {
+    const log = new MemoryRegistryLog();
+    const clock = new ManualClock();
+    const a = await replica(log, clock);
+    const b = await replica(log, clock);
+    await a.registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
+    await flush();
+    await Promise.all([
+      a.registry.register({
+        service: "s",
+        config: undefined,
+        backends: [{ id: "from-a", address: "a:1" }],
+        mode: "merge",
+      }),
+      b.registry.register({
+        service: "s",
+        config: undefined,
+        backends: [{ id: "from-b", address: "b:1" }],
+        mode: "merge",
+      }),
+    ]);
+    await flush();
+    for (const r of [a, b])
+      expect([...r.registry.get("s").backends.keys()].sort()).toEqual(["from-a", "from-b"]);
+    expect(a.registry.versionOf("s")).toBe(b.registry.versionOf("s"));
+  });
+
+  it("a replica started later loads every service", async () => {
+    const log = new MemoryRegistryLog();
+    const clock = new ManualClock();
+    const a = await replica(log, clock);
+    await a.registry.register({
+      service: "s",
+      config: undefined,
+      backends: [{ id: "x", address: "x:1" }],
+      mode: "replace",
+    });
+    const late = await replica(log, clock);
+    expect(late.registry.versionOf("s")).toBe(a.registry.versionOf("s"));
+    expect(late.registry.get("s").snapshot.eligible.map((s) => s.spec.id)).toEqual(["x"]);
+  });
+
+  it("versions are never reused after a service is removed and registered again", async () => {
+    const log = new MemoryRegistryLog();
+    const { registry } = await replica(log, new ManualClock());
+    const first = await registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
+    await registry.deregister("s", [], false, 0);
+    const again = await registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
+    expect(again.version).toBeGreaterThan(first.version + 1);
+  });
+});
