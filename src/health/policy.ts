@@ -1,5 +1,5 @@
 /**
- * The consecutive-count health state machine of one backend (behaviour.md H1, H2, H3, H6),
+ * The consecutive-count health state machine of one backend (behaviour.md H1, H2, H3, H6, and the critical time of R5),
  * as pure functions: a record and a signal in, the next record and the transition (if any)
  * out. Nothing here reads a clock or mutates its input; callers pass `now` and store the
  * returned record. Passive outcomes (Report) and active probes (H5) feed the same machine.
@@ -39,6 +39,8 @@ export interface HealthRecord {
   readonly lastProbeAt: number;
   /** True while an Unhealthy backend's one probe selection awaits its outcome (H2). */
   readonly probeInFlight: boolean;
+  /** Epoch ms the backend last went Unhealthy (R5 deregister-after-critical); 0 when not Unhealthy. */
+  readonly unhealthySince: number;
 }
 
 /** A change of state, as Watch and metrics show it (`reason` is for people). */
@@ -71,6 +73,7 @@ export function initialHealthRecord(initial: HealthState, now: number): HealthRe
     consecutiveSuccesses: 0,
     lastProbeAt: initial === "unhealthy" ? now : 0,
     probeInFlight: false,
+    unhealthySince: initial === "unhealthy" ? now : 0,
   };
 }
 
@@ -158,6 +161,7 @@ function onSuccess(record: HealthRecord, policy: ThresholdPolicy): HealthStep {
     consecutiveFailures: 0,
     consecutiveSuccesses: successes,
     probeInFlight: false,
+    unhealthySince: 0,
   };
   switch (record.health) {
     case "healthy":
@@ -228,13 +232,32 @@ export function overrideHealth(
           consecutiveFailures: 0,
           consecutiveSuccesses: 0,
           probeInFlight: false,
+          unhealthySince: 0,
         }
       : enterUnhealthy({ ...record, consecutiveSuccesses: 0 }, now);
   return record.health === target ? unchanged(next) : moveTo(next, record.health, reason);
 }
 
+/**
+ * R5 deregister-after-critical: whether a backend has stayed Unhealthy for at least
+ * `deregisterCriticalAfterMs` (0: never). Recovering is not Unhealthy: a backend that passes a
+ * check and fails again starts its critical time over.
+ */
+export function deregisterDue(
+  record: HealthRecord,
+  policy: Pick<HealthPolicy, "deregisterCriticalAfterMs">,
+  now: number,
+): boolean {
+  return (
+    policy.deregisterCriticalAfterMs > 0 &&
+    record.health === "unhealthy" &&
+    now - record.unhealthySince >= policy.deregisterCriticalAfterMs
+  );
+}
+
 function enterUnhealthy(record: HealthRecord, now: number): HealthRecord {
-  return { ...record, health: "unhealthy", lastProbeAt: now, probeInFlight: false };
+  const since = record.health === "unhealthy" ? record.unhealthySince : now;
+  return { ...record, health: "unhealthy", lastProbeAt: now, probeInFlight: false, unhealthySince: since };
 }
 
 function unchanged(record: HealthRecord): HealthStep {

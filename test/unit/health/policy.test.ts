@@ -5,6 +5,7 @@ import {
   applyCallResult,
   applySignal,
   degradedAfter,
+  deregisterDue,
   type HealthRecord,
   type HealthSignal,
   type HealthStep,
@@ -307,6 +308,39 @@ describe("H6 SetHealth", () => {
   });
 });
 
+describe("R5 deregister-after-critical", () => {
+  const critical = { deregisterCriticalAfterMs: 60_000 };
+
+  it("R5 is due once a backend has stayed Unhealthy for the limit, failures or not", () => {
+    const clock = new ManualClock();
+    let record = run(initialHealthRecord("healthy", clock.now()), [F, F, F], DEFAULTS, clock).at(-1)!.record;
+    const downAt = record.unhealthySince;
+    expect(downAt).toBeGreaterThan(0);
+    clock.advance(downAt + 30_000 - clock.now());
+    record = applySignal(record, F, DEFAULTS, clock.now()).record;
+    expect(record.unhealthySince).toBe(downAt);
+    clock.advance(29_999);
+    expect(deregisterDue(record, critical, clock.now())).toBe(false);
+    clock.advance(1);
+    expect(deregisterDue(record, critical, clock.now())).toBe(true);
+    expect(deregisterDue(record, { deregisterCriticalAfterMs: 0 }, clock.now())).toBe(false);
+  });
+
+  it("R5 a pass in between starts the critical time over; Recovering is not critical", () => {
+    const clock = new ManualClock();
+    const down = overrideHealth(initialHealthRecord("healthy", clock.now()), "unhealthy", clock.now()).record;
+    clock.advance(50_000);
+    const recovering = applySignal(down, S, DEFAULTS, clock.now()).record;
+    expect(recovering.unhealthySince).toBe(0);
+    clock.advance(20_000);
+    expect(deregisterDue(recovering, critical, clock.now())).toBe(false);
+    const downAgain = applySignal(recovering, F, DEFAULTS, clock.now()).record;
+    expect(downAgain.unhealthySince).toBe(clock.now());
+    clock.advance(59_999);
+    expect(deregisterDue(downAgain, critical, clock.now())).toBe(false);
+  });
+});
+
 describe("H1 state-machine laws (property)", () => {
   const ALLOWED: Record<HealthSignal, ReadonlySet<string>> = {
     failure: new Set(["healthy>degraded", "healthy>unhealthy", "degraded>unhealthy", "recovering>unhealthy"]),
@@ -345,6 +379,7 @@ describe("H1 state-machine laws (property)", () => {
             expect(step.record.health).toBe(record.health);
           }
           expect(step.record.consecutiveFailures === 0 || step.record.consecutiveSuccesses === 0).toBe(true);
+          expect(step.record.unhealthySince > 0).toBe(step.record.health === "unhealthy");
           record = step.record;
         }
       }),
