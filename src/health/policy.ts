@@ -1,8 +1,9 @@
 /**
  * The consecutive-count health state machine of one backend (behaviour.md H1, H2, H3, H6,
  * and the critical time of R5), as pure functions: a record and a signal in, the next record
- * and the transition (if any) out. Nothing here reads a clock or mutates its input; callers pass `now` and store the
- * returned record. Passive outcomes (Report) and active probes (H5) feed the same machine.
+ * and the transition (if any) out. Nothing here reads a clock or mutates its input; callers
+ * pass `now` and store the returned record. Passive outcomes (Report) and active probes (H5)
+ * feed the same machine.
  *
  * Why a state machine and not a flag: a single bad call should not take a backend out, and a
  * single good call should not put a flapping one back. Two thresholds give hysteresis.
