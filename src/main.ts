@@ -19,6 +19,8 @@ interface ServeFlags {
   grpcPort?: number;
   webPort?: number;
   logLevel?: string;
+  redis?: string;
+  redisCluster?: string;
 }
 
 function overridesFrom(flags: ServeFlags): Record<string, unknown> {
@@ -30,14 +32,23 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
     ...(flags.host && { host: flags.host }),
     ...(flags.webPort !== undefined && { port: flags.webPort }),
   };
-  return { grpc, web, ...(flags.logLevel && { logLevel: flags.logLevel }) };
+  const redis = {
+    ...(flags.redis && { url: flags.redis }),
+    ...(flags.redisCluster && { cluster: flags.redisCluster }),
+  };
+  return { grpc, web, redis, ...(flags.logLevel && { logLevel: flags.logLevel }) };
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
   const app = await createApp(config);
+  const state = config.redis.url
+    ? `Redis ${config.redis.url}`
+    : config.redis.cluster
+      ? `Redis Cluster ${config.redis.cluster}`
+      : "in memory";
   process.stdout.write(
-    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}\n`,
+    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}, state ${state}\n`,
   );
   closeWithGrace({ delay: config.shutdownDeadlineMs + 1_000 }, async ({ err }) => {
     if (err) process.stderr.write(`fulcrum: ${err.stack ?? err}\n`);
@@ -52,7 +63,7 @@ const program = new Command()
 
 program
   .command("serve")
-  .description("run the control plane (in memory)")
+  .description("run the control plane (in memory, or shared through Redis with --redis / --redis-cluster)")
   .option("-c, --config <file>", "YAML config file")
   .option(
     "--host <host>",
@@ -67,6 +78,14 @@ program
     "--web-port <port>",
     `Connect / gRPC-Web / HTTP port (default 4771, env ${environmentVariable(["web", "port"])})`,
     portFlag,
+  )
+  .option(
+    "--redis <url>",
+    `share state with other replicas through one Redis, e.g. redis://127.0.0.1:6379 (env ${environmentVariable(["redis", "url"])})`,
+  )
+  .option(
+    "--redis-cluster <nodes>",
+    `share state through a Redis Cluster: host:port,host:port,... (env ${environmentVariable(["redis", "cluster"])})`,
   )
   .option(
     "--log-level <level>",

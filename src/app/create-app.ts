@@ -4,7 +4,6 @@ import { Balancer } from "../balancer/balancer.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
-import type { RegistryLog } from "../registry/registry-log.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
 import { createBalancerServiceImpl } from "../rpc/balancer-service.js";
 import { BalancerService, RegistryService } from "../rpc/codec.js";
@@ -14,9 +13,9 @@ import { observeBinding } from "../rpc/interceptors/observe.js";
 import { createRegistryServiceImpl } from "../rpc/registry-service.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
-import { MemoryRegistryLog } from "../store/memory/memory-registry-log.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { createHttpRoutes } from "./http-routes.js";
+import { createStateStore } from "./state-store.js";
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 const PROTO_FILES = ["fulcrum/v1/registry.proto", "fulcrum/v1/balancer.proto"];
@@ -27,8 +26,6 @@ export interface AppDeps {
   readonly clock: Clock;
   readonly random: Random;
   readonly logger: Logger;
-  /** Where registrations are shared; in memory unless Redis is configured. */
-  readonly registryLog: RegistryLog;
 }
 
 /** A running Fulcrum. */
@@ -49,6 +46,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const metrics = createMetrics();
+  const state = await createStateStore(config, logger);
 
   const watchHub: WatchHub = new WatchHub({
     clock,
@@ -60,7 +58,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     clock,
     random,
     limits: config.limits,
-    log: deps.registryLog ?? new MemoryRegistryLog(),
+    log: state.registryLog,
     onEvent: (event) => watchHub.publish(event),
     onBackgroundError: log,
   });

@@ -35,6 +35,23 @@ export const configSchema = z.strictObject({
       heartbeatMs: positiveInt.default(15_000),
     })
     .prefault({}),
+  redis: z
+    .strictObject({
+      /** redis://host:port of one server; unset (and no cluster) runs in memory. */
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+        .optional(),
+      /** host:port,host:port seed nodes of a Redis Cluster. */
+      cluster: z
+        .string()
+        .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, "must be host:port[,host:port...]")
+        .optional(),
+      prefix: z.string().min(1).default("fulcrum"),
+      commandTimeoutMs: positiveInt.default(1_000),
+    })
+    .prefault({})
+    .refine((r) => !(r.url && r.cluster), { message: "set url or cluster, not both", path: ["cluster"] }),
   shutdownDeadlineMs: positiveInt.default(10_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -1,4 +1,4 @@
-import { isDeepStrictEqual } from "node:util";
+import { sameJson } from "../shared/same-json.js";
 import type { ServiceChange } from "./events.js";
 import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
 import type { StoredBackend, StoredService } from "./registry-log.js";
@@ -67,7 +67,7 @@ export function planRegister(
     };
   }
   const changes: ServiceChange[] = [];
-  if (!isDeepStrictEqual(current.config, config)) changes.push({ kind: "config_changed", config });
+  if (!sameJson(current.config, config)) changes.push({ kind: "config_changed", config });
   const byId = new Map(current.backends.map((b) => [b.spec.id, b]));
   const listed = specs.map((spec) => {
     const existing = byId.get(spec.id);
@@ -76,7 +76,7 @@ export function planRegister(
       changes.push({ kind: "backend_added", backend: storedStatus(fresh) });
       return fresh;
     }
-    if (isDeepStrictEqual(existing.spec, spec)) return existing;
+    if (sameJson(existing.spec, spec)) return existing;
     const leaseExpiresAt =
       spec.leaseTtlMs > 0 && existing.leaseExpiresAt === 0 ? now + spec.leaseTtlMs : existing.leaseExpiresAt;
     const updated = { ...existing, spec, leaseExpiresAt };
@@ -99,7 +99,7 @@ export function planRegister(
     backends = listed;
   }
   const next = { name, config, backends };
-  const reordered = !isDeepStrictEqual(
+  const reordered = !sameJson(
     backends.map((b) => b.spec.id),
     current.backends.map((b) => b.spec.id),
   );

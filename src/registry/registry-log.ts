@@ -63,8 +63,14 @@ export interface RegistryLog {
   load(service: string): Promise<{ readonly stored: StoredService | undefined; readonly version: number }>;
   /** Every live service with its version. */
   loadAll(): Promise<{ readonly stored: StoredService; readonly version: number }[]>;
+  /**
+   * Puts back a service the log has lost (a Redis that restarted empty), at the version this
+   * replica holds (undefined `stored`: a removed service's version only, so versions are never
+   * reused), unless the log already knows the service again. True when it was restored.
+   */
+  restore(service: string, stored: StoredService | undefined, version: number): Promise<boolean>;
   /** Tells the other replicas about renewed leases (best effort). */
   renew(renewal: LeaseRenewal): Promise<void>;
-  /** Subscribes to other replicas' changes; returns the unsubscribe function. */
-  subscribe(listener: RegistryLogListener): () => void;
+  /** Subscribes to other replicas' changes; resolves once subscribed, with the unsubscribe function. */
+  subscribe(listener: RegistryLogListener): Promise<() => void>;
 }

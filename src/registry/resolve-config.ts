@@ -238,8 +238,9 @@ function resolveStrategy(
   if (!strategy) {
     v.add(`${path}.strategy`, `unknown strategy ${name}`);
   } else {
+    // Settings live in the proto oneof named after the strategy: config.strategy.maglev.table_size.
     for (const problem of strategy.validate(settings))
-      v.add(`${path}.${problem.field}`, `${name}: ${problem.description}`);
+      v.add(`${path}.${name}.${problem.field}`, `${name}: ${problem.description}`);
   }
   let fallback: StrategySpec | undefined;
   if (input?.fallback) {

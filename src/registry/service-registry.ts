@@ -47,12 +47,14 @@ export class ServiceRegistry {
   private readonly versions = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Mutations of one service run one at a time on this replica; only replicas contend. */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: ServiceRegistryOptions) {}
 
   /** Loads every service from the log and follows other replicas' changes. */
   async start(): Promise<void> {
-    this.unsubscribe = this.options.log.subscribe({
+    this.unsubscribe = await this.options.log.subscribe({
       appended: (entry) => this.onRemoteEntry(entry),
       renewed: (renewal) => this.onRemoteRenewal(renewal),
       reconnected: () => this.background("resync after reconnect", this.resyncAll()),
@@ -253,8 +255,20 @@ export class ServiceRegistry {
     return this.versions.get(service) ?? 0;
   }
 
+  /** Queues a mutation of `service` behind the ones already running on this replica. */
+  private mutate(service: string, plan: (current: StoredService | undefined) => Plan): Promise<boolean> {
+    const previous = this.queues.get(service) ?? Promise.resolve();
+    const run = previous.then(() => this.mutateNow(service, plan));
+    const tail = run.catch(() => {});
+    this.queues.set(service, tail);
+    void tail.then(() => {
+      if (this.queues.get(service) === tail) this.queues.delete(service);
+    });
+    return run;
+  }
+
   /** Plans against the current state, appends (compare-and-set), applies; re-plans on conflict. Returns whether anything changed. */
-  private async mutate(
+  private async mutateNow(
     service: string,
     plan: (current: StoredService | undefined) => Plan,
   ): Promise<boolean> {
@@ -264,7 +278,14 @@ export class ServiceRegistry {
       if (planned.changes.length === 0) return false;
       const baseVersion = this.versionOf(service);
       const entry = { service, baseVersion, changes: planned.changes, next: planned.next };
-      const appended = await this.options.log.append(entry);
+      const appended = await this.options.log.append(entry).catch((cause: unknown) => {
+        throw new FulcrumError(
+          "unavailable",
+          `service ${JSON.stringify(service)}: the shared registry store is unavailable, nothing changed; retry`,
+          {},
+          { cause },
+        );
+      });
       if (appended.ok) {
         if (this.versionOf(service) === baseVersion)
           this.apply({ ...entry, firstVersion: appended.firstVersion });
@@ -349,6 +370,12 @@ export class ServiceRegistry {
   /** Reloads one service from the log; when it moved on, installs it and tells watchers with a snapshot. */
   private async resync(service: string): Promise<void> {
     const { stored, version } = await this.options.log.load(service);
+    if (version < this.versionOf(service)) {
+      // The log lost what this replica acknowledged (Redis restarted empty): put it back.
+      const local = this.services.get(service);
+      if (await this.options.log.restore(service, local?.stored(), this.versionOf(service))) return;
+      return this.resync(service);
+    }
     if (version <= this.versionOf(service)) return;
     this.versions.set(service, version);
     if (!stored) {
@@ -367,7 +394,7 @@ export class ServiceRegistry {
   private async resyncAll(): Promise<void> {
     const all = await this.options.log.loadAll();
     const live = new Set(all.map(({ stored }) => stored.name));
-    for (const name of this.services.keys()) if (!live.has(name)) await this.resync(name);
+    for (const name of [...this.services.keys()]) if (!live.has(name)) await this.resync(name);
     for (const { stored, version } of all) {
       if (version <= this.versionOf(stored.name)) continue;
       this.versions.set(stored.name, version);

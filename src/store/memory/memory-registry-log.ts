@@ -39,11 +39,17 @@ export class MemoryRegistryLog implements RegistryLog {
     return [...this.records.values()].flatMap(({ stored, version }) => (stored ? [{ stored, version }] : []));
   }
 
+  async restore(service: string, stored: StoredService | undefined, version: number): Promise<boolean> {
+    if (this.records.has(service)) return false;
+    this.records.set(service, { stored, version });
+    return true;
+  }
+
   async renew(renewal: LeaseRenewal): Promise<void> {
     for (const listener of this.listeners) queueMicrotask(() => listener.renewed(renewal));
   }
 
-  subscribe(listener: RegistryLogListener): () => void {
+  async subscribe(listener: RegistryLogListener): Promise<() => void> {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

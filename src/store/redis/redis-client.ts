@@ -1,0 +1,75 @@
+/**
+ * One factory for every Redis connection Fulcrum opens: a single server or a Redis Cluster
+ * (behaviour.md C13), with auto-pipelining on and fail-fast settings, so an outage surfaces
+ * as an error the failure modes handle instead of a queue that grows while Redis is away.
+ */
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+
+/** Where Redis is. */
+export type RedisTarget =
+  | { readonly kind: "single"; readonly url: string }
+  | { readonly kind: "cluster"; readonly nodes: readonly { readonly host: string; readonly port: number }[] };
+
+/** Timing of Redis connections. */
+export interface RedisClientOptions {
+  /** A command not answered within this fails with a timeout. */
+  readonly commandTimeoutMs: number;
+  /** Reconnect delay grows by this per attempt up to `maxReconnectDelayMs`. */
+  readonly reconnectStepMs: number;
+  readonly maxReconnectDelayMs: number;
+}
+
+export const DEFAULT_REDIS_CLIENT_OPTIONS: RedisClientOptions = {
+  commandTimeoutMs: 1_000,
+  reconnectStepMs: 50,
+  maxReconnectDelayMs: 1_000,
+};
+
+/** A connected client: a Redis or a Cluster (same command surface). */
+export type RedisClient = Redis | Cluster;
+
+function connectionOptions(options: RedisClientOptions): RedisOptions {
+  return {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: options.commandTimeoutMs,
+    lazyConnect: true,
+    retryStrategy: (times: number) => Math.min(times * options.reconnectStepMs, options.maxReconnectDelayMs),
+  };
+}
+
+/** Creates a client (not yet connected; call `connect()` or use `connectRedis`). */
+export function createRedisClient(
+  target: RedisTarget,
+  options: RedisClientOptions = DEFAULT_REDIS_CLIENT_OPTIONS,
+): RedisClient {
+  if (target.kind === "single") return new Redis(target.url, connectionOptions(options));
+  return new Cluster([...target.nodes], {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    clusterRetryStrategy: (times: number) =>
+      Math.min(times * options.reconnectStepMs, options.maxReconnectDelayMs),
+    redisOptions: connectionOptions(options),
+  });
+}
+
+/** Creates a client and waits until it is ready. */
+export async function connectRedis(target: RedisTarget, options?: RedisClientOptions): Promise<RedisClient> {
+  const client = createRedisClient(target, options);
+  await client.connect();
+  return client;
+}
+
+/** Parses `host:port,host:port` into cluster seed nodes. */
+export function parseClusterNodes(list: string): { host: string; port: number }[] {
+  return list
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const colon = item.lastIndexOf(":");
+      return { host: item.slice(0, colon), port: Number(item.slice(colon + 1)) };
+    });
+}
