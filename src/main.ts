@@ -4,6 +4,7 @@
 import closeWithGrace from "close-with-grace";
 import { Command, InvalidArgumentError } from "commander";
 import { createApp } from "./app/create-app.js";
+import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
 
 function portFlag(value: string): number {
@@ -104,6 +105,30 @@ program
         process.exit(2);
       }
       throw error;
+    }
+  });
+
+program
+  .command("watch")
+  .description(
+    "print a live line per change of the named services (all when none): health, membership, drain",
+  )
+  .argument("[services...]", "service names")
+  .option("-s, --server <url>", "a Fulcrum gRPC or web address", "http://127.0.0.1:4770")
+  .action(async (services: string[], flags: { server: string }) => {
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    try {
+      await runWatchCommand({
+        server: flags.server,
+        services,
+        write: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+      });
+    } catch (error) {
+      if (abort.signal.aborted) return;
+      process.stderr.write(`fulcrum watch: ${(error as Error).message}\n`);
+      process.exit(1);
     }
   });
 

@@ -2,6 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { grpcTransportClients } from "../support/connect-client.js";
+import { startFulcrum } from "../support/server.js";
 
 const BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
 const children: ChildProcess[] = [];
@@ -63,6 +65,24 @@ describe("fulcrum CLI", () => {
     expect(ready.status).toBe(200);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  });
+
+  it("fulcrum watch prints a live line per change, health transitions included", async () => {
+    const app = await startFulcrum();
+    try {
+      const watch = run(["watch", "live", "--server", `http://127.0.0.1:${app.grpcPort}`]);
+      const { registry } = grpcTransportClients(app.grpcPort);
+      await registry.register({ service: "live", backends: [{ id: "b0", address: "10.0.0.1:80" }] });
+      await until(() => watch.out().includes("snapshot: 1 backends (b0 HEALTHY)"));
+      await registry.setHealth({ service: "live", backendId: "b0", health: 3, reason: "drill" });
+      await until(() => watch.out().includes("b0 HEALTHY -> UNHEALTHY (drill)"));
+      await registry.register({ service: "live", mode: 2, backends: [{ id: "b1", address: "10.0.0.2:80" }] });
+      await until(() => watch.out().includes("+ b1 10.0.0.2:80 HEALTHY"));
+      watch.child.kill("SIGINT");
+      expect(await watch.exited).toBe(0);
+    } finally {
+      await app.close();
+    }
   });
 
   it("rejects bad settings naming the field, with exit code 2", async () => {
