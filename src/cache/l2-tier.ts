@@ -79,16 +79,19 @@ export class L2Tier<V> {
     this.ctx.suppression.lift(key);
   }
 
-  /** Deletes `key`; true when it existed. A failure suppresses the key and throws. */
+  /**
+   * Deletes `key`; true when it existed. The key is suppressed while the delete is in flight
+   * (a read racing it would fetch the old copy) and stays suppressed if it fails (C6).
+   */
   async remove(key: string): Promise<boolean> {
     const l2 = this.o.l2;
     if (l2 === undefined) return false;
     const full = this.fullKey(key);
     let existed: boolean;
+    this.ctx.suppression.suppress(key);
     try {
       existed = await runWithRetry(() => l2.delete(full), this.retry(key, "delete"));
     } catch (thrown) {
-      this.ctx.suppression.suppress(key);
       throw this.failed(key, "delete", toL2Error(thrown));
     }
     this.ctx.suppression.lift(key);
