@@ -12,8 +12,12 @@ export interface BackendState {
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   inFlight: number;
-  /** 0 until the first latency report. */
+  /** Time-decayed latency EWMA in ms (load/latency-estimate.ts); 0 until the first latency report. */
   ewmaLatencyMs: number;
+  /** Peak-EWMA in ms as of `latencyUpdatedAt` (load/latency-estimate.ts); 0 or absent before any report. */
+  peakEwmaMs?: number;
+  /** Epoch ms of the last latency sample; 0 or absent before any. */
+  latencyUpdatedAt?: number;
   draining: boolean;
   /** Epoch ms; 0 when not draining. */
   drainDeadline: number;
@@ -34,6 +38,8 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
     consecutiveSuccesses: 0,
     inFlight: 0,
     ewmaLatencyMs: 0,
+    peakEwmaMs: 0,
+    latencyUpdatedAt: 0,
     draining: false,
     drainDeadline: 0,
     leaseExpiresAt: spec.leaseTtlMs > 0 ? now + spec.leaseTtlMs : 0,

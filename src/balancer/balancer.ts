@@ -4,18 +4,32 @@ import type { Clock } from "../shared/clock.js";
 import { type FieldViolation, FulcrumError, invalidArgument } from "../shared/errors.js";
 import type { BackendState } from "./backend-state.js";
 import type { Explanation } from "./explanation.js";
+import { DEFAULT_LATENCY_DECAY_MS, recordLatency } from "./load/latency-estimate.js";
 import type { Outcome } from "./outcome.js";
+import { FULL_QUOTA, type QuotaView } from "./quota-view.js";
 import { selectFromSnapshot } from "./select.js";
 import type { SelectQuery } from "./select-query.js";
 import { TicketBook } from "./ticket-book.js";
 
+/**
+ * Called once per backend for every outcome Report applies, after the balancer's own
+ * bookkeeping (slot released, latency recorded). The health state machine hooks in here. It
+ * runs on the Report path and must not throw.
+ */
+export type OutcomeListener = (service: string, backend: BackendState, outcome: Outcome) => void;
+
 /** Options of a Balancer. */
 export interface BalancerOptions {
-  readonly registry: ServiceRegistry;
+  /** Where services are found; the hot path reads `find(service).snapshot`. */
+  readonly registry: Pick<ServiceRegistry, "find" | "finishDrain">;
   readonly clock: Clock;
   readonly limits: RegistryLimits & { readonly maxReportBatch: number };
   /** Distinguishes this replica's tickets. */
   readonly ticketPrefix: string;
+  /** Quota headroom for most_available and the quota filter; default: every backend full (FULL_QUOTA). */
+  readonly quota?: QuotaView;
+  /** Told about every applied outcome (see OutcomeListener). */
+  readonly onOutcome?: OutcomeListener;
 }
 
 /** What Select answers. */
@@ -33,19 +47,28 @@ export interface Selection {
  */
 export class Balancer {
   readonly tickets: TicketBook;
+  /** Reused for every Select (the hot path is synchronous): no context object per request. */
+  private readonly context: { hashKey: string; quota: QuotaView; serviceInFlight: number };
 
   constructor(private readonly options: BalancerOptions) {
     this.tickets = new TicketBook(options.ticketPrefix);
+    this.context = { hashKey: "", quota: options.quota ?? FULL_QUOTA, serviceInFlight: 0 };
   }
 
-  /** Select: validated query in, chosen backends and a ticket out; FulcrumError otherwise. */
+  /**
+   * Select: validated query in, chosen backends and a ticket out; FulcrumError otherwise:
+   * NOT_FOUND (unknown service), UNAVAILABLE (nothing eligible), RESOURCE_EXHAUSTED (all out of quota).
+   */
   select(service: string, query: SelectQuery): Selection {
     this.validateQuery(service, query);
     const entry = this.options.registry.find(service);
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
-    const decision = selectFromSnapshot(entry.snapshot, query);
-    if (decision.kind === "unavailable") {
-      throw new FulcrumError("unavailable", `service ${JSON.stringify(service)}: ${decision.message}`);
+    this.context.hashKey = query.hashKey;
+    this.context.serviceInFlight = this.tickets.inFlightOf(service);
+    const decision = selectFromSnapshot(entry.snapshot, query, this.context);
+    if (decision.kind !== "picked") {
+      const code = decision.kind === "exhausted" ? "resource_exhausted" : "unavailable";
+      throw new FulcrumError(code, `service ${JSON.stringify(service)}: ${decision.message}`);
     }
     const expiresAt = this.options.clock.now() + entry.config.load.ticketLeaseMs;
     const ticket = this.tickets.issue(service, decision.backends, expiresAt);
@@ -72,14 +95,38 @@ export class Balancer {
       this.afterRelease(ticket.service, ticket.backends);
   }
 
+  /**
+   * One outcome: a ticket releases its slots (S12); then latency (when > 0) feeds the EWMA and
+   * peak-EWMA of the backend(s) it names (S6), and onOutcome hears of each. A ticket with
+   * several backends (count > 1) is narrowed to `backendId` when that is one of them.
+   */
   private apply(outcome: Outcome): boolean {
+    let service = outcome.service;
+    let backends: readonly BackendState[];
     if (outcome.ticket) {
       const ticket = this.tickets.release(outcome.ticket);
       if (!ticket) return false;
       this.afterRelease(ticket.service, ticket.backends);
-      return true;
+      service = ticket.service;
+      const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
+      backends = named ? [named] : ticket.backends;
+    } else {
+      const backend = this.options.registry.find(service)?.backends.get(outcome.backendId);
+      if (!backend) return false;
+      backends = [backend];
     }
-    return this.options.registry.find(outcome.service)?.backends.has(outcome.backendId) ?? false;
+    this.observe(service, backends, outcome);
+    return true;
+  }
+
+  private observe(service: string, backends: readonly BackendState[], outcome: Outcome): void {
+    const { clock, registry, onOutcome } = this.options;
+    if (outcome.latencyMs > 0) {
+      const decayMs = registry.find(service)?.snapshot.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
+      const now = clock.now();
+      for (const backend of backends) recordLatency(backend, outcome.latencyMs, now, decayMs);
+    }
+    if (onOutcome) for (const backend of backends) onOutcome(service, backend, outcome);
   }
 
   /** A draining backend leaves once its last in-flight call is reported (R6). */

@@ -1,13 +1,31 @@
+/**
+ * Explain (behaviour.md S16): the decision trace of one Select, computed only when the caller
+ * asks, after the pick, so the hot path pays nothing for it. Every backend of the service is
+ * listed with the first filter that removed it, in this order:
+ * draining, unhealthy (health not allowed, outside panic/fail-open), excluded, labels,
+ * out_of_quota, backpressure (past the hard limit), tier (a higher tier than the one that
+ * served), zone (outside the caller's preferred zone), backpressure_soft (past the soft limit
+ * while others were under it). Scores are the serving strategy's (load, weight, hash score,
+ * headroom); the reason names the strategy (or the fallback that picked), the tier and any
+ * panic or fail-open.
+ */
 import type { BackendState } from "./backend-state.js";
+import { pastShare } from "./filters/backpressure.js";
+import { labelsMatch, outOfQuota, quotaFilterActive } from "./filters/request-filter.js";
+import type { TierRoute } from "./filters/tiers.js";
 import type { SelectQuery } from "./select-query.js";
 import type { Snapshot } from "./snapshot.js";
+import { findStrategy } from "./strategies/catalog.js";
+import type { PickContext } from "./strategy.js";
 
 /** The decision trace of one Select (behaviour.md S16). */
 export interface Explanation {
   readonly strategy: string;
+  /** Filters applied, in order, with how many backends each removed. */
   readonly filters: readonly { readonly filter: string; readonly removed: number }[];
   readonly candidates: readonly {
     readonly backendId: string;
+    /** Empty when it was a candidate; otherwise the filter that removed it. */
     readonly removedBy: string;
     readonly score: number;
     readonly picked: boolean;
@@ -15,39 +33,141 @@ export interface Explanation {
   readonly reason: string;
 }
 
-/**
- * Rebuilds why each backend was or was not a candidate. Runs only when the caller asked for
- * explain, so the hot path pays nothing for it.
- */
+/** What select.ts records about each pick, when explain is asked. */
+export interface PickTrace {
+  /** The tier route of each pick. */
+  readonly routes: TierRoute[];
+  /** True when every pick came from the caller's zone pool. */
+  zoned: boolean;
+  /** True when some pick had to admit soft-backpressured backends. */
+  relaxed: boolean;
+  /** Position in the strategy chain of the picker of each pick (0: the primary). */
+  readonly links: number[];
+}
+
+/** The filters, in the order they are reported and applied to each backend. */
+export const EXPLAIN_FILTERS = [
+  "draining",
+  "unhealthy",
+  "excluded",
+  "labels",
+  "out_of_quota",
+  "backpressure",
+  "tier",
+  "zone",
+  "backpressure_soft",
+] as const;
+
+type FilterName = (typeof EXPLAIN_FILTERS)[number];
+
+/** Builds the explanation of a finished Select. */
 export function explainSelection(
   snapshot: Snapshot,
   query: SelectQuery,
-  requestFilter: (backend: BackendState) => boolean,
+  context: PickContext,
   chosen: readonly BackendState[],
+  trace: PickTrace,
 ): Explanation {
-  const eligible = new Set(snapshot.eligible);
-  const excluded = new Set(query.exclude);
-  const removedCounts = new Map<string, number>();
+  const classify = classifier(snapshot, query, context, trace);
+  const applied = appliedFilters(snapshot, query, context, trace);
+  const removed = new Map<FilterName, number>(applied.map((filter) => [filter, 0]));
+  const scorer = (trace.routes[0] ?? snapshot.routes[0])?.pool.picker(trace.links[0] ?? 0);
   const candidates = snapshot.backends.map((backend) => {
-    let removedBy = "";
-    if (!eligible.has(backend)) removedBy = backend.draining ? "draining" : `health:${backend.health}`;
-    else if (excluded.has(backend.spec.id)) removedBy = "exclude";
-    else if (!requestFilter(backend)) removedBy = "labels";
-    if (removedBy) removedCounts.set(removedBy, (removedCounts.get(removedBy) ?? 0) + 1);
+    const filter = classify(backend);
+    if (filter) removed.set(filter, (removed.get(filter) ?? 0) + 1);
     return {
       backendId: backend.spec.id,
-      removedBy,
-      score: backend.inFlight,
+      removedBy: filter ?? "",
+      score: scorer?.score?.(backend, context) ?? 0,
       picked: chosen.includes(backend),
     };
   });
-  const picked = chosen.map((backend) => backend.spec.id);
   return {
     strategy: snapshot.strategy,
-    filters: [...removedCounts].map(([filter, removed]) => ({ filter, removed })),
+    filters: [...removed].map(([filter, count]) => ({ filter, removed: count })),
     candidates,
-    reason: picked.length
-      ? `${snapshot.strategy} picked ${picked.join(", ")} from ${candidates.filter((c) => !c.removedBy).length} candidates`
-      : "no candidate left after filters",
+    reason: reason(snapshot, query, chosen, trace, candidates.filter((c) => !c.removedBy).length),
   };
+}
+
+/** The filters that applied to this request, in order. */
+function appliedFilters(
+  snapshot: Snapshot,
+  query: SelectQuery,
+  context: PickContext,
+  trace: PickTrace,
+): FilterName[] {
+  const on: Record<FilterName, boolean> = {
+    draining: true,
+    unhealthy: true,
+    excluded: query.exclude.length > 0,
+    labels: Object.keys(query.labels).length > 0,
+    out_of_quota: quotaFilterActive(context.quota, snapshot.config.quota),
+    backpressure: snapshot.backpressure,
+    tier: snapshot.routes.length > 1,
+    zone: query.zone !== "",
+    backpressure_soft: snapshot.backpressure && trace.routes.length > 0 && !trace.relaxed,
+  };
+  return EXPLAIN_FILTERS.filter((filter) => on[filter]);
+}
+
+function classifier(
+  snapshot: Snapshot,
+  query: SelectQuery,
+  context: PickContext,
+  trace: PickTrace,
+): (backend: BackendState) => FilterName | undefined {
+  const servable = new Set(snapshot.routes.flatMap((route) => route.pool.backends));
+  const excluded = new Set(query.exclude);
+  const quotaOn = quotaFilterActive(context.quota, snapshot.config.quota);
+  const { backpressureSoftPercent: soft, backpressureHardPercent: hard } = snapshot.config.load;
+  const tiers = new Set(trace.routes.map((route) => route.tier));
+  const zoned = trace.routes.length > 0 && trace.zoned && query.zone !== "";
+  const softApplied = snapshot.backpressure && trace.routes.length > 0 && !trace.relaxed;
+  return (backend) => {
+    if (backend.draining) return "draining";
+    if (!servable.has(backend)) return "unhealthy";
+    if (excluded.has(backend.spec.id)) return "excluded";
+    if (!labelsMatch(backend, query.labels)) return "labels";
+    if (quotaOn && outOfQuota(backend, context.quota, snapshot.config.quota)) return "out_of_quota";
+    if (snapshot.backpressure && pastShare(backend, hard)) return "backpressure";
+    if (tiers.size > 0 && !tiers.has(backend.spec.tier)) return "tier";
+    if (zoned && backend.spec.zone !== query.zone) return "zone";
+    if (softApplied && pastShare(backend, soft)) return "backpressure_soft";
+    return undefined;
+  };
+}
+
+function reason(
+  snapshot: Snapshot,
+  query: SelectQuery,
+  chosen: readonly BackendState[],
+  trace: PickTrace,
+  candidates: number,
+): string {
+  if (chosen.length === 0)
+    return snapshot.routes.length === 0
+      ? "no backend is eligible: every backend is unhealthy or draining and fail_open is off"
+      : "no candidate left after the request's filters";
+  const link = trace.links[0] ?? 0;
+  const picker = snapshot.chain[link] ?? snapshot.strategy;
+  const route = trace.routes[0]!;
+  const parts = [
+    `${picker} picked ${chosen.map((b) => b.spec.id).join(", ")} from ${candidates} candidates in tier ${route.tier}`,
+  ];
+  if (link > 0) {
+    const primary = snapshot.strategy;
+    const why =
+      query.hashKey === "" && findStrategy(primary)?.usesHashKey ? "no hash_key" : "nothing accepted";
+    parts.push(`${primary} yielded nothing (${why}), so fallback ${picker} picked`);
+  }
+  if (trace.zoned && query.zone !== "") parts.push(`zone ${query.zone} preferred`);
+  if (route.mode === "panic")
+    parts.push(
+      `panic: tier ${route.tier} is below ${snapshot.config.load.panicThresholdPercent}% healthy, so all its backends were candidates (degraded)`,
+    );
+  if (route.mode === "fail_open")
+    parts.push("fail-open: no backend is healthy, so all were candidates (degraded)");
+  if (trace.relaxed) parts.push("every other candidate was past the soft backpressure limit");
+  return parts.join("; ");
 }

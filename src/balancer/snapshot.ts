@@ -1,21 +1,34 @@
-import type { ServiceConfig } from "../registry/model.js";
+import type { LoadPolicy, ServiceConfig, StrategySpec } from "../registry/model.js";
 import type { BackendState } from "./backend-state.js";
+import { buildRoutes, type TierRoute } from "./filters/tiers.js";
+import { DEFAULT_LATENCY_DECAY_MS } from "./load/latency-estimate.js";
+import type { ChainLink } from "./pool.js";
 import { findStrategy } from "./strategies/catalog.js";
-import type { Picker, PickerDeps } from "./strategy.js";
+import { roundRobin } from "./strategies/round-robin.js";
+import type { PickerDeps } from "./strategy.js";
 
 /**
  * An immutable view of one service for the Select hot path (architecture.md, the picker
- * idea). Rebuilt when membership, health, drain or weights change; never per request.
+ * idea). Rebuilt when membership, health, drain, weights or config change; never per request.
+ * Per-request counters (in-flight, latency) live on the BackendState objects it references.
  */
 export interface Snapshot {
   readonly version: number;
+  /** The primary strategy's name. */
   readonly strategy: string;
+  /** Names of the chain: primary, fallbacks, and `round_robin` appended after a hash strategy. */
+  readonly chain: readonly string[];
   /** Every backend, in registration order. */
   readonly backends: readonly BackendState[];
   /** Backends whose health is allowed and that are not draining. */
   readonly eligible: readonly BackendState[];
-  /** The strategy's picker, then its fallbacks in order (S9). */
-  readonly pickers: readonly Picker[];
+  /** The tiers that can serve, lowest first (filters/tiers.ts); empty when none can. */
+  readonly routes: readonly TierRoute[];
+  readonly config: ServiceConfig;
+  /** True when some servable backend has max_connections > 0 (backpressure applies, S15). */
+  readonly backpressure: boolean;
+  /** Decay of the latency estimates that Report feeds, in ms (power_of_two's `decay`, else the default). */
+  readonly latencyDecayMs: number;
 }
 
 /** Why a backend is not eligible for any request, or undefined when it is. */
@@ -25,6 +38,30 @@ export function ineligibleReason(backend: BackendState, config: ServiceConfig): 
   return undefined;
 }
 
+/**
+ * The strategy chain of a spec (S9): primary then fallbacks, unknown names skipped (Register
+ * rejects them). A chain ending in a hash strategy gets round robin appended, so a Select
+ * without hash_key is still served (S7, documented in each hash strategy).
+ */
+export function resolveChain(spec: StrategySpec): ChainLink[] {
+  const chain: ChainLink[] = [];
+  for (let link: StrategySpec | undefined = spec; link; link = link.fallback) {
+    const definition = findStrategy(link.name);
+    if (definition) chain.push({ definition, settings: link.settings });
+  }
+  const last = chain[chain.length - 1];
+  if (!last || last.definition.usesHashKey) chain.push({ definition: roundRobin, settings: {} });
+  return chain;
+}
+
+function latencyDecayMs(spec: StrategySpec): number {
+  for (let link: StrategySpec | undefined = spec; link; link = link.fallback) {
+    const decay = link.settings.decay_ms;
+    if (typeof decay === "number" && decay > 0) return decay;
+  }
+  return DEFAULT_LATENCY_DECAY_MS;
+}
+
 /** Builds the snapshot of a service's current backends. */
 export function buildSnapshot(
   backends: readonly BackendState[],
@@ -32,11 +69,21 @@ export function buildSnapshot(
   version: number,
   deps: PickerDeps,
 ): Snapshot {
+  const allowed = config.health.allowedStates;
+  const healthy = (backend: BackendState) => allowed.includes(backend.health);
   const eligible = backends.filter((backend) => ineligibleReason(backend, config) === undefined);
-  const pickers: Picker[] = [];
-  for (let spec = config.strategy as ServiceConfig["strategy"] | undefined; spec; spec = spec.fallback) {
-    const strategy = findStrategy(spec.name);
-    if (strategy) pickers.push(strategy.create(eligible, spec.settings, deps));
-  }
-  return { version, strategy: config.strategy.name, backends, eligible, pickers };
+  const chain = resolveChain(config.strategy);
+  const load: LoadPolicy = config.load;
+  const routes = buildRoutes(backends, healthy, load, { chain, slowStart: load.slowStart, deps });
+  return {
+    version,
+    strategy: config.strategy.name,
+    chain: chain.map((link) => link.definition.name),
+    backends,
+    eligible,
+    routes,
+    config,
+    backpressure: routes.some((route) => route.pool.backends.some((b) => b.spec.maxConnections > 0)),
+    latencyDecayMs: latencyDecayMs(config.strategy),
+  };
 }

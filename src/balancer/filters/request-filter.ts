@@ -1,0 +1,52 @@
+/**
+ * The per-request candidate filter (behaviour.md S11, Q5): exclude (backend ids the caller
+ * already tried), required labels (every listed label must match exactly), and the quota
+ * filter (out of quota: remaining ratio <= 0 or below the service's filter_threshold; off in
+ * shadow mode and while no quota layer is plugged in). Undefined when the request has none of
+ * these, so the hot path pays nothing.
+ */
+import type { QuotaPolicy } from "../../registry/model.js";
+import type { BackendState } from "../backend-state.js";
+import { FULL_QUOTA, type QuotaView } from "../quota-view.js";
+import type { SelectQuery } from "../select-query.js";
+import type { Accept } from "../strategy.js";
+
+/** The quota filter's settings (QuotaPolicy's). */
+export type QuotaFilterPolicy = Pick<QuotaPolicy, "filterThreshold" | "shadow">;
+
+/** True when the quota filter applies for this view and policy. */
+export function quotaFilterActive(quota: QuotaView, policy: QuotaFilterPolicy): boolean {
+  return quota !== FULL_QUOTA && !policy.shadow;
+}
+
+/** True when `backend` is out of quota under the filter. */
+export function outOfQuota(backend: BackendState, quota: QuotaView, policy: QuotaFilterPolicy): boolean {
+  const ratio = quota.remainingRatio(backend);
+  return !(ratio > 0) || ratio < policy.filterThreshold;
+}
+
+/** True when every label in `labels` is on `backend` with the same value. */
+export function labelsMatch(backend: BackendState, labels: Readonly<Record<string, string>>): boolean {
+  for (const key in labels) if (backend.spec.labels[key] !== labels[key]) return false;
+  return true;
+}
+
+/** The filter of exclude, labels and quota, or undefined when none applies. */
+export function requestFilter(
+  query: SelectQuery,
+  quota: QuotaView,
+  policy: QuotaFilterPolicy,
+): Accept | undefined {
+  let hasLabels = false;
+  for (const _ in query.labels) {
+    hasLabels = true;
+    break;
+  }
+  const checkQuota = quotaFilterActive(quota, policy);
+  if (query.exclude.length === 0 && !hasLabels && !checkQuota) return undefined;
+  const excluded = query.exclude.length > 0 ? new Set(query.exclude) : undefined;
+  return (backend) =>
+    !excluded?.has(backend.spec.id) &&
+    (!hasLabels || labelsMatch(backend, query.labels)) &&
+    (!checkQuota || !outOfQuota(backend, quota, policy));
+}

@@ -1,0 +1,92 @@
+import type { SlowStartPolicy } from "../registry/model.js";
+import type { BackendState } from "./backend-state.js";
+import { registeredCapacity } from "./capacity.js";
+import { slowStartFactor, slowStartRefreshMs } from "./slow-start.js";
+import type {
+  Accept,
+  PickContext,
+  Picker,
+  PickerDeps,
+  PickerPool,
+  StrategyDefinition,
+  StrategySettings,
+} from "./strategy.js";
+
+/** One strategy of a service's chain (primary, then fallbacks, S9), resolved by name. */
+export interface ChainLink {
+  readonly definition: StrategyDefinition;
+  readonly settings: StrategySettings;
+}
+
+/** What every pool of one snapshot shares. */
+export interface PoolPlan {
+  readonly chain: readonly ChainLink[];
+  readonly slowStart: SlowStartPolicy | undefined;
+  readonly deps: PickerDeps;
+}
+
+/**
+ * A set of backends a request may be served from (a tier, or a tier's zone), with the
+ * service's strategy chain built over it. Pickers are built on first use and kept for the
+ * snapshot's life; while a backend is in slow start (S14) the weight-aware ones are rebuilt
+ * with fresh effective weights every slow-start step (SLOW_START_REFRESH_STEPS per window),
+ * never per request.
+ */
+export class Pool {
+  /** Position in the chain of the picker that made the last pick (0: the primary); for explain. */
+  lastLink = -1;
+  private pickers: Picker[] | undefined;
+  private refreshAt = 0;
+
+  constructor(
+    readonly backends: readonly BackendState[],
+    private readonly plan: PoolPlan,
+  ) {}
+
+  /** The first pick of the chain that yields one; undefined when none does. Never throws. */
+  pick(accept: Accept, context: PickContext): BackendState | undefined {
+    const pickers = this.current();
+    for (let i = 0; i < pickers.length; i++) {
+      const backend = pickers[i]!.pick(accept, context);
+      if (backend) {
+        this.lastLink = i;
+        return backend;
+      }
+    }
+    return undefined;
+  }
+
+  /** The picker of the chain's link `index` (0: the primary). */
+  picker(index: number): Picker | undefined {
+    return this.current()[index];
+  }
+
+  private current(): Picker[] {
+    if (this.pickers === undefined) this.pickers = this.build(undefined);
+    else if (this.refreshAt !== Number.POSITIVE_INFINITY && this.plan.deps.clock.now() >= this.refreshAt)
+      this.pickers = this.build(this.pickers);
+    return this.pickers;
+  }
+
+  /** Builds the chain; on a slow-start refresh only the weight-aware pickers are replaced. */
+  private build(previous: Picker[] | undefined): Picker[] {
+    const { chain, slowStart, deps } = this.plan;
+    const now = deps.clock.now();
+    const weights: number[] = [];
+    const capacities: number[] = [];
+    let ramping = false;
+    for (const backend of this.backends) {
+      const factor = slowStartFactor(backend.activeSince, now, slowStart);
+      if (factor < 1) ramping = true;
+      weights.push(backend.spec.weight * factor);
+      capacities.push(registeredCapacity(backend) * factor);
+    }
+    this.refreshAt = ramping && slowStart ? now + slowStartRefreshMs(slowStart) : Number.POSITIVE_INFINITY;
+    const pool: PickerPool = { backends: this.backends, weights, capacities };
+    return chain.map((link, i) =>
+      previous && !link.definition.usesEffectiveWeights
+        ? previous[i]!
+        : link.definition.create(pool, link.settings, deps),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Power of two choices (behaviour.md S6): draw two distinct backends at random, take the one
+ * with the lower load / capacity (the first drawn on a tie). The load metric is pluggable
+ * (load/load-metric.ts): in-flight (default), latency EWMA, or peak-EWMA decayed on the
+ * injected clock with `decay` (default 10 s).
+ * Why: nearly the balance of least-load at O(1) per pick, and no herd on one "best" backend
+ * when many balancers share stale load figures (Mitzenmacher's result: max load drops from
+ * log n / log log n to log log n).
+ * Filters: a pair needs two accepted backends with a non-NaN load; after P2C_ATTEMPTS draws a
+ * lone usable backend is returned, and failing that a scan from a random start compares the
+ * first two usable ones. A NaN load is never chosen.
+ * Settings: `metric` (in_flight | ewma_latency | peak_ewma), `decay` (duration, `decay_ms`).
+ * Sources: Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing" (2001);
+ * tower `balance/p2c` and `load/peak_ewma.rs`; Finagle `P2CPeakEwma`.
+ */
+import type { Clock } from "../../shared/clock.js";
+import { type Random, randomInt } from "../../shared/random.js";
+import type { BackendState } from "../backend-state.js";
+import { registeredCapacity } from "../capacity.js";
+import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
+import { type LoadFunction, loadFunction, metricReadsClock } from "../load/load-metric.js";
+import type { Accept, Picker, PickerPool, StrategyDefinition } from "../strategy.js";
+import { checkMetric, checkNumber, metricSetting, numberSetting, unknownKeys } from "./settings.js";
+
+/** Pair draws before a filtered pick falls back to a scan. */
+export const P2C_ATTEMPTS = 4;
+/** Longest accepted `decay`, in ms (one day). */
+export const MAX_DECAY_MS = 86_400_000;
+
+/** The `power_of_two` strategy. */
+export const powerOfTwo: StrategyDefinition = {
+  name: "power_of_two",
+  usesHashKey: false,
+  usesEffectiveWeights: true,
+  validate(settings) {
+    const problems = unknownKeys("power_of_two", settings, ["metric", "decay_ms"]);
+    checkMetric(settings, problems);
+    checkNumber(settings, "decay_ms", { min: 1, max: MAX_DECAY_MS, integer: false, unit: "ms" }, problems);
+    return problems;
+  },
+  create(pool, settings, deps) {
+    const metric = metricSetting(settings);
+    const decayMs = numberSetting(settings, "decay_ms", DEFAULT_LATENCY_DECAY_MS);
+    return new PowerOfTwoPicker(pool, {
+      load: loadFunction(metric, decayMs),
+      clock: metricReadsClock(metric) ? deps.clock : undefined,
+      random: deps.random,
+    });
+  },
+};
+
+/** P2C over one pool. */
+export class PowerOfTwoPicker implements Picker {
+  private readonly backends: readonly BackendState[];
+  private readonly capacities: readonly number[];
+  private now = 0;
+
+  constructor(
+    pool: PickerPool,
+    private readonly options: {
+      readonly load: LoadFunction;
+      readonly clock: Clock | undefined;
+      readonly random: Random;
+    },
+  ) {
+    this.backends = pool.backends;
+    this.capacities = pool.capacities;
+  }
+
+  pick(accept: Accept): BackendState | undefined {
+    const n = this.backends.length;
+    if (n <= 1) return n === 1 && this.usable(0, accept) ? this.backends[0] : undefined;
+    const { random, clock } = this.options;
+    this.now = clock ? clock.now() : 0;
+    let lone = -1;
+    for (let attempt = 0; attempt < P2C_ATTEMPTS; attempt++) {
+      const first = randomInt(random, n);
+      let second = randomInt(random, n - 1);
+      if (second >= first) second++;
+      const a = this.usable(first, accept);
+      const b = this.usable(second, accept);
+      if (a && b) return this.backends[this.lower(first, second)];
+      if (a || b) lone = a ? first : second;
+    }
+    return lone >= 0 ? this.backends[lone] : this.scan(accept);
+  }
+
+  score(backend: BackendState): number {
+    const now = this.options.clock ? this.options.clock.now() : 0;
+    return this.options.load(backend, now) / registeredCapacity(backend);
+  }
+
+  private loadAt(index: number): number {
+    return this.options.load(this.backends[index]!, this.now) / this.capacities[index]!;
+  }
+
+  private usable(index: number, accept: Accept): boolean {
+    return accept(this.backends[index]!) && !Number.isNaN(this.loadAt(index));
+  }
+
+  /** The index with the lower load; `first` on a tie. */
+  private lower(first: number, second: number): number {
+    return this.loadAt(second) < this.loadAt(first) ? second : first;
+  }
+
+  /** The better of the first two usable backends from a random start, or the only one. */
+  private scan(accept: Accept): BackendState | undefined {
+    const n = this.backends.length;
+    const start = randomInt(this.options.random, n);
+    let found = -1;
+    for (let step = 0; step < n; step++) {
+      const index = (start + step) % n;
+      if (!this.usable(index, accept)) continue;
+      if (found < 0) found = index;
+      else return this.backends[this.lower(found, index)];
+    }
+    return found >= 0 ? this.backends[found] : undefined;
+  }
+}
