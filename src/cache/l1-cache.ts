@@ -98,7 +98,9 @@ export class L1Cache<E extends L1Entry> {
 
   /** Stores `entry`; when full, reclaims an expired entry before evicting the LRU one. */
   set(key: string, entry: E): "insert" | "update" {
-    const existed = this.lru.has(key);
+    const existing = this.lru.peek(key);
+    if (existing !== undefined && isExpired(existing, this.clock.now())) this.expire(key);
+    const existed = existing !== undefined && this.lru.has(key);
     if (!existed && this.lru.size >= this.lru.max) this.reclaimOneExpired();
     this.lru.set(key, entry);
     if (entry.expiresAt !== 0) {

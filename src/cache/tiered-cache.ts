@@ -25,47 +25,10 @@ import type { InvalidationMessage } from "./ports.js";
 import { readTiers, type TierHit } from "./read-policy.js";
 import { type Flight, SingleFlight } from "./single-flight.js";
 import { L2Suppression } from "./suppression.js";
+import type { BusReason, EntryOptions, Loader, TieredCache } from "./tiered-cache-api.js";
 import { deleteTiers, writeL2First, writeTiers } from "./write-policy.js";
 
-/** Per-write options. */
-export interface EntryOptions {
-  /** TTL of this entry in ms (0 = no expiry); defaults to the cache's `defaultTtlMs`. */
-  readonly ttlMs?: number;
-}
-
-/** Produces the value of a missing key. Returning undefined caches nothing. */
-export type Loader<V> = (key: string) => Promise<V>;
-
-/** A tiered cache of values of type V under one namespace. */
-export interface TieredCache<V> {
-  readonly namespace: string;
-  readonly replicaId: string;
-  readonly options: TieredCacheOptions<V>;
-  /** The value under `key` (fresh or stale) per the read policy, or undefined. */
-  get(key: string): Promise<V | undefined>;
-  /** The cached value, or the loader's (one call per key at a time), written through. */
-  getOrLoad(key: string, loader: Loader<V>, options?: EntryOptions): Promise<V>;
-  /** Writes both tiers per the write policy and failure mode, then tells the other replicas. */
-  set(key: string, value: V, options?: EntryOptions): Promise<void>;
-  /** Deletes from both tiers at once (success unless both fail); true when it existed in either. */
-  delete(key: string): Promise<boolean>;
-  /** Drops `key` from L1 here and on every replica; L2 keeps it. */
-  invalidate(key: string): Promise<void>;
-  /** Drops every L1 entry of the namespace here and on every replica; L2 keeps them. */
-  invalidateAll(): Promise<void>;
-  /** Receives events through a queue of `queueSize` (default `eventQueueSize`). */
-  subscribe(listener: CacheListener, options?: { readonly queueSize?: number }): CacheSubscription;
-  /** A snapshot of the counters. */
-  stats(): CacheStats;
-  /** Drops expired L1 entries now; returns how many. */
-  sweep(): number;
-  /** Forgets every suppressed key (C6), e.g. once the L2 is known good again. */
-  clearSuppressions(): void;
-  /** Resolves when background work (refreshes, race-policy writes, publishes) has finished. */
-  settled(): Promise<void>;
-  /** Stops the sweep timer and the bus subscription. */
-  close(): void;
-}
+export type { BusReason, EntryOptions, Loader, TieredCache } from "./tiered-cache-api.js";
 
 /** Creates a tiered cache; `options` are resolved once with named defaults (cache-options.ts). */
 export function createTieredCache<V>(options: Partial<TieredCacheOptions<V>>): TieredCache<V> {
@@ -289,7 +252,7 @@ class DefaultTieredCache<V> implements TieredCache<V> {
   }
 
   /** Tells the other replicas; a bus failure is counted and reported, never thrown. */
-  private async publish(key: string | undefined, reason: string): Promise<void> {
+  private async publish(key: string | undefined, reason: BusReason): Promise<void> {
     const bus = this.options.bus;
     if (bus === undefined) return;
     try {

@@ -72,6 +72,14 @@ describe("C1 L1 cache", () => {
     expect(changes.at(-1)).toBe("invalidate:k:expired");
   });
 
+  it("C1: writing over an expired entry reports expired, then insert (not update)", () => {
+    const { clock, changes, put } = l1(10);
+    put("k", 100);
+    clock.advance(100);
+    put("k");
+    expect(changes).toEqual(["insert:k", "invalidate:k:expired", "insert:k"]);
+  });
+
   it("C1: sweep drops every expired entry and nothing else", () => {
     const { clock, cache, put } = l1(10);
     put("a", 100);
