@@ -125,13 +125,14 @@ function decodeStrategy(
         description: `settings for ${camelToSnake(config.settings.case)} given with strategy ${name}`,
       });
     }
+    const oneof = `${path}.${camelToSnake(config.settings.case)}`;
     for (const [key, value] of Object.entries(config.settings.value)) {
       if (key === "$typeName") continue;
       const field = camelToSnake(key);
       if (key === "metric")
-        settings[field] = enumName(T.LoadMetric, value as number, `${path}.${field}`, bad) ?? "in_flight";
+        settings[field] = enumName(T.LoadMetric, value as number, `${oneof}.${field}`, bad) ?? "in_flight";
       else if (typeof value === "object" && value !== null)
-        settings[`${field}_ms`] = toMs(value as Duration, `${path}.${field}`, bad) ?? 0;
+        settings[`${field}_ms`] = toMs(value as Duration, `${oneof}.${field}`, bad) ?? 0;
       else settings[field] = value as number | string | boolean;
     }
   }
