@@ -1,0 +1,79 @@
+/**
+ * How a request's cost and a Report's usage map onto a backend's limits (behaviour.md Q3,
+ * Q8): one amount per limited dimension, plus the dimensions nobody limits (ignored, and
+ * returned so the caller can count them).
+ *
+ * A value that is not a finite number >= 0 reads as 0 (the RPC layer rejects such values
+ * with INVALID_ARGUMENT before they get here; the limiter just never throws over them).
+ */
+import type { QuotaLimitSpec } from "../registry/model.js";
+import type { Reservation } from "./quota-limiter.js";
+
+/** The dimension that counts requests. */
+export const REQUESTS_DIMENSION = "requests";
+/** What a request costs on REQUESTS_DIMENSION when its cost does not say. */
+export const DEFAULT_REQUEST_COST = 1;
+
+/** Amounts per limit (aligned with `limits`) and the cost dimensions without a limit. */
+export interface Amounts {
+  readonly amounts: number[];
+  readonly ignored: string[];
+}
+
+function units(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  return Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+function ignoredKeys(values: Readonly<Record<string, number>>, known: (name: string) => boolean): string[] {
+  const ignored: string[] = [];
+  for (const name in values) if (!known(name)) ignored.push(name);
+  return ignored;
+}
+
+/**
+ * The amount each limit takes for `cost`: its cost entry, else DEFAULT_REQUEST_COST for
+ * REQUESTS_DIMENSION and 0 for every other dimension.
+ */
+export function costAmounts(
+  limits: readonly QuotaLimitSpec[],
+  cost: Readonly<Record<string, number>>,
+): Amounts {
+  const amounts = limits.map(
+    (spec) =>
+      units(cost[spec.dimension]) ?? (spec.dimension === REQUESTS_DIMENSION ? DEFAULT_REQUEST_COST : 0),
+  );
+  return { amounts, ignored: ignoredKeys(cost, (name) => limits.some((spec) => spec.dimension === name)) };
+}
+
+/**
+ * The change per reserved dimension (aligned with `reservation.dimensions`) that settles it
+ * to `usage`: usage - reserved where usage names the dimension, 0 where it does not.
+ */
+export function trueUpDeltas(reservation: Reservation, usage: Readonly<Record<string, number>>): Amounts {
+  const amounts = reservation.dimensions.map(({ spec, amount }) => {
+    const actual = units(usage[spec.dimension]);
+    return actual === undefined ? 0 : actual - amount;
+  });
+  const known = (name: string) => reservation.dimensions.some((d) => d.spec.dimension === name);
+  return { amounts, ignored: ignoredKeys(usage, known) };
+}
+
+/** The change per reserved dimension that gives the whole reservation back. */
+export function releaseDeltas(reservation: Reservation): number[] {
+  return reservation.dimensions.map(({ amount }) => -amount);
+}
+
+/**
+ * Upstream remaining per limit (aligned with `limits`), undefined where it says nothing,
+ * and the reported dimensions without a limit.
+ */
+export function upstreamRemainingOf(
+  limits: readonly QuotaLimitSpec[],
+  remaining: Readonly<Record<string, number>>,
+): { readonly values: (number | undefined)[]; readonly ignored: string[] } {
+  return {
+    values: limits.map((spec) => units(remaining[spec.dimension])),
+    ignored: ignoredKeys(remaining, (name) => limits.some((spec) => spec.dimension === name)),
+  };
+}

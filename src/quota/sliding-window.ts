@@ -1,0 +1,146 @@
+/**
+ * Sliding window with buckets (behaviour.md Q1, Q2).
+ *
+ * What: a window of `windowMs` is cut into `buckets` equal buckets; bucket i covers
+ * [i * windowMs / buckets, (i + 1) * windowMs / buckets). Usage at time t is the sum of the
+ * last `buckets` buckets up to and including the one t falls in (plus any later bucket a
+ * replica whose clock runs ahead has charged: counting them is the safe side). A request
+ * is admitted when usage + cost <= limit; remaining = limit - usage, never below 0, and it
+ * recovers in steps as each bucket leaves the window.
+ *
+ * Why: a log of every request is exact but costs memory per request; one counter per window
+ * (fixed window) lets a burst at the end of one window and the start of the next through at
+ * twice the limit. Buckets bound memory by `buckets` numbers per dimension and shrink that
+ * edge effect to one bucket's share. The guarantee is exact in bucket terms: any `buckets`
+ * consecutive buckets together hold at most `limit` reserved units.
+ *
+ * Reference: the time-bucketed ring of Netflix Hystrix's HystrixRollingNumber and
+ * resilience4j's SlidingTimeWindowMetrics; Figma's "sliding window counters" write-up. The
+ * Redis Lua twin of every function here is in store/redis/quota-scripts.ts; both must do
+ * the same floating-point operations in the same order (integer inputs are exact).
+ */
+
+/** Units charged per bucket index. Buckets that left the window may linger until pruned. */
+export type WindowState = Map<number, number>;
+
+/** One step of recovery: `units` leave the window `inMs` from now. */
+export interface RecoveryStep {
+  readonly inMs: number;
+  readonly units: number;
+}
+
+/** Index of the bucket `nowMs` falls in. */
+export function bucketIndex(nowMs: number, windowMs: number, buckets: number): number {
+  return Math.floor((nowMs * buckets) / windowMs);
+}
+
+/** The first whole millisecond at which bucket `index` is out of the window. */
+export function bucketExpiresAt(index: number, windowMs: number, buckets: number): number {
+  return Math.ceil(((index + buckets) * windowMs) / buckets);
+}
+
+/** Bucket indices of `state` still in the window at `nowMs`, ascending. */
+function liveIndices(state: WindowState, nowMs: number, windowMs: number, buckets: number): number[] {
+  const oldest = bucketIndex(nowMs, windowMs, buckets) - buckets;
+  const live: number[] = [];
+  for (const index of state.keys()) if (index > oldest) live.push(index);
+  return live.sort((a, b) => a - b);
+}
+
+/** Units in the window at `nowMs`, summed in ascending bucket order (the Lua does the same). */
+export function windowUsage(state: WindowState, nowMs: number, windowMs: number, buckets: number): number {
+  let usage = 0;
+  for (const index of liveIndices(state, nowMs, windowMs, buckets)) usage += state.get(index)!;
+  return usage;
+}
+
+/** True when `need` more units fit under `limit` with `usage` already in the window. */
+export function windowFits(usage: number, need: number, limit: number): boolean {
+  return usage + need <= limit;
+}
+
+/** Drops buckets that left the window at `nowMs`. */
+export function windowPrune(state: WindowState, nowMs: number, windowMs: number, buckets: number): void {
+  const oldest = bucketIndex(nowMs, windowMs, buckets) - buckets;
+  for (const index of state.keys()) if (index <= oldest) state.delete(index);
+}
+
+/** Adds `units` (> 0) to the bucket of `nowMs`, then prunes. */
+export function windowCharge(
+  state: WindowState,
+  nowMs: number,
+  windowMs: number,
+  buckets: number,
+  units: number,
+): void {
+  const index = bucketIndex(nowMs, windowMs, buckets);
+  state.set(index, (state.get(index) ?? 0) + units);
+  windowPrune(state, nowMs, windowMs, buckets);
+}
+
+/**
+ * Takes `units` (> 0) back from the bucket that `chargedAtMs` charged, if that bucket is
+ * still in the window at `nowMs` (a refund of usage that already left the window is moot);
+ * a bucket never goes below 0 and an emptied bucket is deleted. Then prunes.
+ */
+export function windowRefund(
+  state: WindowState,
+  chargedAtMs: number,
+  nowMs: number,
+  windowMs: number,
+  buckets: number,
+  units: number,
+): void {
+  const index = bucketIndex(chargedAtMs, windowMs, buckets);
+  const held = state.get(index);
+  if (held !== undefined && index > bucketIndex(nowMs, windowMs, buckets) - buckets) {
+    const left = held - units;
+    if (left > 0) state.set(index, left);
+    else state.delete(index);
+  }
+  windowPrune(state, nowMs, windowMs, buckets);
+}
+
+/** When the units in the window leave it: one step per non-empty live bucket, oldest first. */
+export function windowSteps(
+  state: WindowState,
+  nowMs: number,
+  windowMs: number,
+  buckets: number,
+): RecoveryStep[] {
+  const steps: RecoveryStep[] = [];
+  for (const index of liveIndices(state, nowMs, windowMs, buckets)) {
+    const units = state.get(index)!;
+    if (units > 0) steps.push({ inMs: bucketExpiresAt(index, windowMs, buckets) - nowMs, units });
+  }
+  return steps;
+}
+
+/**
+ * Milliseconds until `need` units fit, given `usage` now and the `steps` in which it leaves:
+ * 0 when they fit now, Infinity when `need` exceeds `limit` (it never fits).
+ */
+export function stepsMsUntilFits(
+  usage: number,
+  steps: readonly RecoveryStep[],
+  limit: number,
+  need: number,
+): number {
+  if (windowFits(usage, need, limit)) return 0;
+  if (need > limit) return Number.POSITIVE_INFINITY;
+  let left = usage;
+  for (const step of steps) {
+    left -= step.units;
+    if (windowFits(left, need, limit)) return step.inMs;
+  }
+  // Only float rounding gets here: once every step has passed the window is empty.
+  return steps.at(-1)?.inMs ?? 0;
+}
+
+/** How long the state still matters at `nowMs`: until its newest bucket leaves the window. */
+export function windowTtlMs(state: WindowState, nowMs: number, windowMs: number, buckets: number): number {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const index of state.keys()) newest = Math.max(newest, index);
+  if (newest === Number.NEGATIVE_INFINITY) return 0;
+  return Math.max(0, bucketExpiresAt(newest, windowMs, buckets) - nowMs);
+}
