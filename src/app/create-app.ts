@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Balancer } from "../balancer/balancer.js";
 import type { FulcrumConfig } from "../config/schema.js";
+import { HealthMonitor } from "../health/health-monitor.js";
+import { createProber } from "../health/prober.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
@@ -13,6 +15,7 @@ import { observeBinding } from "../rpc/interceptors/observe.js";
 import { createRegistryServiceImpl } from "../rpc/registry-service.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
+import { createProbe } from "../store/probes/probe-by-kind.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { createHttpRoutes } from "./http-routes.js";
 import { createStateStore } from "./state-store.js";
@@ -59,15 +62,30 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     random,
     limits: config.limits,
     log: state.registryLog,
-    onEvent: (event) => watchHub.publish(event),
+    onEvent: (event) => {
+      health.onServiceEvent(event);
+      watchHub.publish(event);
+    },
     onBackgroundError: log,
   });
+  const prober = createProber({
+    clock,
+    random,
+    probe: createProbe(),
+    sink: (service, backendId, result) => health.onProbe(service, backendId, result),
+    maxConcurrent: config.health.maxConcurrentProbes,
+    onSinkError: (error) => log("probe result not applied", error),
+  });
+  const health: HealthMonitor = new HealthMonitor({ clock, random, registry, prober, onError: log });
   await registry.start();
   const balancer = new Balancer({
     registry,
     clock,
     limits: config.limits,
     ticketPrefix: `${randomBytes(4).toString("base64url")}.`,
+    onOutcome: (service, backend, outcome) => {
+      if (outcome.result) health.onOutcome(service, backend, outcome.result);
+    },
   });
 
   const observe = (method: string, code: string, seconds: number) => {
@@ -75,10 +93,10 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     if (method.endsWith("/Watch")) metrics.setWatchers(watchHub.watcherCount);
   };
   const bindings: ServiceBinding[] = [
-    { service: RegistryService, impl: createRegistryServiceImpl(registry) as ServiceBinding["impl"] },
+    { service: RegistryService, impl: createRegistryServiceImpl(registry, health) as ServiceBinding["impl"] },
     {
       service: BalancerService,
-      impl: createBalancerServiceImpl({ balancer, watchHub, log }) as ServiceBinding["impl"],
+      impl: createBalancerServiceImpl({ balancer, watchHub, health, log }) as ServiceBinding["impl"],
     },
   ].map((binding) => observeBinding(binding, observe));
 
@@ -118,6 +136,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         grpcServer.health.setStatus("", "NOT_SERVING");
         watchHub.closeAll();
         for (const stop of stopSweeps) stop();
+        health.stop();
         registry.stop();
         await Promise.all([
           grpcServer.close(config.shutdownDeadlineMs),

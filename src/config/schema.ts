@@ -35,6 +35,12 @@ export const configSchema = z.strictObject({
       heartbeatMs: positiveInt.default(15_000),
     })
     .prefault({}),
+  health: z
+    .strictObject({
+      /** Active checks in flight at once across the process (H5). */
+      maxConcurrentProbes: positiveInt.default(64),
+    })
+    .prefault({}),
   redis: z
     .strictObject({
       /** redis://host:port of one server; unset (and no cluster) runs in memory. */

@@ -146,6 +146,14 @@ export class ServiceRegistry {
     return { version: this.versionOf(service), removed, draining };
   }
 
+  /** Removes backends for a reason of the server's own (e.g. critical_too_long); absent ones are a no-op. */
+  async removeBackends(service: string, backendIds: readonly string[], reason: string): Promise<void> {
+    if (backendIds.length === 0) return;
+    await this.mutate(service, (current) =>
+      current ? planRemove(current, backendIds, reason) : { changes: [], next: current },
+    );
+  }
+
   /**
    * Removes a draining backend once idle or past its deadline; no-op otherwise. Called by
    * Report when a slot is released and by the drain timer; runs in the background.

@@ -1,5 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Balancer } from "../balancer/balancer.js";
+import type { HealthMonitor } from "../health/health-monitor.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import * as codec from "./codec.js";
@@ -8,9 +9,16 @@ import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 /** What BalancerService needs. */
 export interface BalancerServiceDeps {
   readonly balancer: Balancer;
+  readonly health: HealthMonitor;
   readonly watchHub: WatchHub;
   readonly log: ErrorLogger;
 }
+
+const unknownBackend = (service: string, backendId: string) =>
+  new FulcrumError(
+    "not_found",
+    `probe result for ${JSON.stringify(backendId)} of ${JSON.stringify(service)}: no such backend`,
+  );
 
 const notYet = (what: string) =>
   new FulcrumError("unimplemented", `${what} is not implemented in this version of Fulcrum`);
@@ -19,7 +27,7 @@ const notYet = (what: string) =>
 export function createBalancerServiceImpl(
   deps: BalancerServiceDeps,
 ): ServiceImpl<typeof codec.BalancerService> {
-  const { balancer, watchHub, log } = deps;
+  const { balancer, watchHub, health, log } = deps;
   const { create, schemas } = codec;
 
   function select(req: codec.SelectRequest) {
@@ -69,8 +77,12 @@ export function createBalancerServiceImpl(
             reject(asFulcrumError(error, log), request.outcomes.length);
           }
         }
-        if (request.probes.length > 0)
-          reject(notYet("probe results over StreamReports (health state machine)"), request.probes.length);
+        for (const probe of request.probes) {
+          const status = probe.healthy ? "pass" : "fail";
+          if (health.onProbe(probe.service, probe.backendId, { status, detail: probe.detail }))
+            totals.applied++;
+          else reject(unknownBackend(probe.service, probe.backendId), 1);
+        }
       }
       return create(schemas.StreamReportsResponse, totals);
     },

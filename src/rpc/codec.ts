@@ -263,7 +263,7 @@ export function decodeDeregister(req: R.DeregisterRequest): {
 }
 
 /** SetHealthRequest -> the state to set; only HEALTHY and UNHEALTHY may be forced. */
-export function decodeSetHealth(req: R.SetHealthRequest): M.HealthState {
+export function decodeSetHealth(req: R.SetHealthRequest): "healthy" | "unhealthy" {
   if (req.health !== T.HealthState.HEALTHY && req.health !== T.HealthState.UNHEALTHY) {
     throw invalidArgument([
       {

@@ -1,10 +1,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
+import type { HealthMonitor } from "../health/health-monitor.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
 import * as codec from "./codec.js";
 
-/** RegistryService: decode, call the registry, encode. No logic of its own. */
+/** RegistryService: decode, call the registry (and the health monitor for SetHealth), encode. No logic of its own. */
 export function createRegistryServiceImpl(
   registry: ServiceRegistry,
+  health: HealthMonitor,
 ): ServiceImpl<typeof codec.RegistryService> {
   const { create, schemas } = codec;
   return {
@@ -21,11 +23,11 @@ export function createRegistryServiceImpl(
       return create(schemas.HeartbeatResponse, await registry.heartbeat(req.service, req.backendIds));
     },
     async setHealth(req) {
-      const health = codec.decodeSetHealth(req);
-      const result = await registry.setHealth(
+      const target = codec.decodeSetHealth(req);
+      const result = await health.override(
         req.service,
         req.backendId,
-        health,
+        target,
         req.reason || "set by operator",
       );
       return create(schemas.SetHealthResponse, {

@@ -1,0 +1,257 @@
+/**
+ * Drives each backend's health from what is learned about it (behaviour.md H1-H6, R5): Report
+ * outcomes and active probe results run the H1 state machine (policy.ts), SetHealth overrides
+ * it, outlier detection ejects (outlier-tracker.ts), and backends Unhealthy for too long are
+ * removed. Transitions go through the registry, so every replica and every watcher sees them;
+ * counters, probe selection and ejection are this replica's own.
+ */
+import type { BackendState } from "../balancer/backend-state.js";
+import type { CallResult } from "../balancer/outcome.js";
+import type { ServiceEvent } from "../registry/events.js";
+import type { ServiceRegistry } from "../registry/service-registry.js";
+import { type Clock, every } from "../shared/clock.js";
+import type { Random } from "../shared/random.js";
+import { OutlierTracker } from "./outlier-tracker.js";
+import {
+  applyCallResult,
+  applySignal,
+  deregisterDue,
+  type HealthRecord,
+  type HealthStep,
+  initialHealthRecord,
+  markProbeSelected,
+  mayProbeSelect,
+  overrideHealth,
+  releaseProbe,
+} from "./policy.js";
+import { signalOfProbe } from "./probe.js";
+import { probeTargetsOf } from "./probe-targets.js";
+import type { ProbeResult, Prober } from "./prober.js";
+
+/** How often backends Unhealthy past deregister_critical_after are looked for. */
+export const CRITICAL_SWEEP_INTERVAL_MS = 1_000;
+
+/** Options of a HealthMonitor. */
+export interface HealthMonitorOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly registry: ServiceRegistry;
+  /** Active checks; undefined runs passive health only. */
+  readonly prober: Prober | undefined;
+  readonly onError: (message: string, cause: unknown) => void;
+}
+
+interface ServiceHealth {
+  readonly records: Map<string, HealthRecord>;
+  readonly outliers: OutlierTracker;
+  stopOutlierSweep: (() => void) | undefined;
+  outlierIntervalMs: number;
+}
+
+/** The health of every backend this replica knows. */
+export class HealthMonitor {
+  private readonly services = new Map<string, ServiceHealth>();
+  private readonly stopCriticalSweep: () => void;
+
+  constructor(private readonly options: HealthMonitorOptions) {
+    this.stopCriticalSweep = every(options.clock, CRITICAL_SWEEP_INTERVAL_MS, () => this.removeCritical());
+  }
+
+  /** Follows registry changes: membership, config and health set elsewhere (another replica, SetHealth). */
+  onServiceEvent(event: ServiceEvent): void {
+    const { change } = event;
+    if (change.kind === "service_removed") return this.forget(event.service);
+    if (change.kind === "health_changed") this.mirror(event.service, change.backendId, change.current);
+    if (change.kind !== "health_changed") this.sync(event.service);
+  }
+
+  /** A Report outcome for `backend` (H1, H3, H4). */
+  onOutcome(service: string, backend: BackendState, result: CallResult): void {
+    const entry = this.options.registry.find(service);
+    const health = this.services.get(service);
+    if (!entry || !health) return;
+    const record = releaseProbe(this.recordOf(health, backend));
+    this.step(
+      service,
+      backend,
+      applyCallResult(record, result, entry.config.health, this.options.clock.now()),
+    );
+    health.outliers.record(backend.spec.id, result);
+  }
+
+  /** An active check's result, from the prober or a health agent (H5, H8). */
+  onProbe(service: string, backendId: string, result: Pick<ProbeResult, "status" | "detail">): boolean {
+    const entry = this.options.registry.find(service);
+    const backend = entry?.backends.get(backendId);
+    const health = this.services.get(service);
+    if (!entry || !backend || !health) return false;
+    const signal = signalOfProbe({ status: result.status, detail: result.detail });
+    this.step(
+      service,
+      backend,
+      applySignal(this.recordOf(health, backend), signal, entry.config.health, this.options.clock.now()),
+    );
+    return true;
+  }
+
+  /** SetHealth (H6): counters reset on healthy; unhealthy at once. Resolves once every replica can see it. */
+  async override(service: string, backendId: string, target: "healthy" | "unhealthy", reason: string) {
+    const backend = this.options.registry.get(service).backends.get(backendId);
+    const health = this.services.get(service);
+    const result = await this.options.registry.setHealth(service, backendId, target, reason);
+    if (backend && health) {
+      const step = overrideHealth(this.recordOf(health, backend), target, this.options.clock.now(), reason);
+      this.keep(health, backend, step.record);
+    }
+    return result;
+  }
+
+  /**
+   * H2: an Unhealthy backend due for its one probe selection, marked as selected; undefined
+   * when none is due. Select sends the request there instead of to a healthy backend.
+   */
+  probeSelection(service: string, candidates: readonly BackendState[]): BackendState | undefined {
+    const entry = this.options.registry.find(service);
+    const health = this.services.get(service);
+    if (!entry || !health) return undefined;
+    const now = this.options.clock.now();
+    for (const backend of candidates) {
+      if (backend.health !== "unhealthy" || backend.draining) continue;
+      const record = this.recordOf(health, backend);
+      if (!mayProbeSelect(record, entry.config.health, now)) continue;
+      health.records.set(backend.spec.id, markProbeSelected(record, now));
+      return backend;
+    }
+    return undefined;
+  }
+
+  /** A probe selection ended with no outcome (its ticket expired): free the probe slot. */
+  probeAbandoned(service: string, backend: BackendState): void {
+    const health = this.services.get(service);
+    const record = health?.records.get(backend.spec.id);
+    if (health && record) health.records.set(backend.spec.id, releaseProbe(record));
+  }
+
+  /** Stops timers and probes. */
+  stop(): void {
+    this.stopCriticalSweep();
+    for (const name of [...this.services.keys()]) this.forget(name);
+    this.options.prober?.stop();
+  }
+
+  private recordOf(health: ServiceHealth, backend: BackendState): HealthRecord {
+    const known = health.records.get(backend.spec.id);
+    if (known && known.health === backend.health) return known;
+    const fresh = {
+      ...initialHealthRecord(backend.health, this.options.clock.now()),
+      ...(known && { lastProbeAt: known.lastProbeAt }),
+    };
+    health.records.set(backend.spec.id, fresh);
+    return fresh;
+  }
+
+  /** Keeps the new record and counters; a transition goes to the registry (shared, versioned). */
+  private step(service: string, backend: BackendState, step: HealthStep): void {
+    const health = this.services.get(service);
+    if (!health) return;
+    this.keep(health, backend, step.record);
+    if (!step.transition) return;
+    const { current, reason } = step.transition;
+    this.options.registry.setHealth(service, backend.spec.id, current, reason).catch((cause: unknown) => {
+      this.options.onError(`recording ${backend.spec.id} ${current}`, cause);
+    });
+  }
+
+  private keep(health: ServiceHealth, backend: BackendState, record: HealthRecord): void {
+    health.records.set(backend.spec.id, record);
+    backend.consecutiveFailures = record.consecutiveFailures;
+    backend.consecutiveSuccesses = record.consecutiveSuccesses;
+  }
+
+  /** Health set elsewhere wins over local counters: restart them in the new state. */
+  private mirror(service: string, backendId: string, current: BackendState["health"]): void {
+    const health = this.services.get(service);
+    const record = health?.records.get(backendId);
+    if (!health || !record || record.health === current) return;
+    health.records.set(backendId, {
+      ...initialHealthRecord(current, this.options.clock.now()),
+      lastProbeAt: record.lastProbeAt,
+    });
+  }
+
+  /** Membership or config changed: follow it with records, outlier counters and probes. */
+  private sync(service: string): void {
+    const entry = this.options.registry.find(service);
+    if (!entry) return this.forget(service);
+    let health = this.services.get(service);
+    if (!health) {
+      health = {
+        records: new Map(),
+        outliers: new OutlierTracker(),
+        stopOutlierSweep: undefined,
+        outlierIntervalMs: 0,
+      };
+      this.services.set(service, health);
+    }
+    for (const id of [...health.records.keys()]) if (!entry.backends.has(id)) health.records.delete(id);
+    health.outliers.sync(entry.backends.keys());
+    this.scheduleOutlierSweep(service, health);
+    this.options.prober?.sync(
+      service,
+      probeTargetsOf(
+        [...entry.backends.values()].map((b) => b.spec),
+        entry.config.health,
+      ),
+    );
+  }
+
+  private scheduleOutlierSweep(service: string, health: ServiceHealth): void {
+    const policy = this.options.registry.find(service)?.config.outlier;
+    const interval = policy?.enabled ? policy.intervalMs : 0;
+    if (interval === health.outlierIntervalMs) return;
+    health.stopOutlierSweep?.();
+    health.outlierIntervalMs = interval;
+    health.stopOutlierSweep =
+      interval > 0 ? every(this.options.clock, interval, () => this.sweepOutliers(service)) : undefined;
+  }
+
+  /** H4: applies one outlier sweep; ejection changes eligibility, so the snapshot is rebuilt. */
+  private sweepOutliers(service: string): void {
+    const entry = this.options.registry.find(service);
+    const health = this.services.get(service);
+    if (!entry || !health) return;
+    const result = health.outliers.sweep(entry.config.outlier, this.options.clock.now(), this.options.random);
+    for (const ejection of result.ejected) {
+      const backend = entry.backends.get(ejection.backendId);
+      if (backend) backend.ejectedUntil = ejection.until;
+    }
+    for (const id of result.returned) {
+      const backend = entry.backends.get(id);
+      if (backend) backend.ejectedUntil = 0;
+    }
+    if (result.ejected.length > 0 || result.returned.length > 0) entry.rebuild();
+  }
+
+  /** R5 deregister-after-critical. */
+  private removeCritical(): void {
+    const now = this.options.clock.now();
+    for (const [service, health] of this.services) {
+      const policy = this.options.registry.find(service)?.config.health;
+      if (!policy || policy.deregisterCriticalAfterMs <= 0) continue;
+      const due = [...health.records]
+        .filter(([, record]) => deregisterDue(record, policy, now))
+        .map(([id]) => id);
+      if (due.length === 0) continue;
+      this.options.registry.removeBackends(service, due, "critical_too_long").catch((cause: unknown) => {
+        this.options.onError(`removing ${due.join(", ")} after deregister_critical_after`, cause);
+      });
+    }
+  }
+
+  private forget(service: string): void {
+    const health = this.services.get(service);
+    health?.stopOutlierSweep?.();
+    this.services.delete(service);
+    this.options.prober?.sync(service, []);
+  }
+}
