@@ -60,9 +60,9 @@ export class HealthMonitor {
   /** Follows registry changes: membership, config and health set elsewhere (another replica, SetHealth). */
   onServiceEvent(event: ServiceEvent): void {
     const { change } = event;
-    if (change.kind === "service_removed") return this.forget(event.service);
-    if (change.kind === "health_changed") this.mirror(event.service, change.backendId, change.current);
-    if (change.kind !== "health_changed") this.sync(event.service);
+    if (change.kind === "service_removed") this.forget(event.service);
+    else if (change.kind === "health_changed") this.mirror(event.service, change.backendId, change.current);
+    else this.sync(event.service);
   }
 
   /** A Report outcome for `backend` (H1, H3, H4). */
@@ -182,7 +182,10 @@ export class HealthMonitor {
   /** Membership or config changed: follow it with records, outlier counters and probes. */
   private sync(service: string): void {
     const entry = this.options.registry.find(service);
-    if (!entry) return this.forget(service);
+    if (!entry) {
+      this.forget(service);
+      return;
+    }
     let health = this.services.get(service);
     if (!health) {
       health = {
