@@ -6,9 +6,10 @@
  */
 import fc from "fast-check";
 import { expect } from "vitest";
-import type { QuotaLimiter, Reservation } from "../../../src/quota/quota-limiter.js";
+import type { QuotaDenial, QuotaLimiter, Reservation } from "../../../src/quota/quota-limiter.js";
+import type { QuotaStatus } from "../../../src/quota/quota-status.js";
 import type { QuotaLimitSpec } from "../../../src/registry/model.js";
-import { ReferenceQuota } from "./reference-model.js";
+import { type ModelDenial, ReferenceQuota } from "./reference-model.js";
 
 /** One operation of a scenario. */
 export type QuotaOp =
@@ -136,6 +137,26 @@ function expectStatusLikeModel(
   for (const d of Object.values(status.dimensions)) expect(d.remaining).toBe(Math.max(0, d.limit - d.usage));
 }
 
+function expectDenial(actual: QuotaDenial | undefined, expected: ModelDenial | undefined): void {
+  const seen = actual && {
+    reason: actual.reason,
+    dimension: actual.dimension,
+    retryAfterMs: actual.retryAfterMs,
+  };
+  expect(seen).toEqual(expected);
+}
+
+function expectReport(
+  r: { ignored: readonly string[]; status: QuotaStatus },
+  cost: Record<string, number>,
+  model: ReferenceQuota,
+  now: number,
+  limits: readonly QuotaLimitSpec[],
+): void {
+  expect(r.ignored).toEqual(Object.keys(cost).filter((d) => !limits.some((l) => l.dimension === d)));
+  expectStatusLikeModel(r.status, model, now);
+}
+
 /** Runs `scenario` against `limiter` and the reference model side by side, checking every step. */
 export async function checkAgainstModel(
   limiter: QuotaLimiter,
@@ -149,23 +170,17 @@ export async function checkAgainstModel(
   const { limits } = scenario;
   for (const op of scenario.ops) {
     if (op.kind === "advance") now += op.ms;
-    else if (op.kind === "reserve" || op.kind === "check") {
-      const shadow = op.kind === "reserve" && op.shadow;
-      const expected =
-        op.kind === "reserve"
-          ? model.reserve(op.cost, now, shadow)
-          : { denial: model.denial(model.amountsOf(op.cost), now) };
-      const r =
-        op.kind === "reserve"
-          ? await limiter.reserve(key, limits, op.cost, now, { mode: shadow ? "shadow" : "enforce" })
-          : await limiter.check(key, limits, op.cost, now);
-      const denial = r.ok ? ("shadowDenial" in r ? r.shadowDenial : undefined) : r;
-      expect(
-        denial && { reason: denial.reason, dimension: denial.dimension, retryAfterMs: denial.retryAfterMs },
-      ).toEqual(expected.denial);
-      if (r.ok && "reservation" in r) open.push({ reservation: r.reservation, id: expected.id! });
-      expect(r.ignored).toEqual(Object.keys(op.cost).filter((d) => !limits.some((l) => l.dimension === d)));
-      expectStatusLikeModel(r.status, model, now);
+    else if (op.kind === "reserve") {
+      const expected = model.reserve(op.cost, now, op.shadow);
+      const mode = op.shadow ? "shadow" : "enforce";
+      const r = await limiter.reserve(key, limits, op.cost, now, { mode });
+      expectDenial(r.ok ? r.shadowDenial : r, expected.denial);
+      if (r.ok) open.push({ reservation: r.reservation, id: expected.id! });
+      expectReport(r, op.cost, model, now, limits);
+    } else if (op.kind === "check") {
+      const r = await limiter.check(key, limits, op.cost, now);
+      expectDenial(r.ok ? undefined : r, model.denial(model.amountsOf(op.cost), now));
+      expectReport(r, op.cost, model, now, limits);
     } else if (op.kind === "trueUp" || op.kind === "release") {
       const taken = open.splice(op.pick % Math.max(1, open.length), 1)[0];
       if (!taken) continue;
