@@ -46,7 +46,12 @@ export class Pool {
   /** The first pick of the chain that yields one; undefined when none does. Never throws. */
   pick(accept: Accept, context: PickContext): BackendState | undefined {
     const pickers = this.current();
-    for (let i = 0; i < pickers.length; i++) {
+    const first = pickers[0]!.pick(accept, context);
+    if (first || pickers.length === 1) {
+      this.lastLink = 0;
+      return first;
+    }
+    for (let i = 1; i < pickers.length; i++) {
       const backend = pickers[i]!.pick(accept, context);
       if (backend) {
         this.lastLink = i;

@@ -19,7 +19,13 @@ import type { BackendState } from "../backend-state.js";
 import { registeredCapacity } from "../capacity.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
 import { type LoadFunction, loadFunction, metricReadsClock } from "../load/load-metric.js";
-import type { Accept, Picker, PickerPool, StrategyDefinition } from "../strategy.js";
+import {
+  ACCEPT_ALL,
+  type Accept,
+  type Picker,
+  type PickerPool,
+  type StrategyDefinition,
+} from "../strategy.js";
 import { checkMetric, checkNumber, metricSetting, numberSetting, unknownKeys } from "./settings.js";
 
 /** Pair draws before a filtered pick falls back to a scan. */
@@ -53,6 +59,10 @@ export const powerOfTwo: StrategyDefinition = {
 export class PowerOfTwoPicker implements Picker {
   private readonly backends: readonly BackendState[];
   private readonly capacities: readonly number[];
+  /** True when every capacity is the same: loads are compared without dividing. */
+  private readonly uniform: boolean;
+  private readonly load: LoadFunction;
+  private readonly random: Random;
   private now = 0;
 
   constructor(
@@ -65,22 +75,29 @@ export class PowerOfTwoPicker implements Picker {
   ) {
     this.backends = pool.backends;
     this.capacities = pool.capacities;
+    this.uniform = pool.capacities.every((c) => c === pool.capacities[0]);
+    this.load = options.load;
+    this.random = options.random;
   }
 
   pick(accept: Accept): BackendState | undefined {
     const n = this.backends.length;
     if (n <= 1) return n === 1 && this.usable(0, accept) ? this.backends[0] : undefined;
-    const { random, clock } = this.options;
+    const clock = this.options.clock;
     this.now = clock ? clock.now() : 0;
+    const all = accept === ACCEPT_ALL;
     let lone = -1;
     for (let attempt = 0; attempt < P2C_ATTEMPTS; attempt++) {
-      const first = randomInt(random, n);
-      let second = randomInt(random, n - 1);
+      const first = Math.floor(this.random.next() * n);
+      let second = Math.floor(this.random.next() * (n - 1));
       if (second >= first) second++;
-      const a = this.usable(first, accept);
-      const b = this.usable(second, accept);
-      if (a && b) return this.backends[this.lower(first, second)];
-      if (a || b) lone = a ? first : second;
+      const a = all || accept(this.backends[first]!) ? this.loadAt(first) : Number.NaN;
+      const b = all || accept(this.backends[second]!) ? this.loadAt(second) : Number.NaN;
+      const usableA = !Number.isNaN(a);
+      const usableB = !Number.isNaN(b);
+      if (usableA && usableB) return this.backends[b < a ? second : first];
+      if (usableA) lone = first;
+      else if (usableB) lone = second;
     }
     return lone >= 0 ? this.backends[lone] : this.scan(accept);
   }
@@ -91,9 +108,11 @@ export class PowerOfTwoPicker implements Picker {
   }
 
   private loadAt(index: number): number {
-    return this.options.load(this.backends[index]!, this.now) / this.capacities[index]!;
+    const load = this.load(this.backends[index]!, this.now);
+    return this.uniform ? load : load / this.capacities[index]!;
   }
 
+  /** Accepted, with a load that is not NaN. */
   private usable(index: number, accept: Accept): boolean {
     return accept(this.backends[index]!) && !Number.isNaN(this.loadAt(index));
   }
@@ -106,7 +125,7 @@ export class PowerOfTwoPicker implements Picker {
   /** The better of the first two usable backends from a random start, or the only one. */
   private scan(accept: Accept): BackendState | undefined {
     const n = this.backends.length;
-    const start = randomInt(this.options.random, n);
+    const start = randomInt(this.random, n);
     let found = -1;
     for (let step = 0; step < n; step++) {
       const index = (start + step) % n;

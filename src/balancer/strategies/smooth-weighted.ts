@@ -8,7 +8,8 @@
  * How (O(distinct weights) per pick, not O(n)): backends of equal weight are always picked in
  * index order among themselves (the one picked least, first index on ties), so each weight
  * group keeps a cursor; a turn compares one candidate per group. The cycle restarts at turn
- * `total`, where every current weight is back to 0.
+ * `total`, where every current weight is back to 0. Small cycles are precomputed with the
+ * snapshot (MAX_SCHEDULE_WORK), so a pick is one array read.
  * Filters: a turn whose backend the request rejects is consumed (like round robin's skip); after
  * SKIP_LIMIT rejected turns, a weighted random accepted backend is returned instead.
  * Slow start applies: fractional effective weights are scaled to integers (integer-weights.ts).
@@ -29,6 +30,11 @@ import { weightedRandomAccepted } from "./weighted-fallback.js";
 
 /** Rejected turns a filtered pick walks through before falling back to a weighted random pick. */
 export const SMOOTH_WEIGHTED_SKIP_LIMIT = 64;
+/**
+ * The cycle (total weight turns) is precomputed with the snapshot when turns x weight groups
+ * stays under this (about 10 ms of work, at most 4 MiB); larger cycles step turn by turn.
+ */
+export const MAX_SCHEDULE_WORK = 1 << 22;
 
 /** The `smooth_weighted` strategy; it takes no settings. */
 export const smoothWeighted: StrategyDefinition = {
@@ -50,6 +56,9 @@ export class SmoothWeightedPicker implements Picker {
   private readonly base: number[] = [];
   private readonly total: number;
   private turn = 0;
+  /** The whole cycle, precomputed when small enough; then a turn is one array read. */
+  private readonly schedule: Uint32Array | undefined;
+  private position = 0;
 
   constructor(
     pool: PickerPool,
@@ -71,14 +80,18 @@ export class SmoothWeightedPicker implements Picker {
       }
       this.groupMembers[group]!.push(index);
     });
+    if (this.total * this.groupWeight.length <= MAX_SCHEDULE_WORK) {
+      this.schedule = new Uint32Array(this.total);
+      for (let t = 0; t < this.total; t++) this.schedule[t] = this.step();
+    }
   }
 
   pick(accept: Accept): BackendState | undefined {
     if (this.total === 0) return undefined;
-    if (accept === ACCEPT_ALL) return this.backends[this.step()];
+    if (accept === ACCEPT_ALL) return this.backends[this.next()];
     const limit = Math.min(this.total, SMOOTH_WEIGHTED_SKIP_LIMIT);
     for (let i = 0; i < limit; i++) {
-      const backend = this.backends[this.step()]!;
+      const backend = this.backends[this.next()]!;
       if (accept(backend)) return backend;
     }
     return weightedRandomAccepted(this.backends, this.weights, accept, this.random);
@@ -86,6 +99,15 @@ export class SmoothWeightedPicker implements Picker {
 
   score(backend: BackendState): number {
     return backend.spec.weight;
+  }
+
+  /** The next turn's backend index, from the precomputed cycle or by one nginx turn. */
+  private next(): number {
+    const schedule = this.schedule;
+    if (!schedule) return this.step();
+    const index = schedule[this.position]!;
+    this.position = this.position + 1 === schedule.length ? 0 : this.position + 1;
+    return index;
   }
 
   /** One nginx turn; returns the picked backend's index. */

@@ -1,12 +1,13 @@
 /**
- * Weighted random (behaviour.md S4): a draw with probability weight / total weight, by binary
- * search over cumulative weights built with the snapshot (O(log n) per pick).
+ * Weighted random (behaviour.md S4): a draw with probability weight / total weight, O(1) per
+ * pick with Vose's alias table built with the snapshot: one uniform column, then a biased coin
+ * between the column and its alias.
  * Why: proportional shares with no shared state; the random counterpart of smooth_weighted.
  * Filters: up to WEIGHTED_RANDOM_ATTEMPTS draws; then one weighted draw among the accepted
  * backends only (two passes), so the shares among the accepted stay proportional.
  * Slow start applies (effective weights).
- * Source: Envoy RANDOM with weights; Walker/Vose alias method is the O(1) alternative, not
- * needed at this size.
+ * Sources: Vose, "A Linear Algorithm for Generating Random Numbers with a Given Distribution"
+ * (IEEE TSE 1991); Walker's alias method (1974); Envoy RANDOM with weights.
  */
 import type { Random } from "../../shared/random.js";
 import type { BackendState } from "../backend-state.js";
@@ -26,12 +27,13 @@ export const weightedRandom: StrategyDefinition = {
   create: (pool, _settings, deps) => new WeightedRandomPicker(pool, deps.random),
 };
 
-/** Weighted random over one pool. */
+/** Weighted random over one pool (alias method). */
 export class WeightedRandomPicker implements Picker {
   private readonly backends: readonly BackendState[];
   private readonly weights: readonly number[];
-  /** cumulative[i] = sum of weights[0..i]. */
-  private readonly cumulative: Float64Array;
+  /** Probability of keeping column i rather than taking its alias. */
+  private readonly keep: Float64Array;
+  private readonly alias: Uint32Array;
 
   constructor(
     pool: PickerPool,
@@ -39,20 +41,16 @@ export class WeightedRandomPicker implements Picker {
   ) {
     this.backends = pool.backends;
     this.weights = pool.weights;
-    this.cumulative = new Float64Array(pool.weights.length);
-    let sum = 0;
-    pool.weights.forEach((weight, i) => {
-      sum += weight;
-      this.cumulative[i] = sum;
-    });
+    [this.keep, this.alias] = aliasTable(pool.weights);
   }
 
   pick(accept: Accept): BackendState | undefined {
     const n = this.backends.length;
     if (n === 0) return undefined;
-    const total = this.cumulative[n - 1]!;
     for (let attempt = 0; attempt < WEIGHTED_RANDOM_ATTEMPTS; attempt++) {
-      const backend = this.backends[this.search(this.random.next() * total)]!;
+      const column = Math.floor(this.random.next() * n);
+      const index = this.random.next() < this.keep[column]! ? column : this.alias[column]!;
+      const backend = this.backends[index]!;
       if (accept(backend)) return backend;
     }
     return weightedRandomAccepted(this.backends, this.weights, accept, this.random);
@@ -61,16 +59,31 @@ export class WeightedRandomPicker implements Picker {
   score(backend: BackendState): number {
     return backend.spec.weight;
   }
+}
 
-  /** The first index whose cumulative weight exceeds `target`. */
-  private search(target: number): number {
-    let low = 0;
-    let high = this.cumulative.length - 1;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.cumulative[mid]! > target) high = mid;
-      else low = mid + 1;
-    }
-    return low;
+/** Vose's alias table for `weights` (all > 0): [keep probability, alias] per column. */
+export function aliasTable(weights: readonly number[]): [Float64Array, Uint32Array] {
+  const n = weights.length;
+  const keep = new Float64Array(n);
+  const alias = new Uint32Array(n);
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  const scaled = weights.map((w) => (w * n) / total);
+  const small: number[] = [];
+  const large: number[] = [];
+  scaled.forEach((p, i) => {
+    (p < 1 ? small : large).push(i);
+  });
+  while (small.length > 0 && large.length > 0) {
+    const less = small.pop()!;
+    const more = large.pop()!;
+    keep[less] = scaled[less]!;
+    alias[less] = more;
+    scaled[more] = scaled[more]! + scaled[less]! - 1;
+    (scaled[more]! < 1 ? small : large).push(more);
   }
+  for (const i of [...small, ...large]) {
+    keep[i] = 1;
+    alias[i] = i;
+  }
+  return [keep, alias];
 }

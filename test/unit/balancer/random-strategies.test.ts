@@ -5,6 +5,7 @@
  */
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
+import { aliasTable } from "../../../src/balancer/strategies/weighted-random.js";
 import { config, deps, pickIds, snapshotOf, tally, weighted } from "./fixtures.js";
 
 const DRAWS = 20_000;
@@ -38,6 +39,23 @@ describe("random and weighted random", () => {
     const expected = Object.fromEntries(weights.map((w, i) => [`b${i}`, w / total]));
     expectShares(tally(pickIds(snapshot, DRAWS)), expected, DRAWS);
   });
+
+  test.prop([fc.array(fc.double({ min: 0.01, max: 1000, noNaN: true }), { minLength: 1, maxLength: 40 })])(
+    "S4 weighted random's alias table gives every backend exactly weight / total",
+    (weights) => {
+      const [keep, alias] = aliasTable(weights);
+      const n = weights.length;
+      const total = weights.reduce((a, b) => a + b, 0);
+      const probability = weights.map(() => 0);
+      for (let column = 0; column < n; column++) {
+        probability[column]! += keep[column]! / n;
+        probability[alias[column]!]! += (1 - keep[column]!) / n;
+      }
+      weights.forEach((w, i) => {
+        expect(probability[i]).toBeCloseTo(w / total, 9);
+      });
+    },
+  );
 
   it("S4 weighted random keeps proportional shares among the accepted when some are excluded", () => {
     const snapshot = snapshotOf(

@@ -70,6 +70,17 @@ describe("smooth weighted round robin", () => {
     },
   );
 
+  it("S2 smooth WRR steps turn by turn (no precomputed cycle) for large cycles, still matching nginx", () => {
+    const weights = Array.from({ length: 500 }, (_, i) => 10_000 - i);
+    const backends = weights.map((weight, i) => backend(`b${i}`, { weight }));
+    const picker = new SmoothWeightedPicker(
+      { backends, weights, capacities: weights },
+      createSeededRandom(1),
+    );
+    const picked = Array.from({ length: 2_000 }, () => backends.indexOf(picker.pick(ACCEPT_ALL)!));
+    expect(picked).toEqual(nginxSequence(weights, 2_000));
+  });
+
   it("S2 smooth WRR never returns a rejected backend and keeps shares among the accepted", () => {
     const snapshot = snapshotOf(weighted({ a: 100, b: 1, c: 2 }), config({ name: "smooth_weighted" }));
     const picks = pickIds(snapshot, 3000, { exclude: ["a"] });
