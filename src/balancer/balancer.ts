@@ -137,8 +137,9 @@ export class Balancer {
   }
 
   private validateQuery(service: string, query: SelectQuery): void {
-    const violations: FieldViolation[] = [];
     const { limits } = this.options;
+    if (service && query.count <= limits.maxSelectCount && query.exclude.length <= limits.maxExclude) return;
+    const violations: FieldViolation[] = [];
     if (!service) violations.push({ field: "service", description: "must not be empty" });
     if (query.count > limits.maxSelectCount) {
       violations.push({

@@ -15,6 +15,8 @@
  * the zone has at least load.zone_min_healthy_percent (default 70) of its non-draining backends
  * in that tier healthy (and at least one); otherwise, or when the request's filters leave
  * nothing in the zone, from the whole tier. Backends with no zone form no zone.
+ * Each pool (a tier, or a tier's zone) has its own pickers, built on first use: a hash
+ * strategy maps a key within the pool that serves the request.
  * Sources: Envoy "Priority levels", "Panic threshold" and "Zone aware routing"
  * (arch_overview/upstream/load_balancing).
  */
