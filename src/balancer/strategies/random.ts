@@ -9,7 +9,13 @@
  */
 import { type Random, randomInt } from "../../shared/random.js";
 import type { BackendState } from "../backend-state.js";
-import type { Accept, Picker, PickerPool, StrategyDefinition } from "../strategy.js";
+import {
+  ACCEPT_ALL,
+  type Accept,
+  type Picker,
+  type PickerPool,
+  type StrategyDefinition,
+} from "../strategy.js";
 import { unknownKeys } from "./settings.js";
 
 /** Draws before a filtered random pick falls back to a scan. */
@@ -39,8 +45,8 @@ export class RandomPicker implements Picker {
     const n = this.backends.length;
     if (n === 0) return undefined;
     for (let attempt = 0; attempt < RANDOM_ATTEMPTS; attempt++) {
-      const backend = this.backends[randomInt(this.random, n)]!;
-      if (accept(backend)) return backend;
+      const backend = this.backends[Math.floor(this.random.next() * n)]!;
+      if (accept === ACCEPT_ALL || accept(backend)) return backend;
     }
     const start = randomInt(this.random, n);
     for (let step = 0; step < n; step++) {

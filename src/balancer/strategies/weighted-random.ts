@@ -11,7 +11,13 @@
  */
 import type { Random } from "../../shared/random.js";
 import type { BackendState } from "../backend-state.js";
-import type { Accept, Picker, PickerPool, StrategyDefinition } from "../strategy.js";
+import {
+  ACCEPT_ALL,
+  type Accept,
+  type Picker,
+  type PickerPool,
+  type StrategyDefinition,
+} from "../strategy.js";
 import { unknownKeys } from "./settings.js";
 import { weightedRandomAccepted } from "./weighted-fallback.js";
 
@@ -48,10 +54,12 @@ export class WeightedRandomPicker implements Picker {
     const n = this.backends.length;
     if (n === 0) return undefined;
     for (let attempt = 0; attempt < WEIGHTED_RANDOM_ATTEMPTS; attempt++) {
-      const column = Math.floor(this.random.next() * n);
-      const index = this.random.next() < this.keep[column]! ? column : this.alias[column]!;
+      // One draw: its integer part picks the column, its fraction is the coin (>= 18 bits for n <= 10^4).
+      const scaled = this.random.next() * n;
+      const column = Math.floor(scaled);
+      const index = scaled - column < this.keep[column]! ? column : this.alias[column]!;
       const backend = this.backends[index]!;
-      if (accept(backend)) return backend;
+      if (accept === ACCEPT_ALL || accept(backend)) return backend;
     }
     return weightedRandomAccepted(this.backends, this.weights, accept, this.random);
   }

@@ -1,0 +1,211 @@
+/**
+ * `pick`: in-process picks per second for every strategy at 10, 1,000 and 10,000 backends,
+ * each beside a loop returning `backends[i++ % n]` over the same array in the same run
+ * (performance.md). A pick is one call of the service's strategy chain on its snapshot pool
+ * with no request filter: the part of Select a strategy owns. One extra row per size runs the
+ * whole Select pipeline (selectFromSnapshot, round robin) for scale. Hash strategies rotate
+ * over 1,024 keys; their flatness is a second comparison: picks at 10,000 vs 1,000 backends.
+ * Targets: >= 0.25 x the loop for round robin, the weighted round robins, weighted random and
+ * power of two; ring_hash and maglev flat (10k / 1k >= 0.75). Rendezvous is O(n) by design,
+ * least_load and most_available scan every backend: reported without a target. Measurements
+ * are capped at MAX_MEASURE_SECONDS: these loops run millions of times a second.
+ */
+import type { BackendState } from "../src/balancer/backend-state.js";
+import { newBackendState } from "../src/balancer/backend-state.js";
+import { FULL_QUOTA } from "../src/balancer/quota-view.js";
+import { selectFromSnapshot } from "../src/balancer/select.js";
+import { buildSnapshot, type Snapshot } from "../src/balancer/snapshot.js";
+import { ACCEPT_ALL } from "../src/balancer/strategy.js";
+import type { ServiceConfig } from "../src/registry/model.js";
+import { resolveServiceConfig } from "../src/registry/resolve-config.js";
+import { Violations } from "../src/registry/violations.js";
+import { systemClock } from "../src/shared/clock.js";
+import { createSeededRandom } from "../src/shared/random.js";
+import { type Bench, type BenchOptions, type BenchRow, comparePairs, type Sample } from "./harness.js";
+
+const NAME = "pick";
+const SIZES = [10, 1_000, 10_000] as const;
+const MAX_MEASURE_SECONDS = 0.5;
+const MAX_WARMUP_SECONDS = 0.25;
+const KEYS = Array.from({ length: 1_024 }, (_, i) => `key-${i}`);
+/** Checking the time every this many operations keeps the clock out of the measurement. */
+const BATCH = 4_096;
+const LOOP_TARGET = 0.25;
+const FLAT_TARGET = 0.75;
+
+interface Case {
+  readonly strategy: string;
+  readonly target: number | null;
+  readonly hashed: boolean;
+  readonly note?: string;
+}
+
+const CASES: readonly Case[] = [
+  { strategy: "round_robin", target: LOOP_TARGET, hashed: false },
+  { strategy: "smooth_weighted", target: LOOP_TARGET, hashed: false },
+  { strategy: "interleaved_weighted", target: LOOP_TARGET, hashed: false },
+  { strategy: "random", target: null, hashed: false },
+  { strategy: "weighted_random", target: LOOP_TARGET, hashed: false },
+  { strategy: "power_of_two", target: LOOP_TARGET, hashed: false },
+  { strategy: "least_load", target: null, hashed: false, note: "O(n) scan by design" },
+  { strategy: "most_available", target: null, hashed: false, note: "O(n) scan by design" },
+  { strategy: "ring_hash", target: null, hashed: true },
+  { strategy: "maglev", target: null, hashed: true },
+  { strategy: "rendezvous", target: null, hashed: true, note: "O(n) by design (highest random weight)" },
+];
+
+/** `n` healthy backends with weights 1, 2, 3, 1, 2, 3, ... */
+function backends(n: number): BackendState[] {
+  return Array.from({ length: n }, (_, i) =>
+    newBackendState(
+      {
+        id: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`,
+        address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:80`,
+        host: `10.0.0.${i & 255}`,
+        port: 80,
+        weight: 1 + (i % 3),
+        zone: "",
+        tier: 0,
+        labels: {},
+        maxConnections: 0,
+        quotas: [],
+        healthCheck: undefined,
+        leaseTtlMs: 0,
+      },
+      "healthy",
+      0,
+    ),
+  );
+}
+
+function configFor(strategy: string): ServiceConfig {
+  const base = resolveServiceConfig(undefined, new Violations());
+  return { ...base, strategy: { name: strategy, settings: {}, fallback: undefined } };
+}
+
+function snapshotFor(strategy: string, all: BackendState[]): Snapshot {
+  return buildSnapshot(all, configFor(strategy), 1, { clock: systemClock, random: createSeededRandom(1) });
+}
+
+/** Runs `op` in batches for `seconds`; the rate in operations per second. */
+function run(seconds: number, op: () => BackendState | undefined): Sample {
+  let operations = 0;
+  let misses = 0;
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let now = start;
+  while (now < end) {
+    for (let i = 0; i < BATCH; i++) if (op() === undefined) misses++;
+    operations += BATCH;
+    now = performance.now();
+  }
+  if (misses > 0) throw new Error(`${misses} picks returned nothing`);
+  return { rate: operations / ((now - start) / 1000) };
+}
+
+/** A pick of the snapshot's first pool, rotating hash keys when `hashed`. */
+function picker(snapshot: Snapshot, hashed: boolean): () => BackendState | undefined {
+  const pool = snapshot.routes[0]!.pool;
+  const context = { hashKey: hashed ? KEYS[0]! : "", quota: FULL_QUOTA, serviceInFlight: 0 };
+  let k = 0;
+  if (!hashed) return () => pool.pick(ACCEPT_ALL, context);
+  return () => {
+    context.hashKey = KEYS[k++ & 1023]!;
+    return pool.pick(ACCEPT_ALL, context);
+  };
+}
+
+function loop(all: BackendState[]): () => BackendState | undefined {
+  const n = all.length;
+  let i = 0;
+  return () => all[i++ % n];
+}
+
+function selectOp(snapshot: Snapshot): () => BackendState | undefined {
+  const query = { hashKey: "", exclude: [], zone: "", labels: {}, count: 1, explain: false };
+  const context = { hashKey: "", quota: FULL_QUOTA, serviceInFlight: 0 };
+  return () => {
+    const decision = selectFromSnapshot(snapshot, query, context);
+    return decision.kind === "picked" ? decision.backends[0] : undefined;
+  };
+}
+
+function measureOf(op: () => BackendState | undefined, cap: number) {
+  return async (seconds: number) => run(Math.min(seconds, cap), op);
+}
+
+async function runPick(options: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const local: BenchOptions = {
+    ...options,
+    warmupSeconds: Math.min(options.warmupSeconds, MAX_WARMUP_SECONDS),
+  };
+  const hashOps = new Map<string, Map<number, () => BackendState | undefined>>();
+  for (const n of SIZES) {
+    const all = backends(n);
+    const baseline = measureOf(loop(all), MAX_MEASURE_SECONDS);
+    for (const c of CASES) {
+      const op = picker(snapshotFor(c.strategy, all), c.hashed);
+      if (c.hashed) hashOps.set(c.strategy, (hashOps.get(c.strategy) ?? new Map()).set(n, op));
+      rows.push(
+        await comparePairs(
+          {
+            bench: NAME,
+            row: `${c.strategy}, ${n.toLocaleString("en-US")} backends`,
+            subject: `${c.strategy} pick`,
+            baseline: "backends[i++ % n]",
+            unit: "picks/s",
+            target: c.target,
+            measureSubject: measureOf(op, MAX_MEASURE_SECONDS),
+            measureBaseline: baseline,
+            ...(c.note && { note: c.note }),
+          },
+          local,
+        ),
+      );
+    }
+    rows.push(
+      await comparePairs(
+        {
+          bench: NAME,
+          row: `Select pipeline (round_robin), ${n.toLocaleString("en-US")} backends`,
+          subject: "selectFromSnapshot",
+          baseline: "backends[i++ % n]",
+          unit: "picks/s",
+          target: null,
+          measureSubject: measureOf(selectOp(snapshotFor("round_robin", all)), MAX_MEASURE_SECONDS),
+          measureBaseline: baseline,
+          note: "the whole pipeline with its answer object; for scale",
+        },
+        local,
+      ),
+    );
+  }
+  for (const c of CASES.filter((x) => x.hashed)) {
+    const ops = hashOps.get(c.strategy)!;
+    rows.push(
+      await comparePairs(
+        {
+          bench: NAME,
+          row: `${c.strategy} flatness, 10,000 vs 1,000 backends`,
+          subject: `${c.strategy} pick at 10,000`,
+          baseline: `${c.strategy} pick at 1,000`,
+          unit: "picks/s",
+          target: c.strategy === "rendezvous" ? null : FLAT_TARGET,
+          measureSubject: measureOf(ops.get(10_000)!, MAX_MEASURE_SECONDS),
+          measureBaseline: measureOf(ops.get(1_000)!, MAX_MEASURE_SECONDS),
+          ...(c.note && { note: c.note }),
+        },
+        local,
+      ),
+    );
+  }
+  return rows;
+}
+
+/** The `pick` bench. */
+export const pickBench: Bench = {
+  name: NAME,
+  description: "in-process picks per strategy at 10 / 1k / 10k backends vs backends[i++ % n]",
+  run: runPick,
+};
