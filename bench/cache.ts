@@ -15,7 +15,7 @@
  * - L2 write: `set` of a held key, written to L1 and Redis (no expiry on either side).
  *
  * Both L1s keep values as objects (bentocache `serialize: false`, as Fulcrum's L1 does).
- * Neither side has a bus. Each measurement is a closed loop from this process, bounded by
+ * Neither side has a bus. "Server cores" is the redis-server's CPU during a measurement. Each measurement is a closed loop from this process, bounded by
  * time and by a call count.
  */
 import { randomUUID } from "node:crypto";
@@ -33,6 +33,7 @@ import {
 import { connectRedis, type RedisClient } from "../src/store/redis/redis-client.js";
 import { RedisL2Store } from "../src/store/redis/redis-l2-store.js";
 import { type RedisProcess, startRedis } from "../test/support/redis.js";
+import { processCpuSeconds } from "./fulcrum-process.js";
 import {
   type Bench,
   type BenchOptions,
@@ -41,6 +42,7 @@ import {
   comparePairs,
   formatTable,
   type Measure,
+  withServerCores,
   writeResults,
 } from "./harness.js";
 
@@ -177,16 +179,19 @@ async function measureRows(redis: RedisProcess, options: BenchOptions): Promise<
     const missB = await connect(MISS_DB);
     const fulcrum = await fulcrumSide(mainF, missF);
     const bento = await bentoSide(mainB, missB);
+    const pid = Number(/process_id:(\d+)/.exec(await redis.cli("INFO", "server"))?.[1]);
+    const redisCpu = () => (Number.isInteger(pid) ? processCpuSeconds(pid) : undefined);
     await verify(fulcrum, "fulcrum");
     await verify(bento, "bentocache");
     const rows: BenchRow[] = [];
     for (const { name, row, baseline } of ROWS) {
       const measure = (side: Side): Measure => {
         let i = 0;
+        const loop: Measure = (seconds) =>
+          closedLoop(seconds, IN_FLIGHT[name], MAX_CALLS[name], () => side.operations[name](i++));
+        const timed = withServerCores(loop, redisCpu);
         return async (seconds) => {
-          const sample = await closedLoop(seconds, IN_FLIGHT[name], MAX_CALLS[name], () =>
-            side.operations[name](i++),
-          );
+          const sample = await timed(seconds);
           if (name === "miss-with-loader") await missF.flushdb();
           return sample;
         };
