@@ -5,12 +5,13 @@
  * in bench/ added to {@link BENCHES}.
  */
 import { parseArgs } from "node:util";
+import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
 import { rpcBench } from "./rpc.js";
 import { streamBench } from "./stream.js";
 
 /** Every bench, in the order `npm run bench` runs them. */
-export const BENCHES: readonly Bench[] = [rpcBench, streamBench];
+export const BENCHES: readonly Bench[] = [rpcBench, streamBench, cacheBench];
 
 const DEFAULT_SECONDS = 5;
 const DEFAULT_PAIRS = 3;
