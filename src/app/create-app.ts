@@ -6,6 +6,7 @@ import { HealthMonitor } from "../health/health-monitor.js";
 import { createProber } from "../health/prober.js";
 import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics } from "../observability/metrics.js";
+import { QuotaGate } from "../quota/quota-gate.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
 import { createBalancerServiceImpl } from "../rpc/balancer-service.js";
 import { BalancerService, RegistryService } from "../rpc/codec.js";
@@ -13,6 +14,8 @@ import { startConnectServer } from "../rpc/connect-server.js";
 import { type ServiceBinding, startGrpcServer } from "../rpc/grpc-server.js";
 import { observeBinding } from "../rpc/interceptors/observe.js";
 import { createRegistryServiceImpl } from "../rpc/registry-service.js";
+import { NegativeAvailability } from "../sessions/negative-availability.js";
+import { SessionRouter } from "../sessions/session-router.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
 import { createProbe } from "../store/probes/probe-by-kind.js";
@@ -49,7 +52,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const metrics = createMetrics();
-  const state = await createStateStore(config, logger);
+  const state = await createStateStore(config, logger, clock);
 
   const watchHub: WatchHub = new WatchHub({
     clock,
@@ -64,6 +67,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     log: state.registryLog,
     onEvent: (event) => {
       health.onServiceEvent(event);
+      if (event.change.kind === "backend_removed") releasePins(event.service, event.change.backendId);
       watchHub.publish(event);
     },
     onBackgroundError: log,
@@ -78,25 +82,99 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   });
   const health: HealthMonitor = new HealthMonitor({ clock, random, registry, prober, onError: log });
   await registry.start();
+  const quota = new QuotaGate({
+    limiter: state.quotaLimiter,
+    clock,
+    shadowOf: (service) => registry.find(service)?.config.quota.shadow ?? false,
+  });
+  const negative = new NegativeAvailability({ clock, maxFacts: config.sessions.maxNegativeFacts });
+  const background = (what: string, work: Promise<unknown>) =>
+    void work.catch((cause: unknown) => log(what, cause));
+  const releasePins = (service: string, backendId: string) =>
+    background(`releasing pins of ${backendId}`, state.pinStore.releaseBackend(service, backendId));
   const balancer = new Balancer({
     registry,
     clock,
     limits: config.limits,
     ticketPrefix: `${randomBytes(4).toString("base64url")}.`,
+    quota,
+    probeSelection: (service, candidates) => health.probeSelection(service, candidates),
     onOutcome: (service, backend, outcome) => {
       if (outcome.result) health.onOutcome(service, backend, outcome.result);
+      if (outcome.result === "not_found" && outcome.resourceKey) {
+        const ttl = registry.find(service)?.config.session.negativeTtlMs ?? 0;
+        negative.report(service, backend.spec.id, outcome.resourceKey, ttl);
+      }
+      if (
+        !outcome.ticket &&
+        (outcome.result === "rate_limited" || Object.keys(outcome.remaining).length > 0)
+      ) {
+        background("quota report", quota.settle(backend, service, undefined, outcome));
+      }
+    },
+    onTicketReported: (ticket, reported, outcome) => {
+      const reservations = ticket.payload?.reservations;
+      for (const backend of reported)
+        background("quota true-up", quota.settle(backend, ticket.service, reservations, outcome));
+      const others = ticket.backends.filter((b) => !reported.includes(b));
+      if (reservations && others.length > 0)
+        background(
+          "quota release",
+          quota.release(
+            others,
+            reservations.filter((r) =>
+              others.some((b) => b.spec.id === (r as { key: { backendId: string } }).key.backendId),
+            ),
+          ),
+        );
+    },
+    onTicketExpired: (ticket) => {
+      if (ticket.payload?.reservations)
+        background("quota release", quota.release(ticket.backends, ticket.payload.reservations));
+      if (ticket.payload?.probe)
+        for (const backend of ticket.backends) health.probeAbandoned(ticket.service, backend);
     },
   });
+  const router = new SessionRouter({
+    store: state.pinStore,
+    negative,
+    clock,
+    balancer,
+    quota,
+    find: (service) => registry.find(service),
+  });
+
+  /** GetService: the registry's view plus pinned sessions per backend and quota remaining. */
+  async function describeService(service: string) {
+    const status = registry.describe(service);
+    const entry = registry.get(service);
+    const pins = await state.pinStore.countByBackend(service);
+    const backends = await Promise.all(
+      status.backends.map(async (backend) => {
+        const live = entry.backends.get(backend.spec.id);
+        const quotaRemaining = live ? await quota.remaining(service, live).catch(() => ({})) : {};
+        return { ...backend, pinnedSessions: pins.get(backend.spec.id) ?? 0, quotaRemaining };
+      }),
+    );
+    return { ...status, backends };
+  }
 
   const observe = (method: string, code: string, seconds: number) => {
     metrics.recordRpc(method, code, seconds);
     if (method.endsWith("/Watch")) metrics.setWatchers(watchHub.watcherCount);
   };
   const bindings: ServiceBinding[] = [
-    { service: RegistryService, impl: createRegistryServiceImpl(registry, health) as ServiceBinding["impl"] },
+    {
+      service: RegistryService,
+      impl: createRegistryServiceImpl({
+        registry,
+        health,
+        describe: (service) => describeService(service),
+      }) as ServiceBinding["impl"],
+    },
     {
       service: BalancerService,
-      impl: createBalancerServiceImpl({ balancer, watchHub, health, log }) as ServiceBinding["impl"],
+      impl: createBalancerServiceImpl({ balancer, router, watchHub, health, log }) as ServiceBinding["impl"],
     },
   ].map((binding) => observeBinding(binding, observe));
 
@@ -137,6 +215,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         watchHub.closeAll();
         for (const stop of stopSweeps) stop();
         health.stop();
+        await registry.settled();
         registry.stop();
         await Promise.all([
           grpcServer.close(config.shutdownDeadlineMs),

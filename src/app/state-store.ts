@@ -1,6 +1,12 @@
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
+import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
+import type { QuotaLimiter } from "../quota/quota-limiter.js";
 import type { RegistryLog } from "../registry/registry-log.js";
+import type { PinStore } from "../sessions/pin-store.js";
+import type { Clock } from "../shared/clock.js";
+import { MemoryPinStore } from "../store/memory/memory-pin-store.js";
+import { MemoryQuotaLimiter } from "../store/memory/memory-quota-limiter.js";
 import { MemoryRegistryLog } from "../store/memory/memory-registry-log.js";
 import {
   connectRedis,
@@ -8,11 +14,16 @@ import {
   type RedisClient,
   type RedisTarget,
 } from "../store/redis/redis-client.js";
+import { RedisPinStore } from "../store/redis/redis-pin-store.js";
+import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
 export interface StateStore {
   readonly registryLog: RegistryLog;
+  /** Quota reservations: in memory, or on Redis with per-replica local budgets while it is down. */
+  readonly quotaLimiter: QuotaLimiter;
+  readonly pinStore: PinStore;
   readonly redis: RedisClient | undefined;
   close(): Promise<void>;
 }
@@ -42,17 +53,38 @@ function watchConnection(redis: RedisClient, logger: Logger): void {
 }
 
 /** In memory without Redis settings (the embedded default); on Redis or Redis Cluster otherwise. */
-export async function createStateStore(config: FulcrumConfig, logger: Logger): Promise<StateStore> {
+export async function createStateStore(
+  config: FulcrumConfig,
+  logger: Logger,
+  clock: Clock,
+): Promise<StateStore> {
   const target = redisTarget(config.redis);
-  if (!target) return { registryLog: new MemoryRegistryLog(), redis: undefined, close: async () => {} };
+  if (!target) {
+    const pinStore = new MemoryPinStore({ clock, maxSessions: config.sessions.maxSessions });
+    return {
+      registryLog: new MemoryRegistryLog(),
+      quotaLimiter: new MemoryQuotaLimiter(),
+      pinStore,
+      redis: undefined,
+      close: async () => pinStore.close(),
+    };
+  }
   const redis = await connectRedis(target, {
     commandTimeoutMs: config.redis.commandTimeoutMs,
     reconnectStepMs: 50,
     maxReconnectDelayMs: 1_000,
   });
   watchConnection(redis, logger);
+  const quotaLimiter = new FailoverQuotaLimiter({
+    primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
+    local: new MemoryQuotaLimiter(),
+    localShare: 1 / config.quota.replicas,
+    onPrimaryError: (error) => logger.debug({ err: error }, "quota on redis failed; local budget used"),
+  });
   return {
     registryLog: new RedisRegistryLog({ client: redis, prefix: config.redis.prefix }),
+    quotaLimiter,
+    pinStore: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
     redis,
     async close() {
       await redis.quit().catch(() => redis.disconnect());

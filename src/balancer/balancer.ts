@@ -4,12 +4,13 @@ import type { Clock } from "../shared/clock.js";
 import { type FieldViolation, FulcrumError, invalidArgument } from "../shared/errors.js";
 import type { BackendState } from "./backend-state.js";
 import type { Explanation } from "./explanation.js";
+import { requestFilter } from "./filters/request-filter.js";
 import { DEFAULT_LATENCY_DECAY_MS, recordLatency } from "./load/latency-estimate.js";
 import type { Outcome } from "./outcome.js";
 import { FULL_QUOTA, type QuotaView } from "./quota-view.js";
 import { selectFromSnapshot } from "./select.js";
 import type { SelectQuery } from "./select-query.js";
-import { TicketBook } from "./ticket-book.js";
+import { type Ticket, TicketBook } from "./ticket-book.js";
 
 /**
  * Called once per backend for every outcome Report applies, after the balancer's own
@@ -17,6 +18,17 @@ import { TicketBook } from "./ticket-book.js";
  * runs on the Report path and must not throw.
  */
 export type OutcomeListener = (service: string, backend: BackendState, outcome: Outcome) => void;
+
+/**
+ * Called once for a ticket a Report settled, with the backends the outcome was about (all of
+ * the ticket's, or the one `backend_id` named): the quota layer trues up there and gives the
+ * rest back. Must not throw.
+ */
+export type TicketReportListener = (
+  ticket: Ticket,
+  reported: readonly BackendState[],
+  outcome: Outcome,
+) => void;
 
 /** Options of a Balancer. */
 export interface BalancerOptions {
@@ -30,16 +42,34 @@ export interface BalancerOptions {
   readonly quota?: QuotaView;
   /** Told about every applied outcome (see OutcomeListener). */
   readonly onOutcome?: OutcomeListener;
+  /** Told about every ticket a Report settled (see TicketReportListener). */
+  readonly onTicketReported?: TicketReportListener;
+  /** Told about every ticket whose lease ended without a Report. */
+  readonly onTicketExpired?: TicketExpiryListener;
+  /** H2: picks an Unhealthy backend due for a probe selection among `candidates`, marking it; undefined when none. */
+  readonly probeSelection?: (
+    service: string,
+    candidates: readonly BackendState[],
+  ) => BackendState | undefined;
 }
 
-/** What Select answers. */
-export interface Selection {
+/** What Select chose, before it takes anything. */
+export interface Choice {
   readonly backends: readonly BackendState[];
-  readonly ticket: string;
   readonly degraded: boolean;
   readonly version: number;
   readonly explanation: Explanation | undefined;
+  /** True for an Unhealthy backend's probe selection (H2). */
+  readonly probe?: boolean;
 }
+
+/** What Select answers. */
+export interface Selection extends Choice {
+  readonly ticket: string;
+}
+
+/** Called when a ticket ends without a Report (its lease expired): settle what it held. */
+export type TicketExpiryListener = (ticket: Ticket) => void;
 
 /**
  * The hot path: Select over a service's snapshot, tickets for in-flight slots, and Report.
@@ -60,25 +90,64 @@ export class Balancer {
    * NOT_FOUND (unknown service), UNAVAILABLE (nothing eligible), RESOURCE_EXHAUSTED (all out of quota).
    */
   select(service: string, query: SelectQuery): Selection {
+    return this.commit(service, this.choose(service, query));
+  }
+
+  /**
+   * The backends Select would pick, without taking anything: no ticket, no in-flight slot
+   * (the layers around the balancer may turn a choice down and choose again). An Unhealthy
+   * backend due for its one probe selection (H2) is chosen first.
+   */
+  choose(service: string, query: SelectQuery): Choice {
     this.validateQuery(service, query);
     const entry = this.options.registry.find(service);
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
+    const snapshot = entry.snapshot;
+    const probe =
+      snapshot.unhealthy.length > 0 ? this.probeFor(service, snapshot.unhealthy, query) : undefined;
+    if (probe)
+      return {
+        backends: [probe],
+        degraded: false,
+        version: snapshot.version,
+        explanation: undefined,
+        probe: true,
+      };
     this.context.hashKey = query.hashKey;
     this.context.serviceInFlight = this.tickets.inFlightOf(service);
-    const decision = selectFromSnapshot(entry.snapshot, query, this.context);
+    const decision = selectFromSnapshot(snapshot, query, this.context);
     if (decision.kind !== "picked") {
       const code = decision.kind === "exhausted" ? "resource_exhausted" : "unavailable";
       throw new FulcrumError(code, `service ${JSON.stringify(service)}: ${decision.message}`);
     }
-    const expiresAt = this.options.clock.now() + entry.config.load.ticketLeaseMs;
-    const ticket = this.tickets.issue(service, decision.backends, expiresAt);
     return {
       backends: decision.backends,
-      ticket: ticket.id,
       degraded: decision.degraded,
-      version: entry.snapshot.version,
+      version: snapshot.version,
       explanation: decision.explanation,
     };
+  }
+
+  /** Takes the in-flight slots of a choice and returns it with its ticket (S12). */
+  commit(service: string, choice: Choice, reservations?: readonly unknown[]): Selection {
+    const entry = this.options.registry.find(service);
+    const now = this.options.clock.now();
+    const lease = entry?.config.load.ticketLeaseMs ?? 0;
+    const payload = choice.probe || reservations ? { probe: choice.probe, reservations } : undefined;
+    const ticket = this.tickets.issue(service, choice.backends, now + lease, payload, now);
+    return { ...choice, ticket: ticket.id };
+  }
+
+  /** H2: an Unhealthy backend the request may use, due for its probe selection. */
+  private probeFor(
+    service: string,
+    unhealthy: readonly BackendState[],
+    query: SelectQuery,
+  ): BackendState | undefined {
+    const { probeSelection } = this.options;
+    if (!probeSelection || query.count > 1) return undefined;
+    const filter = requestFilter(query, FULL_QUOTA, { filterThreshold: 0, shadow: true });
+    return probeSelection(service, filter ? unhealthy.filter(filter) : unhealthy);
   }
 
   /** Report: checks the whole batch first (a bad batch changes nothing), then applies it. */
@@ -91,8 +160,10 @@ export class Balancer {
 
   /** Releases slots of tickets whose lease ended without a Report (S12). */
   expireTickets(): void {
-    for (const ticket of this.tickets.expire(this.options.clock.now()))
+    for (const ticket of this.tickets.expire(this.options.clock.now())) {
       this.afterRelease(ticket.service, ticket.backends);
+      this.options.onTicketExpired?.(ticket);
+    }
   }
 
   /**
@@ -110,6 +181,7 @@ export class Balancer {
       service = ticket.service;
       const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
       backends = named ? [named] : ticket.backends;
+      this.options.onTicketReported?.(ticket, backends, outcome);
     } else {
       const backend = this.options.registry.find(service)?.backends.get(outcome.backendId);
       if (!backend) return false;

@@ -1,3 +1,5 @@
+import type { BackendState } from "./backend-state.js";
+
 /** A Select in domain terms, after validation. */
 export interface SelectQuery {
   readonly hashKey: string;
@@ -7,4 +9,9 @@ export interface SelectQuery {
   /** Distinct backends wanted, >= 1. */
   readonly count: number;
   readonly explain: boolean;
+  /**
+   * An extra per-request filter from the layers around the balancer (session pin capacity,
+   * negative availability, quota denials); undefined for a plain Select.
+   */
+  readonly accept?: ((backend: BackendState) => boolean) | undefined;
 }

@@ -95,7 +95,7 @@ export function selectFromSnapshot(
 
 /** True when the request has no filter at all: no exclude, labels, quota filter or backpressure. */
 function isPlain(snapshot: Snapshot, query: SelectQuery, context: PickContext): boolean {
-  if (query.exclude.length > 0 || snapshot.backpressure) return false;
+  if (query.exclude.length > 0 || query.accept || snapshot.backpressure) return false;
   for (const _ in query.labels) return false;
   return !quotaFilterActive(context.quota, snapshot.config.quota);
 }

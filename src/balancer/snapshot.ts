@@ -27,6 +27,8 @@ export interface Snapshot {
   readonly config: ServiceConfig;
   /** True when some servable backend has max_connections > 0 (backpressure applies, S15). */
   readonly backpressure: boolean;
+  /** Unhealthy, not draining: the candidates for one probe selection each (H2). */
+  readonly unhealthy: readonly BackendState[];
   /** Decay of the latency estimates that Report feeds, in ms (power_of_two's `decay`, else the default). */
   readonly latencyDecayMs: number;
 }
@@ -34,6 +36,7 @@ export interface Snapshot {
 /** Why a backend is not eligible for any request, or undefined when it is. */
 export function ineligibleReason(backend: BackendState, config: ServiceConfig): string | undefined {
   if (backend.draining) return "draining";
+  if (backend.ejectedUntil > 0) return "ejected";
   if (!config.health.allowedStates.includes(backend.health)) return backend.health;
   return undefined;
 }
@@ -70,7 +73,8 @@ export function buildSnapshot(
   deps: PickerDeps,
 ): Snapshot {
   const allowed = config.health.allowedStates;
-  const healthy = (backend: BackendState) => allowed.includes(backend.health);
+  // Outlier ejection (H4) takes a backend out like a disallowed health state would.
+  const healthy = (backend: BackendState) => allowed.includes(backend.health) && backend.ejectedUntil === 0;
   const eligible = backends.filter((backend) => ineligibleReason(backend, config) === undefined);
   const chain = resolveChain(config.strategy);
   const load: LoadPolicy = config.load;
@@ -85,5 +89,6 @@ export function buildSnapshot(
     config,
     backpressure: routes.some((route) => route.pool.backends.some((b) => b.spec.maxConnections > 0)),
     latencyDecayMs: latencyDecayMs(config.strategy),
+    unhealthy: backends.filter((b) => b.health === "unhealthy" && !b.draining),
   };
 }

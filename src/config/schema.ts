@@ -41,6 +41,20 @@ export const configSchema = z.strictObject({
       maxConcurrentProbes: positiveInt.default(64),
     })
     .prefault({}),
+  sessions: z
+    .strictObject({
+      /** Pinned sessions held at once in memory (without Redis); past it, RESOURCE_EXHAUSTED. */
+      maxSessions: positiveInt.default(1_000_000),
+      /** NOT_FOUND facts (P8) kept at once, least recently used dropped first. */
+      maxNegativeFacts: positiveInt.default(100_000),
+    })
+    .prefault({}),
+  quota: z
+    .strictObject({
+      /** Replicas sharing the Redis: while it is down each enforces 1/replicas of every limit (Q6 degraded). */
+      replicas: positiveInt.default(1),
+    })
+    .prefault({}),
   redis: z
     .strictObject({
       /** redis://host:port of one server; unset (and no cluster) runs in memory. */

@@ -1,6 +1,7 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Balancer } from "../balancer/balancer.js";
 import type { HealthMonitor } from "../health/health-monitor.js";
+import type { SessionRouter } from "../sessions/session-router.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import * as codec from "./codec.js";
@@ -10,6 +11,7 @@ import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 export interface BalancerServiceDeps {
   readonly balancer: Balancer;
   readonly health: HealthMonitor;
+  readonly router: SessionRouter;
   readonly watchHub: WatchHub;
   readonly log: ErrorLogger;
 }
@@ -20,21 +22,22 @@ const unknownBackend = (service: string, backendId: string) =>
     `probe result for ${JSON.stringify(backendId)} of ${JSON.stringify(service)}: no such backend`,
   );
 
-const notYet = (what: string) =>
-  new FulcrumError("unimplemented", `${what} is not implemented in this version of Fulcrum`);
-
 /** BalancerService: decode, call the core, encode. No logic of its own. */
 export function createBalancerServiceImpl(
   deps: BalancerServiceDeps,
 ): ServiceImpl<typeof codec.BalancerService> {
-  const { balancer, watchHub, health, log } = deps;
+  const { balancer, router, watchHub, health, log } = deps;
   const { create, schemas } = codec;
 
+  /** The snapshot alone answers most Selects synchronously; sessions, resource keys and quota take the router. */
   function select(req: codec.SelectRequest) {
-    if (req.sessionId) throw notYet("session routing (session_id)");
-    if (Object.keys(req.cost).length > 0) throw notYet("quota reservation (cost)");
-    if (req.resourceKey) throw notYet("negative availability (resource_key)");
-    return codec.encodeSelection(balancer.select(req.service, codec.decodeSelect(req)));
+    const query = codec.decodeSelect(req);
+    const extras = codec.decodeSelectExtras(req);
+    if (!router.needed(req.service, extras))
+      return codec.encodeSelection(balancer.select(req.service, query), undefined);
+    return router
+      .select(req.service, query, extras)
+      .then((routed) => codec.encodeSelection(routed.selection, routed.sessionMode));
   }
 
   return {
@@ -42,7 +45,7 @@ export function createBalancerServiceImpl(
     async *selectStream(requests: AsyncIterable<codec.SelectStreamRequest>) {
       for await (const request of requests) {
         try {
-          const response = select(request.select ?? create(codec.SelectRequestSchema));
+          const response = await select(request.select ?? create(codec.SelectRequestSchema));
           yield create(schemas.SelectStreamResponse, {
             requestId: request.requestId,
             result: { case: "response", value: response },
@@ -98,8 +101,13 @@ export function createBalancerServiceImpl(
         watcher.close();
       }
     },
-    endSession() {
-      throw notYet("EndSession (session pins)");
+    async endSession(req) {
+      const service = codec.decodeEndSession(req);
+      const backendId = await router.endSession(service.service, service.sessionId);
+      return create(schemas.EndSessionResponse, {
+        released: backendId !== undefined,
+        backendId: backendId ?? "",
+      });
     },
   };
 }

@@ -21,6 +21,7 @@ import type {
   BackendStatus as DomainBackendStatus,
   ServiceStatus as DomainServiceStatus,
 } from "../registry/status.js";
+import type { SelectExtras } from "../sessions/session-router.js";
 import { type FieldViolation, type FulcrumError, invalidArgument } from "../shared/errors.js";
 import type { WatchMessage } from "../watch/watch-message.js";
 
@@ -434,15 +435,39 @@ function encodeExplanation(e: Explanation): B.Explanation {
   });
 }
 
+/** Session, resource and cost fields of a Select; cost values must be finite and >= 0. */
+export function decodeSelectExtras(req: B.SelectRequest): SelectExtras {
+  const bad: FieldViolation[] = [];
+  for (const [dimension, units] of Object.entries(req.cost)) {
+    if (!Number.isFinite(units) || units < 0)
+      bad.push({ field: `cost[${dimension}]`, description: `must be a finite number >= 0, got ${units}` });
+  }
+  throwIfBad(bad);
+  return { sessionId: req.sessionId, command: req.command, resourceKey: req.resourceKey, cost: req.cost };
+}
+
+/** EndSessionRequest -> service and session; both required. */
+export function decodeEndSession(req: B.EndSessionRequest): { service: string; sessionId: string } {
+  const bad: FieldViolation[] = [];
+  if (!req.service) bad.push({ field: "service", description: "must not be empty" });
+  if (!req.sessionId) bad.push({ field: "session_id", description: "must not be empty" });
+  throwIfBad(bad);
+  return { service: req.service, sessionId: req.sessionId };
+}
+
 /** A Selection -> SelectResponse. */
-export function encodeSelection(s: {
-  backends: readonly { spec: M.BackendSpec }[];
-  ticket: string;
-  degraded: boolean;
-  version: number;
-  explanation: Explanation | undefined;
-}): B.SelectResponse {
+export function encodeSelection(
+  s: {
+    backends: readonly { spec: M.BackendSpec }[];
+    ticket: string;
+    degraded: boolean;
+    version: number;
+    explanation: Explanation | undefined;
+  },
+  sessionMode: "per_command" | "stateful" | undefined,
+): B.SelectResponse {
   return create(B.SelectResponseSchema, {
+    sessionMode: sessionMode ? enumValue(T.SessionMode, sessionMode) : T.SessionMode.UNSPECIFIED,
     backends: s.backends.map(({ spec }) => ({
       id: spec.id,
       address: spec.address,

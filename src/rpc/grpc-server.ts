@@ -60,11 +60,28 @@ function toServiceError(error: unknown, log: ErrorLogger): Partial<grpc.StatusOb
   return { code, details: failure.message, metadata };
 }
 
-function contextOf(call: NodeJS.EventEmitter): HandlerContext {
+/** Unary handlers never wait on the signal: one shared, never-aborted context saves an AbortController per call. */
+const UNARY_CONTEXT = { signal: new AbortController().signal } as HandlerContext;
+
+/** A context whose signal aborts when a streaming call is cancelled or closed. */
+function streamContextOf(call: NodeJS.EventEmitter): HandlerContext {
   const controller = new AbortController();
-  call.on("cancelled", () => controller.abort());
-  call.on("close", () => controller.abort());
+  const abort = () => {
+    if (!controller.signal.aborted) controller.abort();
+  };
+  call.once("cancelled", abort);
+  call.once("close", abort);
   return { signal: controller.signal } as HandlerContext;
+}
+
+/**
+ * The requests of a client stream. `destroyOnReturn: false`: when the handler's loop ends,
+ * the call must stay open so the answers still queued are written and the status is sent.
+ */
+function requestsOf(
+  call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+) {
+  return call.iterator({ destroyOnReturn: false });
 }
 
 /** Writes an async iterable to a writable call, honouring backpressure. */
@@ -87,7 +104,7 @@ function handlerFor(
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         try {
-          const result = fn(call.request, contextOf(call));
+          const result = fn(call.request, UNARY_CONTEXT);
           if (result instanceof Promise)
             result.then(
               (r) => callback(null, r),
@@ -100,21 +117,21 @@ function handlerFor(
       };
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        writeAll(call, fn(call.request, contextOf(call)) as AsyncIterable<unknown>).then(
+        writeAll(call, fn(call.request, streamContextOf(call)) as AsyncIterable<unknown>).then(
           () => call.end(),
           (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
         );
       };
     case "client_streaming":
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        (fn(call, contextOf(call)) as Promise<unknown>).then(
+        (fn(requestsOf(call), streamContextOf(call)) as Promise<unknown>).then(
           (r) => callback(null, r),
           (e) => callback(toServiceError(e, log)),
         );
       };
     case "bidi_streaming":
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        writeAll(call, fn(call, contextOf(call)) as AsyncIterable<unknown>).then(
+        writeAll(call, fn(requestsOf(call), streamContextOf(call)) as AsyncIterable<unknown>).then(
           () => call.end(),
           (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
         );

@@ -1,13 +1,22 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HealthMonitor } from "../health/health-monitor.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
+import type { ServiceStatus } from "../registry/status.js";
 import * as codec from "./codec.js";
+
+/** What RegistryService needs. */
+export interface RegistryServiceDeps {
+  readonly registry: ServiceRegistry;
+  readonly health: HealthMonitor;
+  /** GetService's view: the registry's status with pinned sessions and quota remaining filled in. */
+  readonly describe: (service: string) => Promise<ServiceStatus>;
+}
 
 /** RegistryService: decode, call the registry (and the health monitor for SetHealth), encode. No logic of its own. */
 export function createRegistryServiceImpl(
-  registry: ServiceRegistry,
-  health: HealthMonitor,
+  deps: RegistryServiceDeps,
 ): ServiceImpl<typeof codec.RegistryService> {
+  const { registry, health, describe } = deps;
   const { create, schemas } = codec;
   return {
     async register(req) {
@@ -35,9 +44,9 @@ export function createRegistryServiceImpl(
         previous: codec.encodeHealthState(result.previous),
       });
     },
-    getService(req) {
+    async getService(req) {
       return create(schemas.GetServiceResponse, {
-        service: codec.encodeServiceStatus(registry.describe(req.service)),
+        service: codec.encodeServiceStatus(await describe(req.service)),
       });
     },
     listServices(req) {

@@ -13,7 +13,8 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const backends = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `b${i}`, address: `10.0.0.${i + 1}:80` }));
+const backends = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `b${i}`, address: `10.0.0.${i + 1}:80` }));
 
 async function expectCode(promise: Promise<unknown>, code: Code): Promise<ConnectError> {
   const error = await promise.then(
@@ -59,11 +60,17 @@ describe.each([
     const watched = `${service}-watch`;
     await registry.register({ service: watched, backends: backends(1) });
     const abort = new AbortController();
-    const stream = balancer.watch(create(WatchRequestSchema, { services: [watched] }), { signal: abort.signal });
+    const stream = balancer.watch(create(WatchRequestSchema, { services: [watched] }), {
+      signal: abort.signal,
+    });
     const iterator = stream[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.value?.event.case).toBe("snapshot");
-    await registry.register({ service: watched, mode: 2, backends: [{ id: "extra", address: "10.9.9.9:80" }] });
+    await registry.register({
+      service: watched,
+      mode: 2,
+      backends: [{ id: "extra", address: "10.9.9.9:80" }],
+    });
     const second = await iterator.next();
     expect(second.value?.event.case).toBe("backendAdded");
     expect(second.value!.version).toBeGreaterThan(first.value!.version);
@@ -76,20 +83,35 @@ describe.each([
     await registry.register({ service: bad, backends: backends(2) });
     const before = await registry.getService({ service: bad });
 
-    const empty = await expectCode(registry.register({ service: "", backends: backends(1) }), Code.InvalidArgument);
+    const empty = await expectCode(
+      registry.register({ service: "", backends: backends(1) }),
+      Code.InvalidArgument,
+    );
     expect(empty.rawMessage).toContain("service: must not be empty");
 
-    const address = await expectCode(registry.register({ service: bad, backends: [{ address: "no-port" }] }), Code.InvalidArgument);
+    const address = await expectCode(
+      registry.register({ service: bad, backends: [{ address: "no-port" }] }),
+      Code.InvalidArgument,
+    );
     expect(address.rawMessage).toContain("backends[0].address");
     expect(address.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("backends[0].address");
 
     const dup = await expectCode(
-      registry.register({ service: bad, backends: [{ id: "x", address: "a:1" }, { id: "x", address: "b:1" }] }),
+      registry.register({
+        service: bad,
+        backends: [
+          { id: "x", address: "a:1" },
+          { id: "x", address: "b:1" },
+        ],
+      }),
       Code.InvalidArgument,
     );
     expect(dup.rawMessage).toContain('backends[1].id: duplicate id "x"');
 
-    const weight = await expectCode(registry.register({ service: bad, backends: [{ address: "a:1", weight: 10_001 }] }), Code.InvalidArgument);
+    const weight = await expectCode(
+      registry.register({ service: bad, backends: [{ address: "a:1", weight: 10_001 }] }),
+      Code.InvalidArgument,
+    );
     expect(weight.rawMessage).toContain("backends[0].weight");
 
     const unknown = await expectCode(balancer.select({ service: "no-such-service" }), Code.NotFound);
@@ -107,13 +129,20 @@ describe.each([
     const { registry, balancer } = clients();
     const svc = `${service}-excl`;
     await registry.register({ service: svc, backends: backends(2) });
-    const error = await expectCode(balancer.select({ service: svc, exclude: ["b0", "b1"] }), Code.Unavailable);
+    const error = await expectCode(
+      balancer.select({ service: svc, exclude: ["b0", "b1"] }),
+      Code.Unavailable,
+    );
     expect(error.rawMessage).toContain("exclude");
   });
 
-  it("answers UNIMPLEMENTED, never a fake answer, for behaviour not built yet", async () => {
+  it("P7 EndSession of a session without a pin releases nothing; a missing session_id is INVALID_ARGUMENT", async () => {
     const { balancer } = clients();
-    const error = await expectCode(balancer.endSession({ service, sessionId: "s1" }), Code.Unimplemented);
-    expect(error.rawMessage).toContain("EndSession");
+    expect(await balancer.endSession({ service, sessionId: "never-pinned" })).toMatchObject({
+      released: false,
+      backendId: "",
+    });
+    const error = await expectCode(balancer.endSession({ service, sessionId: "" }), Code.InvalidArgument);
+    expect(error.rawMessage).toContain("session_id");
   });
 });

@@ -339,3 +339,33 @@ describe("grpc-js client against the gRPC port", () => {
     }
   });
 });
+
+describe("grpc-js SelectStream", () => {
+  it("answers every request with its request_id and ends cleanly after the client half-closes", async () => {
+    const app = await startFulcrum();
+    const clients = grpcClients(app.grpcPort);
+    try {
+      await unary(clients.registry, "Register", {
+        service: "stream",
+        backends: [{ id: "a", address: "10.0.0.1:80" }],
+      });
+      const call = clients.balancer.SelectStream();
+      const answers: { request_id: string; result: string }[] = [];
+      call.on("data", (message: { request_id: string; result: string }) => answers.push(message));
+      const ended = new Promise<void>((resolve, reject) => {
+        call.on("end", () => resolve());
+        call.on("error", reject);
+      });
+      for (let i = 1; i <= 1_000; i++)
+        call.write({ request_id: String(i), select: { service: i % 100 === 0 ? "missing" : "stream" } });
+      call.end();
+      await ended;
+      expect(answers).toHaveLength(1_000);
+      expect(new Set(answers.map((a) => a.request_id)).size).toBe(1_000);
+      expect(answers.filter((a) => a.result === "error")).toHaveLength(10);
+    } finally {
+      clients.close();
+      await app.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * The per-request candidate filter (behaviour.md S11, Q5): exclude (backend ids the caller
- * already tried), required labels (every listed label must match exactly), and the quota
+ * already tried), required labels (every listed label must match exactly), the caller layers'
+ * extra filter (sessions, negative availability, quota denials), and the quota
  * filter (out of quota: remaining ratio <= 0 or below the service's filter_threshold; off in
  * shadow mode and while no quota layer is plugged in). Undefined when the request has none of
  * these, so the hot path pays nothing.
@@ -43,10 +44,12 @@ export function requestFilter(
     break;
   }
   const checkQuota = quotaFilterActive(quota, policy);
-  if (query.exclude.length === 0 && !hasLabels && !checkQuota) return undefined;
+  const extra = query.accept;
+  if (query.exclude.length === 0 && !hasLabels && !checkQuota && !extra) return undefined;
   const excluded = query.exclude.length > 0 ? new Set(query.exclude) : undefined;
   return (backend) =>
     !excluded?.has(backend.spec.id) &&
+    (!extra || extra(backend)) &&
     (!hasLabels || labelsMatch(backend, query.labels)) &&
     (!checkQuota || !outOfQuota(backend, quota, policy));
 }

@@ -1,0 +1,197 @@
+/**
+ * Quota on the Select and Report paths (behaviour.md Q3-Q8, S8): a Select that lands on a
+ * backend with limits reserves its cost there in one limiter call (one Lua script on Redis);
+ * a backend that cannot take it is skipped and the balancer chooses again; when none can,
+ * RESOURCE_EXHAUSTED carries the earliest recovery as RetryInfo. Report trues the
+ * reservation up, marks RATE_LIMITED backends and takes upstream `remaining` figures; an
+ * expired ticket releases its reservation. The latest status of every backend is kept here,
+ * so most_available and the quota filter read headroom without a round trip (QuotaView).
+ */
+import type { BackendState } from "../balancer/backend-state.js";
+import type { Choice } from "../balancer/balancer.js";
+import type { Outcome } from "../balancer/outcome.js";
+import type { QuotaView } from "../balancer/quota-view.js";
+import type { SelectQuery } from "../balancer/select-query.js";
+import type { Clock } from "../shared/clock.js";
+import { FulcrumError } from "../shared/errors.js";
+import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
+import { type QuotaStatus, remainingRatio } from "./quota-status.js";
+
+/** Choices turned down for quota before Select gives up on one request. */
+export const MAX_QUOTA_ATTEMPTS = 8;
+
+/** Counts for metrics and notes (Q7 shadow decisions, Q8 ignored dimensions). */
+export interface QuotaCounters {
+  denied: number;
+  shadowDenied: number;
+  ignoredDimensions: number;
+}
+
+/** Options of a QuotaGate. */
+export interface QuotaGateOptions {
+  readonly limiter: QuotaLimiter;
+  readonly clock: Clock;
+  readonly shadowOf: (service: string) => boolean;
+}
+
+/** The quota layer between the balancer and the limiter. */
+export class QuotaGate implements QuotaView {
+  private readonly statuses = new WeakMap<BackendState, QuotaStatus>();
+  readonly counters: QuotaCounters = { denied: 0, shadowDenied: 0, ignoredDimensions: 0 };
+
+  constructor(private readonly options: QuotaGateOptions) {}
+
+  /** S8 / Q5: the backend's remaining ratio as last seen; 1 before anything is known. */
+  remainingRatio(backend: BackendState): number {
+    const status = this.statuses.get(backend);
+    return status ? remainingRatio(status) : 1;
+  }
+
+  /** True when a choice on this service may need a reservation: some backend has limits. */
+  applies(backends: Iterable<BackendState>): boolean {
+    for (const backend of backends) if (backend.spec.quotas.length > 0) return true;
+    return false;
+  }
+
+  /**
+   * Chooses and reserves (Q3): re-chooses around backends that cannot take `cost`; throws
+   * RESOURCE_EXHAUSTED with the earliest retry when none can. Resolves with the choice and
+   * its reservations (one per backend with limits).
+   */
+  async admit(
+    service: string,
+    query: SelectQuery,
+    cost: Readonly<Record<string, number>>,
+    choose: (query: SelectQuery) => Choice,
+  ): Promise<{ choice: Choice; reservations: Reservation[] }> {
+    const denied = new Set<BackendState>();
+    let retryAfterMs = Number.POSITIVE_INFINITY;
+    const base = query.accept;
+    const accept = (b: BackendState) => !denied.has(b) && (!base || base(b));
+    for (let attempt = 0; attempt < MAX_QUOTA_ATTEMPTS; attempt++) {
+      let choice: Choice;
+      try {
+        choice = choose({ ...query, accept });
+      } catch (error) {
+        if (denied.size === 0 || !(error instanceof FulcrumError) || error.code !== "unavailable")
+          throw error;
+        break;
+      }
+      const result = await this.reserveAll(service, choice.backends, cost);
+      if (result.ok) return { choice, reservations: result.reservations };
+      denied.add(result.backend);
+      retryAfterMs = Math.min(retryAfterMs, result.retryAfterMs);
+    }
+    throw this.exhausted(service, denied.size, retryAfterMs);
+  }
+
+  /** Reserves `cost` on backends already chosen (a pinned session's backend); RESOURCE_EXHAUSTED when one cannot take it. */
+  async reserveOn(
+    service: string,
+    backends: readonly BackendState[],
+    cost: Readonly<Record<string, number>>,
+  ): Promise<Reservation[]> {
+    const result = await this.reserveAll(service, backends, cost);
+    if (result.ok) return result.reservations;
+    throw this.exhausted(service, 1, result.retryAfterMs);
+  }
+
+  /** Report (Q3, Q4): true-up to usage, RATE_LIMITED marks, upstream remaining. */
+  async settle(
+    backend: BackendState,
+    service: string,
+    reservations: readonly unknown[] | undefined,
+    outcome: Outcome,
+  ): Promise<void> {
+    const { limiter, clock } = this.options;
+    const now = clock.now();
+    const key = { service, backendId: backend.spec.id };
+    const mine = (reservations as Reservation[] | undefined)?.find(
+      (r) => r.key.backendId === backend.spec.id,
+    );
+    if (mine) this.note(backend, await limiter.trueUp(mine, outcome.usage, now));
+    if (outcome.result === "rate_limited" && outcome.retryAfterMs > 0)
+      await limiter.markExhausted(key, now + outcome.retryAfterMs, now);
+    if (Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0) {
+      this.note(backend, await limiter.correct(key, backend.spec.quotas, outcome.remaining, now));
+    }
+  }
+
+  /** Q3: an expired ticket gives its reservations back. */
+  async release(backends: readonly BackendState[], reservations: readonly unknown[]): Promise<void> {
+    const now = this.options.clock.now();
+    for (const reservation of reservations as Reservation[]) {
+      const report = await this.options.limiter.release(reservation, now);
+      const backend = backends.find((b) => b.spec.id === reservation.key.backendId);
+      if (backend) this.note(backend, report);
+    }
+  }
+
+  /** GetService: remaining units per dimension of one backend, read now. */
+  async remaining(service: string, backend: BackendState): Promise<Record<string, number>> {
+    if (backend.spec.quotas.length === 0) return {};
+    const status = await this.options.limiter.remaining(
+      { service, backendId: backend.spec.id },
+      backend.spec.quotas,
+      this.options.clock.now(),
+    );
+    this.statuses.set(backend, status);
+    return Object.fromEntries(
+      Object.entries(status.dimensions).map(([dimension, d]) => [dimension, d.remaining]),
+    );
+  }
+
+  private async reserveAll(
+    service: string,
+    backends: readonly BackendState[],
+    cost: Readonly<Record<string, number>>,
+  ): Promise<
+    { ok: true; reservations: Reservation[] } | { ok: false; backend: BackendState; retryAfterMs: number }
+  > {
+    const { limiter, clock, shadowOf } = this.options;
+    const mode = shadowOf(service) ? "shadow" : "enforce";
+    const reservations: Reservation[] = [];
+    for (const backend of backends) {
+      if (backend.spec.quotas.length === 0) continue;
+      const now = clock.now();
+      const result = await limiter.reserve(
+        { service, backendId: backend.spec.id },
+        backend.spec.quotas,
+        cost,
+        now,
+        { mode },
+      );
+      this.note(backend, result);
+      if (result.ok) {
+        if (result.shadowDenial) this.counters.shadowDenied++;
+        reservations.push(result.reservation);
+        continue;
+      }
+      this.counters.denied++;
+      await this.release(backends, reservations);
+      return { ok: false, backend, retryAfterMs: result.retryAfterMs };
+    }
+    return { ok: true, reservations };
+  }
+
+  private note(
+    backend: BackendState,
+    report: { status: QuotaStatus | undefined; ignored: readonly string[] },
+  ): void {
+    if (report.status) this.statuses.set(backend, report.status);
+    this.counters.ignoredDimensions += report.ignored.length;
+  }
+
+  private exhausted(service: string, tried: number, retryAfterMs: number): FulcrumError {
+    const retry = Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs)) : undefined;
+    const when =
+      retry === undefined
+        ? "the cost is larger than any backend's whole limit"
+        : `the first frees up in ${retry} ms`;
+    return new FulcrumError(
+      "resource_exhausted",
+      `service ${JSON.stringify(service)}: ${tried} eligible backend(s) out of quota for this cost; ${when}`,
+      retry === undefined ? {} : { retryAfterMs: retry },
+    );
+  }
+}
