@@ -190,6 +190,76 @@ describe("health through the real RPCs", () => {
     );
   });
 
+  it("H2 an Unhealthy backend gets one probe selection at a time once probe_interval has passed (virtual time)", async () => {
+    const clock = new ManualClock(Date.now());
+    const { registry, balancer } = await start(clock);
+    await registry.register({
+      service: "h2",
+      config: { health: { probeInterval: { seconds: 5n }, recoverySuccesses: 1 } },
+      backends: [
+        { id: "a", address: "10.0.0.1:80" },
+        { id: "b", address: "10.0.0.2:80" },
+      ],
+    });
+    await registry.setHealth({ service: "h2", backendId: "a", health: HealthState.UNHEALTHY });
+    const pick = async () => (await balancer.select({ service: "h2" })).backends[0]?.id;
+    for (let i = 0; i < 4; i++) expect(await pick()).toBe("b");
+    clock.advance(5_000);
+    const probe = await balancer.select({ service: "h2" });
+    expect(probe.backends[0]?.id).toBe("a");
+    for (let i = 0; i < 4; i++) expect(await pick()).toBe("b");
+    await balancer.report({ outcomes: [{ ticket: probe.ticket, result: 1 }] });
+    await eventually(async () =>
+      (await healthOf({ registry, balancer }, "h2", "a")) === HealthState.HEALTHY ? true : undefined,
+    );
+    const picks = new Set<string | undefined>();
+    for (let i = 0; i < 4; i++) picks.add(await pick());
+    expect(picks).toEqual(new Set(["a", "b"]));
+  });
+
+  it("H4 outlier detection ejects a failing backend, honours max_ejection_percent, and never empties a one-backend service", async () => {
+    const clock = new ManualClock(Date.now());
+    const { registry, balancer } = await start(clock);
+    const outlier = {
+      enabled: true,
+      interval: { seconds: 1n },
+      maxEjectionPercent: 25,
+      failurePercentage: { threshold: 50, minimumHosts: 1, requestVolume: 10, enforcementPercentage: 100 },
+    };
+    const health = { failureThreshold: 1000 };
+    const ids = ["a", "b", "c", "d"];
+    await registry.register({
+      service: "h4",
+      config: { health, outlier },
+      backends: ids.map((id, i) => ({ id, address: `10.0.0.${i + 1}:80` })),
+    });
+    await registry.register({
+      service: "solo",
+      config: { health, outlier },
+      backends: [{ id: "only", address: "10.0.1.1:80" }],
+    });
+    const outcomes = (service: string, id: string, result: number) =>
+      Array.from({ length: 20 }, () => ({ service, backendId: id, result }));
+    await balancer.report({
+      outcomes: [
+        ...outcomes("h4", "a", 2),
+        ...outcomes("h4", "b", 2),
+        ...outcomes("h4", "c", 1),
+        ...outcomes("h4", "d", 1),
+      ],
+    });
+    await balancer.report({ outcomes: outcomes("solo", "only", 2) });
+    clock.advance(1_000);
+    const status = (await registry.getService({ service: "h4" })).service!.backends;
+    const ejected = status.filter((b) => b.ejected).map((b) => b.backend?.id);
+    expect(ejected).toHaveLength(1);
+    expect(["a", "b"]).toContain(ejected[0]);
+    for (let i = 0; i < 6; i++)
+      expect((await balancer.select({ service: "h4" })).backends[0]?.id).not.toBe(ejected[0]);
+    expect((await registry.getService({ service: "solo" })).service?.backends[0]?.ejected).toBe(false);
+    expect((await balancer.select({ service: "solo" })).backends[0]?.id).toBe("only");
+  });
+
   it("R5 a lease that is not renewed removes the backend, and Watch says so (virtual time)", async () => {
     const clock = new ManualClock(Date.now());
     const { app, registry } = await start(clock);
