@@ -27,6 +27,8 @@ export interface Snapshot {
   readonly config: ServiceConfig;
   /** True when some servable backend has max_connections > 0 (backpressure applies, S15). */
   readonly backpressure: boolean;
+  /** True when some backend has quota limits: Selects then go through the quota layer (Q3). */
+  readonly quotaLimited: boolean;
   /** Unhealthy, not draining: the candidates for one probe selection each (H2). */
   readonly unhealthy: readonly BackendState[];
   /** Decay of the latency estimates that Report feeds, in ms (power_of_two's `decay`, else the default). */
@@ -90,5 +92,6 @@ export function buildSnapshot(
     backpressure: routes.some((route) => route.pool.backends.some((b) => b.spec.maxConnections > 0)),
     latencyDecayMs: latencyDecayMs(config.strategy),
     unhealthy: backends.filter((b) => b.health === "unhealthy" && !b.draining),
+    quotaLimited: backends.some((b) => b.spec.quotas.length > 0),
   };
 }

@@ -54,8 +54,7 @@ export class SessionRouter {
   /** True when a Select needs this path: a session, a command, a resource key, or quota on the service. */
   needed(service: string, extras: SelectExtras): boolean {
     if (extras.sessionId || extras.command || extras.resourceKey) return true;
-    const entry = this.options.find(service);
-    return entry !== undefined && this.options.quota.applies(entry.snapshot.backends);
+    return this.options.find(service)?.snapshot.quotaLimited ?? false;
   }
 
   /** Select with session routing (P1-P7), negative availability (P8) and quota reservation (Q3). */
@@ -110,8 +109,7 @@ export class SessionRouter {
     cost: Readonly<Record<string, number>>,
   ): Promise<Selection> {
     const { balancer, quota } = this.options;
-    const entry = this.entry(service);
-    if (!quota.applies(entry.snapshot.backends))
+    if (!this.entry(service).snapshot.quotaLimited)
       return balancer.commit(service, balancer.choose(service, query));
     const { choice, reservations } = await quota.admit(service, query, cost, (q) =>
       balancer.choose(service, q),
