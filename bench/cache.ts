@@ -42,6 +42,7 @@ import {
   comparePairs,
   formatTable,
   type Measure,
+  median,
   withServerCores,
   writeResults,
 } from "./harness.js";
@@ -185,35 +186,43 @@ async function measureRows(redis: RedisProcess, options: BenchOptions): Promise<
     await verify(bento, "bentocache");
     const rows: BenchRow[] = [];
     for (const { name, row, baseline } of ROWS) {
-      const measure = (side: Side): Measure => {
+      const cpuPerOp = { fulcrum: [] as number[], bento: [] as number[] };
+      const measure = (side: Side, cpu: number[]): Measure => {
         let i = 0;
         const loop: Measure = (seconds) =>
           closedLoop(seconds, IN_FLIGHT[name], MAX_CALLS[name], () => side.operations[name](i++));
         const timed = withServerCores(loop, redisCpu);
         return async (seconds) => {
+          const before = process.cpuUsage();
           const sample = await timed(seconds);
+          const used = process.cpuUsage(before);
+          cpu.push((used.user + used.system) / (sample.rate * seconds));
           if (name === "miss-with-loader") await missF.flushdb();
           return sample;
         };
       };
-      rows.push(
-        await comparePairs(
-          {
-            bench: NAME,
-            row,
-            subject: `Fulcrum tiered cache (${name})`,
-            baseline,
-            unit: "ops/s",
-            target: TARGET_RATIO,
-            measureSubject: measure(fulcrum),
-            measureBaseline: measure(bento),
-            note:
-              `${IN_FLIGHT[name]} in flight, ${KEYS} keys, one redis-server on loopback` +
-              (name === "l2-hit" ? "; bentocache side: Redis layer only (it always refills L1)" : ""),
-          },
-          options,
-        ),
+      const measured = await comparePairs(
+        {
+          bench: NAME,
+          row,
+          subject: `Fulcrum tiered cache (${name})`,
+          baseline,
+          unit: "ops/s",
+          target: TARGET_RATIO,
+          measureSubject: measure(fulcrum, cpuPerOp.fulcrum),
+          measureBaseline: measure(bento, cpuPerOp.bento),
+          note:
+            `${IN_FLIGHT[name]} in flight, ${KEYS} keys, one redis-server on loopback` +
+            (name === "l2-hit" ? "; bentocache side: Redis layer only (it always refills L1)" : ""),
+        },
+        options,
       );
+      // CPU this process spent per operation (pairs only, not warm-up): steadier than rates on a busy machine.
+      const perOp = (values: number[]) => median(values.slice(-options.pairs)).toFixed(2);
+      rows.push({
+        ...measured,
+        note: `${measured.note}; client CPU per op (median): Fulcrum ${perOp(cpuPerOp.fulcrum)} us, bentocache ${perOp(cpuPerOp.bento)} us`,
+      });
     }
     await Promise.all([fulcrum.close(), bento.close()]);
     return rows;
