@@ -1,9 +1,9 @@
 /**
  * One limited dimension of a backend: picks the algorithm of its spec (sliding window,
  * fixed window, token bucket) and gives every limiter the same operations on its state.
- * The memory limiter keeps these states; the Redis limiter's Lua keeps the same numbers in
- * a hash per dimension (fields: bucket index -> units, or `l` level and `a` at) and returns
- * them, so this file also turns those fields back into a state.
+ * The memory limiter keeps these states; the Redis limiter's Lua keeps the same numbers as
+ * packed doubles per dimension and returns them, so this file also turns those numbers back
+ * into a state.
  */
 import type { QuotaLimitSpec } from "../registry/model.js";
 import { windowBuckets } from "./fixed-window.js";
@@ -134,20 +134,21 @@ export function dimensionTtlMs(spec: QuotaLimitSpec, state: DimensionState, nowM
 }
 
 /**
- * The state stored as a flat field/value list (a Redis HGETALL reply): window fields are
- * bucket index -> units; a token bucket has `l` (scaled level) and `a` (at). Unparseable
- * numbers read as absent.
+ * The state from the numbers a store keeps for it (the Redis limiter's packed doubles): a
+ * window is [index, units, index, units, ...], a token bucket [scaled level, at]. Pairs
+ * with a number that is not finite are skipped.
  */
-export function stateFromFields(spec: QuotaLimitSpec, fields: readonly string[]): DimensionState {
+export function stateFromNumbers(spec: QuotaLimitSpec, values: readonly number[]): DimensionState {
   const state = emptyState(spec);
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const value = Number(fields[i + 1]);
-    if (!Number.isFinite(value)) continue;
-    if (isWindow(state)) {
-      const index = Number(fields[i]);
-      if (Number.isFinite(index)) state.set(index, value);
-    } else if (fields[i] === "l") state.level = value;
-    else if (fields[i] === "a") state.at = value;
+  if (!isWindow(state)) {
+    const [level = 0, at = 0] = values;
+    if (Number.isFinite(level) && Number.isFinite(at)) Object.assign(state, { level, at });
+    return state;
+  }
+  for (let i = 0; i + 1 < values.length; i += 2) {
+    const index = values[i]!;
+    const units = values[i + 1]!;
+    if (Number.isFinite(index) && Number.isFinite(units)) state.set(index, units);
   }
   return state;
 }

@@ -25,10 +25,16 @@ function units(value: number | undefined): number | undefined {
   return Number.isFinite(value) && value >= 0 ? value : 0;
 }
 
-function ignoredKeys(values: Readonly<Record<string, number>>, known: (name: string) => boolean): string[] {
+function ignoredKeys(values: Readonly<Record<string, number>>, known: readonly string[]): string[] {
   const ignored: string[] = [];
-  for (const name in values) if (!known(name)) ignored.push(name);
+  for (const name in values) if (!known.includes(name)) ignored.push(name);
   return ignored;
+}
+
+function dimensionsOf(limits: readonly QuotaLimitSpec[]): string[] {
+  const names: string[] = [];
+  for (const spec of limits) names.push(spec.dimension);
+  return names;
 }
 
 /**
@@ -39,11 +45,12 @@ export function costAmounts(
   limits: readonly QuotaLimitSpec[],
   cost: Readonly<Record<string, number>>,
 ): Amounts {
-  const amounts = limits.map(
-    (spec) =>
-      units(cost[spec.dimension]) ?? (spec.dimension === REQUESTS_DIMENSION ? DEFAULT_REQUEST_COST : 0),
-  );
-  return { amounts, ignored: ignoredKeys(cost, (name) => limits.some((spec) => spec.dimension === name)) };
+  const amounts: number[] = [];
+  for (const spec of limits) {
+    const fallback = spec.dimension === REQUESTS_DIMENSION ? DEFAULT_REQUEST_COST : 0;
+    amounts.push(units(cost[spec.dimension]) ?? fallback);
+  }
+  return { amounts, ignored: ignoredKeys(cost, dimensionsOf(limits)) };
 }
 
 /**
@@ -55,7 +62,7 @@ export function trueUpDeltas(reservation: Reservation, usage: Readonly<Record<st
     const actual = units(usage[spec.dimension]);
     return actual === undefined ? 0 : actual - amount;
   });
-  const known = (name: string) => reservation.dimensions.some((d) => d.spec.dimension === name);
+  const known = reservation.dimensions.map((d) => d.spec.dimension);
   return { amounts, ignored: ignoredKeys(usage, known) };
 }
 
@@ -74,6 +81,6 @@ export function upstreamRemainingOf(
 ): { readonly values: (number | undefined)[]; readonly ignored: string[] } {
   return {
     values: limits.map((spec) => units(remaining[spec.dimension])),
-    ignored: ignoredKeys(remaining, (name) => limits.some((spec) => spec.dimension === name)),
+    ignored: ignoredKeys(remaining, dimensionsOf(limits)),
   };
 }

@@ -49,6 +49,20 @@ function liveIndices(state: WindowState, nowMs: number, windowMs: number, bucket
 
 /** Units in the window at `nowMs`, summed in ascending bucket order (the Lua does the same). */
 export function windowUsage(state: WindowState, nowMs: number, windowMs: number, buckets: number): number {
+  // Buckets are almost always inserted in ascending order: sum in one pass, sort only if not.
+  const oldest = bucketIndex(nowMs, windowMs, buckets) - buckets;
+  let usage = 0;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const [index, units] of state) {
+    if (index <= oldest) continue;
+    if (index < previous) return sortedUsage(state, nowMs, windowMs, buckets);
+    previous = index;
+    usage += units;
+  }
+  return usage;
+}
+
+function sortedUsage(state: WindowState, nowMs: number, windowMs: number, buckets: number): number {
   let usage = 0;
   for (const index of liveIndices(state, nowMs, windowMs, buckets)) usage += state.get(index)!;
   return usage;

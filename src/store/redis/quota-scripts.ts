@@ -2,194 +2,197 @@
  * The quota Lua scripts (hand-written on purpose, architecture.md): one per QuotaLimiter
  * operation, each atomic over every key of one backend (one hash tag, so one Cluster slot).
  *
- * KEYS[1] is the backend's RATE_LIMITED mark; KEYS[2..] one hash per limited dimension:
- * a window holds bucket index -> units, a token bucket `l` (scaled level) and `a` (at).
- * Each dimension takes 5 ARGV: kind (`w` window, `t` token bucket), windowMs, buckets,
- * limit, and the operation's amount. Every script returns {ok, mark, states}: ok 1/0, the
- * mark as read, and each dimension's HGETALL as read before any write, from which the
- * TypeScript (quota/backend-quota.ts) computes the same decision and status as the memory
- * limiter. The math here is the twin of quota/sliding-window.ts and quota/token-bucket.ts:
- * the same double operations in the same order, numbers stored with %.17g (exact round
- * trip), so both sides agree bit for bit; test/integration/quota-limiter.test.ts checks it.
- * Time is the caller's `now` (ARGV), never Redis TIME; every key gets a PEXPIRE of how long
- * it still matters plus a slack, so nothing is left behind.
+ * Keys: KEYS[1] is the backend's RATE_LIMITED mark, KEYS[2..] one string per limited
+ * dimension. Every stored value and every numeric argument is little-endian IEEE doubles
+ * (Redis's `struct` library), so numbers cross between TypeScript and Lua exactly, with no
+ * decimal parsing: the mark is [until]; a window is [index, units, index, units, ...] in
+ * ascending index order; a token bucket is [scaled level, at].
+ *
+ * Arguments: ARGV[1] is text: the mode (`e` enforce, `s` shadow, `c` check; `-` where
+ * there is none) then one kind per dimension (`w` window, `t` token bucket); ARGV[2] the
+ * doubles: the operation's head (now, slack, ...) then 4 per dimension: windowMs, buckets,
+ * limit and the operation's value (NaN for none).
+ *
+ * Every script reads all keys with one MGET and returns {ok, mark, state...} as read before
+ * any write, from which the TypeScript (quota/backend-quota.ts) computes the same decision
+ * and status as the memory limiter. The math is the twin of quota/sliding-window.ts and
+ * quota/token-bucket.ts: the same double operations in the same order, so both sides agree
+ * bit for bit (test/integration/quota-limiter.test.ts checks it). Time is the caller's
+ * `now`, never Redis TIME; every write is PSETEX (how long the value still matters,
+ * plus a slack) or DEL, so nothing is left behind.
  */
 
 const COMMON = `
-local function fmt(x) return string.format('%.17g', x) end
+local function doubles(s)
+  if not s or #s < 8 then return {} end
+  local v = { struct.unpack('<' .. string.rep('d', math.floor(#s / 8)), s) }
+  v[#v] = nil -- struct.unpack's last value is the next position
+  return v
+end
+local function pack(v) return struct.pack('<' .. string.rep('d', #v), unpack(v)) end
 local function widx(t, w, b) return math.floor(t * b / w) end
 local function wexp(i, w, b) return math.ceil((i + b) * w / b) end
 
-local function load(d, raw)
-  if d.kind == 'w' then
-    d.m = {}
-    for i = 1, #raw, 2 do
-      local k, v = tonumber(raw[i]), tonumber(raw[i + 1])
-      if k and v then d.m[k] = v end
-    end
-  else
-    d.l, d.a = 0, 0
-    for i = 1, #raw, 2 do
-      if raw[i] == 'l' then d.l = tonumber(raw[i + 1]) or 0 elseif raw[i] == 'a' then d.a = tonumber(raw[i + 1]) or 0 end
-    end
+-- Reads the mark and every dimension; numbers start at arg[first] (4 per dimension).
+local function read(first)
+  local raw = redis.call('MGET', unpack(KEYS))
+  local arg, dims = doubles(ARGV[2]), {}
+  for d = 1, #KEYS - 1 do
+    local o = first + (d - 1) * 4
+    local x = { key = KEYS[d + 1], kind = string.sub(ARGV[1], d + 1, d + 1), w = arg[o], b = arg[o + 1],
+      lim = arg[o + 2], value = arg[o + 3], v = doubles(raw[d + 1]) }
+    dims[d] = x
   end
+  return arg, raw[1] and doubles(raw[1])[1] or 0, dims, raw
 end
 
-local function wusage(d, t)
-  local oldest = widx(t, d.w, d.b) - d.b
-  local live = {}
-  for i in pairs(d.m) do if i > oldest then live[#live + 1] = i end end
-  table.sort(live)
-  local u = 0
-  for _, i in ipairs(live) do u = u + d.m[i] end
+-- Window (x.v = index, units, ... ascending): units in the window at t, oldest first.
+local function wusage(x, t)
+  local v, oldest, u = x.v, widx(t, x.w, x.b) - x.b, 0
+  for n = 1, #v, 2 do if v[n] > oldest then u = u + v[n + 1] end end
   return u
 end
 
-local function tlevel(d, t)
-  if t > d.a then return math.max(0, d.l - (t - d.a) * d.lim) end
-  return d.l
-end
-
-local function fits(d, t, need)
-  if d.kind == 'w' then return wusage(d, t) + need <= d.lim end
-  return tlevel(d, t) + need * d.w <= d.lim * d.w
-end
-
-local function wprune(d, t, slack)
-  local oldest = widx(t, d.w, d.b) - d.b
-  local newest = nil
-  for i in pairs(d.m) do
-    if i <= oldest then
-      redis.call('HDEL', d.key, fmt(i))
-      d.m[i] = nil
-    elseif newest == nil or i > newest then
-      newest = i
-    end
-  end
-  if newest ~= nil then redis.call('PEXPIRE', d.key, math.ceil(math.max(1, wexp(newest, d.w, d.b) - t) + slack)) end
-end
-
-local function tsave(d, t, slack)
-  if d.l == 0 then redis.call('DEL', d.key) return end
-  redis.call('HSET', d.key, 'l', fmt(d.l), 'a', fmt(d.a))
-  redis.call('PEXPIRE', d.key, math.ceil(math.ceil(tlevel(d, t) / d.lim) + math.max(0, d.a - t) + slack))
-end
-
-local function charge(d, t, units, slack)
-  if d.kind == 'w' then
-    local i = widx(t, d.w, d.b)
-    local v = (d.m[i] or 0) + units
-    d.m[i] = v
-    redis.call('HSET', d.key, fmt(i), fmt(v))
-    wprune(d, t, slack)
+-- Window: stores the live buckets of out (ascending), with a TTL from the newest one.
+local function wstore(x, out, t, slack)
+  if #out == 0 then
+    redis.call('DEL', x.key)
   else
-    d.l = tlevel(d, t) + units * d.w
-    d.a = math.max(d.a, t)
-    tsave(d, t, slack)
+    local ttl = math.ceil(math.max(1, wexp(out[#out - 1], x.w, x.b) - t) + slack)
+    redis.call('PSETEX', x.key, ttl, pack(out))
   end
 end
 
-local function refund(d, at, t, units, slack)
-  if d.kind == 'w' then
-    local i = widx(at, d.w, d.b)
-    local held = d.m[i]
-    if held ~= nil and i > widx(t, d.w, d.b) - d.b then
-      local left = held - units
-      if left > 0 then
-        d.m[i] = left
-        redis.call('HSET', d.key, fmt(i), fmt(left))
-      else
-        d.m[i] = nil
-        redis.call('HDEL', d.key, fmt(i))
+-- Window: the live buckets, with bucket i set to units (nil drops it).
+local function wupdate(x, i, units, t, slack)
+  local v, oldest = x.v, widx(t, x.w, x.b) - x.b
+  local n = #v
+  if n >= 2 and v[n - 1] == i and v[1] > oldest then
+    -- The common case: the newest bucket changes and nothing has left the window.
+    if units then
+      v[n] = units
+    else
+      v[n], v[n - 1] = nil, nil
+    end
+    return wstore(x, v, t, slack)
+  end
+  local out, done = {}, false
+  for m = 1, n, 2 do
+    if v[m] > oldest then
+      if not done and v[m] >= i then
+        if units then out[#out + 1] = i; out[#out + 1] = units end
+        done = true
       end
+      if v[m] ~= i then out[#out + 1] = v[m]; out[#out + 1] = v[m + 1] end
     end
-    wprune(d, t, slack)
+  end
+  if not done and units then out[#out + 1] = i; out[#out + 1] = units end
+  wstore(x, out, t, slack)
+end
+
+-- Window: units held by bucket i (nil: none).
+local function wheld(x, i)
+  local v = x.v
+  for n = #v - 1, 1, -2 do if v[n] == i then return v[n + 1] end end
+  return nil
+end
+
+-- Token bucket (x.v = scaled level, at).
+local function tlevel(x, t)
+  local l, a = x.v[1] or 0, x.v[2] or 0
+  if t > a then return math.max(0, l - (t - a) * x.lim) end
+  return l
+end
+
+local function tstore(x, l, a, t, slack)
+  if l == 0 then
+    redis.call('DEL', x.key)
+    return
+  end
+  x.v = { l, a }
+  local ttl = math.ceil(math.ceil(tlevel(x, t) / x.lim) + math.max(0, a - t) + slack)
+  redis.call('PSETEX', x.key, ttl, pack(x.v))
+end
+
+local function fits(x, t, need)
+  if x.kind == 'w' then return wusage(x, t) + need <= x.lim end
+  return tlevel(x, t) + need * x.w <= x.lim * x.w
+end
+
+local function charge(x, t, units, slack)
+  if x.kind == 'w' then
+    local i = widx(t, x.w, x.b)
+    wupdate(x, i, (wheld(x, i) or 0) + units, t, slack)
   else
-    d.l = math.max(0, tlevel(d, t) - units * d.w)
-    d.a = math.max(d.a, t)
-    tsave(d, t, slack)
+    tstore(x, tlevel(x, t) + units * x.w, math.max(x.v[2] or 0, t), t, slack)
   end
 end
 
--- Reads the mark and every dimension named by KEYS/ARGV from ARGV[first].
-local function read(first)
-  local mark = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-  local dims, raws = {}, {}
-  for n = 1, #KEYS - 1 do
-    local o = first + (n - 1) * 5
-    local d = { key = KEYS[n + 1], kind = ARGV[o], w = tonumber(ARGV[o + 1]), b = tonumber(ARGV[o + 2]),
-      lim = tonumber(ARGV[o + 3]), arg = ARGV[o + 4] }
-    local raw = redis.call('HGETALL', d.key)
-    load(d, raw)
-    dims[n], raws[n] = d, raw
+local function refund(x, at, t, units, slack)
+  if x.kind ~= 'w' then
+    return tstore(x, math.max(0, tlevel(x, t) - units * x.w), math.max(x.v[2] or 0, t), t, slack)
   end
-  return mark, dims, raws
+  local i = widx(at, x.w, x.b)
+  local held = wheld(x, i)
+  if held == nil or i <= widx(t, x.w, x.b) - x.b then return end
+  local left = held - units
+  if left > 0 then wupdate(x, i, left, t, slack) else wupdate(x, i, nil, t, slack) end
 end
 `;
 
-/** ARGV: now, mode (e enforce, s shadow, c check), slack, then 5 per dimension (amount). */
+/** ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, amount. */
 export const RESERVE_SCRIPT = `${COMMON}
-local now, mode, slack = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
-local mark, dims, raws = read(4)
+local arg, mark, dims, raw = read(3)
+local now, mode, slack = arg[1], string.sub(ARGV[1], 1, 1), arg[2]
 local ok = now >= mark
-for _, d in ipairs(dims) do
-  d.amt = tonumber(d.arg)
-  if not fits(d, now, d.amt) then ok = false end
+for _, x in ipairs(dims) do
+  if not fits(x, now, x.value) then ok = false end
 end
-if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, fmt(mark), raws } end
-for _, d in ipairs(dims) do
-  if d.amt > 0 then charge(d, now, d.amt, slack) end
+if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, unpack(raw) } end
+for _, x in ipairs(dims) do
+  if x.value > 0 then charge(x, now, x.value, slack) end
 end
-return { ok and 1 or 0, fmt(mark), raws }
+return { ok and 1 or 0, unpack(raw) }
 `;
 
-/** ARGV: now, slack, chargedAt, then 5 per dimension (delta: > 0 charge, < 0 refund). */
+/** ARGV[2]: now, slack, chargedAt, then per dimension windowMs, buckets, limit, delta (> 0 charge, < 0 refund). */
 export const ADJUST_SCRIPT = `${COMMON}
-local now, slack, at = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local mark, dims, raws = read(4)
-for _, d in ipairs(dims) do
-  local delta = tonumber(d.arg)
-  if delta > 0 then charge(d, now, delta, slack) elseif delta < 0 then refund(d, at, now, -delta, slack) end
+local arg, mark, dims, raw = read(4)
+local now, slack, at = arg[1], arg[2], arg[3]
+for _, x in ipairs(dims) do
+  if x.value > 0 then charge(x, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
 end
-return { 1, fmt(mark), raws }
+return { 1, unpack(raw) }
 `;
 
-/** ARGV: now, slack, then 5 per dimension (upstream remaining, or '' for none). */
+/** ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, upstream remaining (NaN: none). */
 export const CORRECT_SCRIPT = `${COMMON}
-local now, slack = tonumber(ARGV[1]), tonumber(ARGV[2])
-local mark, dims, raws = read(3)
-for _, d in ipairs(dims) do
-  if d.arg ~= '' then
-    local target = d.lim - tonumber(d.arg)
-    if target > 0 then
-      if d.kind == 'w' then
-        local u = wusage(d, now)
-        if target > u then charge(d, now, target - u, slack) end
-      else
-        d.l = math.max(tlevel(d, now), target * d.w)
-        d.a = math.max(d.a, now)
-        tsave(d, now, slack)
-      end
-    end
+local arg, mark, dims, raw = read(3)
+local now, slack = arg[1], arg[2]
+for _, x in ipairs(dims) do
+  local target = x.lim - x.value
+  if target > 0 and x.kind == 'w' then
+    local u = wusage(x, now)
+    if target > u then charge(x, now, target - u, slack) end
+  elseif target > 0 then
+    tstore(x, math.max(tlevel(x, now), target * x.w), math.max(x.v[2] or 0, now), now, slack)
   end
 end
-return { 1, fmt(mark), raws }
+return { 1, unpack(raw) }
 `;
 
-/** ARGV: then 5 per dimension (the amount is unused). Read only. */
-export const STATUS_SCRIPT = `${COMMON}
-local mark, dims, raws = read(1)
-return { 1, fmt(mark), raws }
+/** Read only: returns the mark and states as stored. */
+export const STATUS_SCRIPT = `
+return { 1, unpack(redis.call('MGET', unpack(KEYS))) }
 `;
 
-/** KEYS[1] the mark; ARGV: until, now, slack. A mark never moves earlier. */
+/** KEYS[1] the mark; ARGV[1]: until and now, as doubles; ARGV[2]: slack (ms). A mark never moves earlier. */
 export const MARK_SCRIPT = `
-local untilms, now, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if untilms > current then
-  current = untilms
-  redis.call('SET', KEYS[1], string.format('%.17g', untilms))
+local untilms, now = struct.unpack('<dd', ARGV[1])
+local stored = redis.call('GET', KEYS[1])
+local current = stored and #stored >= 8 and struct.unpack('<d', stored) or 0
+if untilms > current and untilms > now then
+  redis.call('PSETEX', KEYS[1], math.ceil(untilms - now) + tonumber(ARGV[2]), struct.pack('<d', untilms))
 end
-if current > now then redis.call('PEXPIRE', KEYS[1], math.ceil(current - now) + slack) end
-return string.format('%.17g', current)
+return 1
 `;

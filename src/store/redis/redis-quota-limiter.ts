@@ -19,7 +19,7 @@ import {
   settleOn,
   statusOf,
 } from "../../quota/backend-quota.js";
-import { stateFromFields } from "../../quota/dimension.js";
+import { stateFromNumbers } from "../../quota/dimension.js";
 import { windowBuckets } from "../../quota/fixed-window.js";
 import { costAmounts, releaseDeltas, trueUpDeltas, upstreamRemainingOf } from "../../quota/quota-cost.js";
 import type {
@@ -55,8 +55,9 @@ export interface RedisQuotaLimiterOptions {
   readonly keyTtlSlackMs: number;
 }
 
-type Reply = [number, string, string[][]];
-type Script = (...args: (string | number)[]) => Promise<Reply>;
+/** ok (1/0), then the mark and each dimension's state as stored (packed doubles; null: none). */
+type Reply = [number, ...(Buffer | null)[]];
+type Script = (...args: (string | number | Buffer)[]) => Promise<Reply>;
 
 const COMMANDS = {
   fulcrumQuotaReserve: RESERVE_SCRIPT,
@@ -68,28 +69,42 @@ const COMMANDS = {
 /** Used only if the Lua refused a cost the TypeScript twin finds fitting (never, if they agree). */
 const DISAGREEMENT: QuotaDenial = { reason: "limit", dimension: "", retryAfterMs: 1 };
 
-/** The 5 script arguments of each limit: kind, windowMs, buckets, limit, per-op value. */
-function limitArgs(
-  limits: readonly QuotaLimitSpec[],
-  values: readonly (number | string)[],
-): (string | number)[] {
-  return limits.flatMap((spec, i) => [
-    spec.algorithm === "token_bucket" ? "t" : "w",
-    spec.windowMs,
-    windowBuckets(spec),
-    spec.limit,
-    values[i] ?? 0,
-  ]);
+/** Little-endian doubles, the encoding of every number the scripts read or store. */
+function packDoubles(values: readonly number[]): Buffer {
+  const buffer = Buffer.allocUnsafe(values.length * 8);
+  values.forEach((value, i) => {
+    buffer.writeDoubleLE(value, i * 8);
+  });
+  return buffer;
 }
 
-function toText(value: unknown): string {
-  return Buffer.isBuffer(value) ? value.toString() : String(value);
+function unpackDoubles(buffer: Buffer | null | undefined): number[] {
+  const values: number[] = [];
+  if (!buffer) return values;
+  for (let offset = 0; offset + 8 <= buffer.length; offset += 8) values.push(buffer.readDoubleLE(offset));
+  return values;
+}
+
+/** The script arguments: mode + one kind per limit, and the doubles (head, then 4 per limit). */
+function scriptArgs(
+  mode: string,
+  limits: readonly QuotaLimitSpec[],
+  head: readonly number[],
+  values: readonly number[],
+): [string, Buffer] {
+  let kinds = mode;
+  const numbers = [...head];
+  limits.forEach((spec, i) => {
+    kinds += spec.algorithm === "token_bucket" ? "t" : "w";
+    numbers.push(spec.windowMs, windowBuckets(spec), spec.limit, values[i] ?? 0);
+  });
+  return [kinds, packDoubles(numbers)];
 }
 
 /** QuotaLimiter over a RedisClient (single or Cluster). */
 export class RedisQuotaLimiter implements QuotaLimiter {
   private readonly scripts: Record<keyof typeof COMMANDS, Script>;
-  private readonly markScript: (key: string, ...args: (string | number)[]) => Promise<string>;
+  private readonly markScript: (key: string, times: Buffer, slack: number) => Promise<number>;
   private readonly prefix: string;
   private readonly slack: number;
 
@@ -100,7 +115,8 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     for (const [name, lua] of Object.entries(COMMANDS)) client.defineCommand(name, { lua });
     client.defineCommand("fulcrumQuotaMark", { numberOfKeys: 1, lua: MARK_SCRIPT });
     const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
-    const bind = (name: keyof typeof COMMANDS): Script => commands[name]!.bind(client);
+    // The Buffer variants: states come back as bytes.
+    const bind = (name: keyof typeof COMMANDS): Script => commands[`${name}Buffer`]!.bind(client);
     this.scripts = {
       fulcrumQuotaReserve: bind("fulcrumQuotaReserve"),
       fulcrumQuotaAdjust: bind("fulcrumQuotaAdjust"),
@@ -119,8 +135,15 @@ export class RedisQuotaLimiter implements QuotaLimiter {
   ): Promise<ReserveResult> {
     const mode = options.mode ?? "enforce";
     const { amounts, ignored } = costAmounts(limits, cost);
-    const head = [nowMs, mode === "shadow" ? "s" : "e", this.slack];
-    const { ok, quota } = await this.run("fulcrumQuotaReserve", key, limits, head, amounts);
+    const script = mode === "shadow" ? "s" : "e";
+    const { ok, quota } = await this.run(
+      "fulcrumQuotaReserve",
+      script,
+      key,
+      limits,
+      [nowMs, this.slack],
+      amounts,
+    );
     if (mode === "enforce" && !ok) {
       const denial = denialOf(quota, amounts, nowMs) ?? DISAGREEMENT;
       return reserveResult({ denial, reservation: undefined }, statusOf(quota, nowMs), ignored);
@@ -138,7 +161,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     nowMs: number,
   ): Promise<CheckResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
-    const { quota } = await this.run("fulcrumQuotaReserve", key, limits, [nowMs, "c", this.slack], amounts);
+    const { quota } = await this.run("fulcrumQuotaReserve", "c", key, limits, [nowMs, this.slack], amounts);
     return checkResult(denialOf(quota, amounts, nowMs), statusOf(quota, nowMs), ignored);
   }
 
@@ -156,7 +179,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
   }
 
   async markExhausted(key: BackendQuotaKey, untilMs: number, nowMs: number): Promise<void> {
-    await this.markScript(quotaKeys(this.prefix, key, []).mark, untilMs, nowMs, this.slack);
+    await this.markScript(quotaKeys(this.prefix, key, []).mark, packDoubles([untilMs, nowMs]), this.slack);
   }
 
   async correct(
@@ -166,8 +189,8 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     nowMs: number,
   ): Promise<QuotaReport & { status: QuotaStatus }> {
     const { values, ignored } = upstreamRemainingOf(limits, upstreamRemaining);
-    const args = values.map((v) => (v === undefined ? "" : v));
-    const { quota } = await this.run("fulcrumQuotaCorrect", key, limits, [nowMs, this.slack], args);
+    const args = values.map((v) => v ?? Number.NaN);
+    const { quota } = await this.run("fulcrumQuotaCorrect", "-", key, limits, [nowMs, this.slack], args);
     correctOn(quota, values, nowMs);
     return { status: statusOf(quota, nowMs), ignored };
   }
@@ -177,7 +200,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     limits: readonly QuotaLimitSpec[],
     nowMs: number,
   ): Promise<QuotaStatus> {
-    const { quota } = await this.run("fulcrumQuotaStatus", key, limits, [], []);
+    const { quota } = await this.run("fulcrumQuotaStatus", "-", key, limits, [], []);
     return statusOf(quota, nowMs);
   }
 
@@ -189,7 +212,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     if (deltas.every((delta) => delta === 0)) return undefined;
     const limits = reservation.dimensions.map((d) => d.spec);
     const head = [nowMs, this.slack, reservation.atMs];
-    const { quota } = await this.run("fulcrumQuotaAdjust", reservation.key, limits, head, deltas);
+    const { quota } = await this.run("fulcrumQuotaAdjust", "-", reservation.key, limits, head, deltas);
     settleOn(quota, deltas, reservation.atMs, nowMs);
     return statusOf(quota, nowMs);
   }
@@ -197,21 +220,24 @@ export class RedisQuotaLimiter implements QuotaLimiter {
   /** Runs one script over the backend's keys; returns its ok flag and the states it read. */
   private async run(
     script: keyof typeof COMMANDS,
+    mode: string,
     key: BackendQuotaKey,
     limits: readonly QuotaLimitSpec[],
-    head: readonly (string | number)[],
-    values: readonly (number | string)[],
+    head: readonly number[],
+    values: readonly number[],
   ): Promise<{ ok: boolean; quota: BackendQuota }> {
     const keys = quotaKeys(this.prefix, key, limits);
+    const [kinds, numbers] = scriptArgs(mode, limits, head, values);
     const reply = await this.scripts[script](
       keys.dimensions.length + 1,
       keys.mark,
       ...keys.dimensions,
-      ...head,
-      ...limitArgs(limits, values),
+      kinds,
+      numbers,
     );
-    const [ok, mark, raws] = reply;
-    const states = limits.map((spec, i) => stateFromFields(spec, (raws[i] ?? []).map(toText)));
-    return { ok: Number(ok) === 1, quota: { limits, states, markedUntilMs: Number(toText(mark)) || 0 } };
+    const stored = reply.slice(1) as (Buffer | null)[];
+    const states = limits.map((spec, i) => stateFromNumbers(spec, unpackDoubles(stored[i + 1])));
+    const markedUntilMs = unpackDoubles(stored[0])[0] ?? 0;
+    return { ok: Number(reply[0]) === 1, quota: { limits, states, markedUntilMs } };
   }
 }
