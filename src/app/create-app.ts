@@ -71,6 +71,8 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       watchHub.publish(event);
     },
     onBackgroundError: log,
+    drainHold: async (service, backendId) =>
+      ((await state.pinStore.countByBackend(service)).get(backendId) ?? 0) > 0,
   });
   const prober = createProber({
     clock,
@@ -86,6 +88,10 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     limiter: state.quotaLimiter,
     clock,
     shadowOf: (service) => registry.find(service)?.config.quota.shadow ?? false,
+    filterOf: (service) => {
+      const snapshot = registry.find(service)?.snapshot;
+      return snapshot && { candidates: snapshot.eligible, threshold: snapshot.config.quota.filterThreshold };
+    },
   });
   const negative = new NegativeAvailability({ clock, maxFacts: config.sessions.maxNegativeFacts });
   const background = (what: string, work: Promise<unknown>) =>
@@ -142,6 +148,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     balancer,
     quota,
     find: (service) => registry.find(service),
+    onPinReleased: (service, backend) => registry.finishDrain(service, backend),
   });
 
   /** GetService: the registry's view plus pinned sessions per backend and quota remaining. */
@@ -214,13 +221,14 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         grpcServer.health.setStatus("", "NOT_SERVING");
         watchHub.closeAll();
         for (const stop of stopSweeps) stop();
-        health.stop();
-        await registry.settled();
-        registry.stop();
         await Promise.all([
           grpcServer.close(config.shutdownDeadlineMs),
           webServer.close(config.shutdownDeadlineMs),
         ]);
+        health.stop();
+        await registry.settled();
+        registry.stop();
+        await state.close();
       })();
       return closing;
     },

@@ -22,6 +22,8 @@ export interface ServiceRegistryOptions extends PickerDeps {
   readonly limits: RegistryLimits;
   readonly log: RegistryLog;
   readonly onEvent: ServiceEventListener;
+  /** True while something other than in-flight calls holds a draining backend (pinned sessions). */
+  readonly drainHold?: (service: string, backendId: string) => Promise<boolean>;
   /** Failures of background work (drain completion, lease expiry) that no caller waits for. */
   readonly onBackgroundError: (message: string, cause: unknown) => void;
 }
@@ -159,14 +161,18 @@ export class ServiceRegistry {
    * Report when a slot is released and by the drain timer; runs in the background.
    */
   finishDrain(service: string, backend: BackendState): void {
-    const due = () =>
-      backend.draining && (backend.inFlight === 0 || this.options.clock.now() >= backend.drainDeadline);
+    const pastDeadline = () => this.options.clock.now() >= backend.drainDeadline;
+    const due = () => backend.draining && (backend.inFlight === 0 || pastDeadline());
     if (!due() || this.find(service)?.backends.get(backend.spec.id) !== backend) return;
-    const done = this.mutate(service, (current) => {
-      const live = this.find(service)?.backends.get(backend.spec.id);
-      if (!current || live !== backend || !due()) return { changes: [], next: current };
-      return planRemove(current, [backend.spec.id], "drained");
-    });
+    const done = (async () => {
+      // Pinned sessions keep a draining backend until they end or the deadline passes (R6, P5).
+      if (!pastDeadline() && (await this.options.drainHold?.(service, backend.spec.id))) return;
+      await this.mutate(service, (current) => {
+        const live = this.find(service)?.backends.get(backend.spec.id);
+        if (!current || live !== backend || !due()) return { changes: [], next: current };
+        return planRemove(current, [backend.spec.id], "drained");
+      });
+    })();
     this.background(`finishing the drain of ${backend.spec.id}`, done);
   }
 

@@ -39,6 +39,8 @@ export interface SessionRouterOptions {
   readonly balancer: SessionBalancer;
   readonly quota: QuotaGate;
   readonly find: (service: string) => ServiceEntry | undefined;
+  /** Told when EndSession frees a pin on a draining backend, so the drain can complete. */
+  readonly onPinReleased?: (service: string, backend: BackendState) => void;
 }
 
 /** A Select's answer with the session's mode; `undefined` mode when the Select had no session. */
@@ -128,9 +130,12 @@ export class SessionRouter {
     return balancer.commit(service, choice, await quota.reserveOn(service, choice.backends, cost));
   }
 
-  /** EndSession (P7): the released backend id, or undefined when the session had no pin. */
-  endSession(service: string, sessionId: string): Promise<string | undefined> {
-    return this.options.store.end(service, sessionId);
+  /** EndSession (P7): the released backend id, or undefined when the session had no pin. A draining backend may now leave (R6). */
+  async endSession(service: string, sessionId: string): Promise<string | undefined> {
+    const released = await this.options.store.end(service, sessionId);
+    const backend = released === undefined ? undefined : this.options.find(service)?.backends.get(released);
+    if (backend?.draining) this.options.onPinReleased?.(service, backend);
+    return released;
   }
 
   private async pinNew(

@@ -462,13 +462,7 @@ describe("sessions through the real RPCs (one replica, in memory)", () => {
     expect(await newcomer.select("NEXT")).toEqual({ id: other(pinId), mode: STATEFUL });
   });
 
-  // KNOWN SERVER BUG, reported to the lead; `it.fails` keeps the suite green and turns red once it is fixed
-  // (then make this a plain `it`). Documented (behaviour.md P5/R6, docs/sessions.md): a draining backend
-  // keeps its pinned sessions until they end or drain_timeout passes. Actual: ServiceRegistry.finishDrain
-  // (src/registry/service-registry.ts, `due = draining && (inFlight === 0 || now >= drainDeadline)`) ignores
-  // pins, and Deregister(drain) calls it at once, so a pinned backend with nothing in flight is removed
-  // immediately and the assertion below gets SESSION_BACKEND_LOST ("is no longer registered") instead.
-  it.fails("P5/R6 a drained pinned backend keeps its session while nothing is in flight (until drain_timeout)", async () => {
+  it("P5/R6 a drained pinned backend keeps its session while nothing is in flight (until drain_timeout)", async () => {
     const clock = new ManualClock(Date.now());
     const c = await start(clock);
     await c.registry.register({ service: "p5d0", backends: backends(2) });
