@@ -17,7 +17,10 @@ const platform = (name) => {
 let added = 0;
 for (const [path, entry] of Object.entries(lock.packages)) {
   for (const [name, version] of Object.entries(entry.optionalDependencies ?? {})) {
-    const key = `${path ? `${path}/` : ""}node_modules/${name}`.replace(/^node_modules\/(.*\/)?node_modules/, "node_modules/$1node_modules");
+    const key = `${path ? `${path}/` : ""}node_modules/${name}`.replace(
+      /^node_modules\/(.*\/)?node_modules/,
+      "node_modules/$1node_modules",
+    );
     const hoisted = `node_modules/${name}`;
     if (lock.packages[key] || lock.packages[hoisted]) continue;
     const constraints = platform(name);

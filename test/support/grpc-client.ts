@@ -23,7 +23,11 @@ const pkg = grpc.loadPackageDefinition(definition) as any;
 export type DynamicClient = any;
 
 /** Registry and balancer clients on `port`; `close` ends both channels. */
-export function grpcClients(port: number): { registry: DynamicClient; balancer: DynamicClient; close(): void } {
+export function grpcClients(port: number): {
+  registry: DynamicClient;
+  balancer: DynamicClient;
+  close(): void;
+} {
   const address = `127.0.0.1:${port}`;
   const credentials = grpc.credentials.createInsecure();
   const registry = new pkg.fulcrum.v1.RegistryService(address, credentials);
@@ -39,14 +43,24 @@ export function grpcClients(port: number): { registry: DynamicClient; balancer: 
 }
 
 /** Calls a unary method and resolves with the response, or rejects with the ServiceError. */
-export function unary<T = Record<string, unknown>>(client: DynamicClient, method: string, request: unknown): Promise<T> {
+export function unary<T = Record<string, unknown>>(
+  client: DynamicClient,
+  method: string,
+  request: unknown,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    client[method](request, (error: grpc.ServiceError | null, response: T) => (error ? reject(error) : resolve(response)));
+    client[method](request, (error: grpc.ServiceError | null, response: T) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 
 /** Calls a unary method expecting failure; resolves with the ServiceError. */
-export async function unaryError(client: DynamicClient, method: string, request: unknown): Promise<grpc.ServiceError> {
+export async function unaryError(
+  client: DynamicClient,
+  method: string,
+  request: unknown,
+): Promise<grpc.ServiceError> {
   try {
     await unary(client, method, request);
   } catch (error) {

@@ -3,7 +3,10 @@ import { loadConfig } from "../../src/config/load-config.js";
 import type { FulcrumConfigInput } from "../../src/config/schema.js";
 
 /** A real Fulcrum on free loopback ports, silent, with optional config overrides and injected deps. */
-export async function startFulcrum(overrides: FulcrumConfigInput = {}, deps: Partial<AppDeps> = {}): Promise<App> {
+export async function startFulcrum(
+  overrides: FulcrumConfigInput = {},
+  deps: Partial<AppDeps> = {},
+): Promise<App> {
   const config = loadConfig({
     overrides: {
       logLevel: "silent",
