@@ -7,11 +7,12 @@
 import { parseArgs } from "node:util";
 import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
+import { quotaBench } from "./quota.js";
 import { rpcBench } from "./rpc.js";
 import { streamBench } from "./stream.js";
 
 /** Every bench, in the order `npm run bench` runs them. */
-export const BENCHES: readonly Bench[] = [rpcBench, streamBench, cacheBench];
+export const BENCHES: readonly Bench[] = [rpcBench, streamBench, cacheBench, quotaBench];
 
 const DEFAULT_SECONDS = 5;
 const DEFAULT_PAIRS = 3;
