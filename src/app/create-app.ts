@@ -22,6 +22,7 @@ import { createProbe } from "../store/probes/probe-by-kind.js";
 import { WatchHub } from "../watch/watch-hub.js";
 import { createHttpRoutes } from "./http-routes.js";
 import { createStateStore } from "./state-store.js";
+import { createTicketSigner } from "./ticket-signer.js";
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 const PROTO_FILES = ["fulcrum/v1/registry.proto", "fulcrum/v1/balancer.proto"];
@@ -84,6 +85,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   });
   const health: HealthMonitor = new HealthMonitor({ clock, random, registry, prober, onError: log });
   await registry.start();
+  const replica = randomBytes(6).toString("base64url");
   const quota = new QuotaGate({
     limiter: state.quotaLimiter,
     clock,
@@ -102,7 +104,11 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     registry,
     clock,
     limits: config.limits,
-    ticketPrefix: `${randomBytes(4).toString("base64url")}.`,
+    replica,
+    signer: createTicketSigner(state.ticketSecret),
+    relay: state.ticketRelay,
+    onRelayError: (cause) =>
+      logger.warn({ err: cause }, "relaying a Report to the replica that issued its ticket failed"),
     quota,
     probeSelection: (service, candidates) => health.probeSelection(service, candidates),
     onOutcome: (service, backend, outcome) => {
@@ -201,6 +207,9 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     maxMessageBytes: config.limits.maxMessageBytes,
     log,
   });
+  const stopRelay = await state.ticketRelay.subscribe(replica, (release) =>
+    balancer.applyRelayed(release.outcome),
+  );
   const stopSweeps = [
     every(clock, SWEEP_INTERVAL_MS, () => balancer.expireTickets()),
     every(clock, SWEEP_INTERVAL_MS, () => registry.expireLeases()),
@@ -226,6 +235,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
           webServer.close(config.shutdownDeadlineMs),
         ]);
         health.stop();
+        stopRelay();
         await registry.settled();
         registry.stop();
         await state.close();

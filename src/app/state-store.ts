@@ -1,3 +1,4 @@
+import { LOCAL_ONLY_RELAY, type TicketRelay } from "../balancer/ticket-relay.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
@@ -17,6 +18,8 @@ import {
 import { RedisPinStore } from "../store/redis/redis-pin-store.js";
 import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
+import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
+import { randomTicketSecret } from "./ticket-signer.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
 export interface StateStore {
@@ -24,6 +27,10 @@ export interface StateStore {
   /** Quota reservations: in memory, or on Redis with per-replica local budgets while it is down. */
   readonly quotaLimiter: QuotaLimiter;
   readonly pinStore: PinStore;
+  /** Carries Reports of other replicas' tickets to them. */
+  readonly ticketRelay: TicketRelay;
+  /** The ticket signing secret every replica on this state shares. */
+  readonly ticketSecret: string;
   readonly redis: RedisClient | undefined;
   close(): Promise<void>;
 }
@@ -32,6 +39,15 @@ function redisTarget(config: FulcrumConfig["redis"]): RedisTarget | undefined {
   if (config.url) return { kind: "single", url: config.url };
   if (config.cluster) return { kind: "cluster", nodes: parseClusterNodes(config.cluster) };
   return undefined;
+}
+
+/** The secret the first replica on this Redis created; every later one reads it. */
+async function sharedTicketSecret(redis: RedisClient, prefix: string): Promise<string> {
+  const key = `${prefix}:ticket-secret`;
+  await redis.set(key, randomTicketSecret(), "NX");
+  const secret = await redis.get(key);
+  if (!secret) throw new Error(`redis lost ${key} right after creating it`);
+  return secret;
 }
 
 /** Reports Redis going away and coming back once per transition, not once per reconnect attempt. */
@@ -65,6 +81,8 @@ export async function createStateStore(
       registryLog: new MemoryRegistryLog(),
       quotaLimiter: new MemoryQuotaLimiter(),
       pinStore,
+      ticketRelay: LOCAL_ONLY_RELAY,
+      ticketSecret: config.tickets.secret ?? randomTicketSecret(),
       redis: undefined,
       close: async () => pinStore.close(),
     };
@@ -85,6 +103,8 @@ export async function createStateStore(
     registryLog: new RedisRegistryLog({ client: redis, prefix: config.redis.prefix }),
     quotaLimiter,
     pinStore: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
+    ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
+    ticketSecret: config.tickets.secret ?? (await sharedTicketSecret(redis, config.redis.prefix)),
     redis,
     async close() {
       await redis.quit().catch(() => redis.disconnect());

@@ -11,6 +11,11 @@ import { FULL_QUOTA, type QuotaView } from "./quota-view.js";
 import { selectFromSnapshot } from "./select.js";
 import type { SelectQuery } from "./select-query.js";
 import { type Ticket, TicketBook } from "./ticket-book.js";
+import { parseTicketId, type TicketSigner } from "./ticket-id.js";
+import type { TicketRelay } from "./ticket-relay.js";
+
+/** Foreign tickets remembered for idempotency. */
+const MAX_RELAYED_REMEMBERED = 10_000;
 
 /**
  * Called once per backend for every outcome Report applies, after the balancer's own
@@ -36,8 +41,14 @@ export interface BalancerOptions {
   readonly registry: Pick<ServiceRegistry, "find" | "finishDrain">;
   readonly clock: Clock;
   readonly limits: RegistryLimits & { readonly maxReportBatch: number };
-  /** Distinguishes this replica's tickets. */
-  readonly ticketPrefix: string;
+  /** This replica's id: the origin part of its tickets. */
+  readonly replica: string;
+  /** Signs this replica's tickets and checks other replicas'. */
+  readonly signer: TicketSigner;
+  /** Sends Reports of other replicas' tickets to them; default: a single replica. */
+  readonly relay?: TicketRelay;
+  /** Failures of relaying, which no caller waits for. */
+  readonly onRelayError?: (cause: unknown) => void;
   /** Quota headroom for most_available and the quota filter; default: every backend full (FULL_QUOTA). */
   readonly quota?: QuotaView;
   /** Told about every applied outcome (see OutcomeListener). */
@@ -77,11 +88,13 @@ export type TicketExpiryListener = (ticket: Ticket) => void;
  */
 export class Balancer {
   readonly tickets: TicketBook;
+  /** Foreign tickets already relayed from this replica, oldest first (idempotent Report). */
+  private readonly relayed = new Set<string>();
   /** Reused for every Select (the hot path is synchronous): no context object per request. */
   private readonly context: { hashKey: string; quota: QuotaView; serviceInFlight: number };
 
   constructor(private readonly options: BalancerOptions) {
-    this.tickets = new TicketBook(options.ticketPrefix);
+    this.tickets = new TicketBook(options.replica, options.signer);
     this.context = { hashKey: "", quota: options.quota ?? FULL_QUOTA, serviceInFlight: 0 };
   }
 
@@ -176,7 +189,7 @@ export class Balancer {
     let backends: readonly BackendState[];
     if (outcome.ticket) {
       const ticket = this.tickets.release(outcome.ticket);
-      if (!ticket) return false;
+      if (!ticket) return this.applyForeign(outcome);
       this.afterRelease(ticket.service, ticket.backends);
       service = ticket.service;
       const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
@@ -189,6 +202,34 @@ export class Balancer {
     }
     this.observe(service, backends, outcome);
     return true;
+  }
+
+  /**
+   * A ticket another replica issued: health and latency are learned here, and the release (slot,
+   * quota true-up) is relayed to the issuer. Repeats of one ticket on this replica are ignored.
+   */
+  private applyForeign(outcome: Outcome): boolean {
+    const id = parseTicketId(this.options.signer, outcome.ticket);
+    if (!id || id.replica === this.tickets.replica || this.relayed.has(outcome.ticket)) return false;
+    this.relayed.add(outcome.ticket);
+    if (this.relayed.size > MAX_RELAYED_REMEMBERED) this.relayed.delete(this.relayed.values().next().value!);
+    const entry = this.options.registry.find(id.service);
+    const named = outcome.backendId ? [outcome.backendId] : id.backendIds;
+    const backends = named.flatMap((backendId) => entry?.backends.get(backendId) ?? []);
+    this.observe(id.service, backends, outcome);
+    this.options.relay
+      ?.publish({ origin: id.replica, outcome })
+      .catch((cause: unknown) => this.options.onRelayError?.(cause));
+    return true;
+  }
+
+  /** A Report another replica received for one of this replica's tickets: free the slot, settle quota. */
+  applyRelayed(outcome: Outcome): void {
+    const ticket = this.tickets.release(outcome.ticket);
+    if (!ticket) return;
+    this.afterRelease(ticket.service, ticket.backends);
+    const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
+    this.options.onTicketReported?.(ticket, named ? [named] : ticket.backends, outcome);
   }
 
   private observe(service: string, backends: readonly BackendState[], outcome: Outcome): void {
@@ -244,6 +285,11 @@ export class Balancer {
         violations.push({
           field: `outcomes[${i}].ticket`,
           description: "give a ticket, or service and backend_id",
+        });
+      } else if (o.ticket && !this.tickets.has(o.ticket) && !parseTicketId(this.options.signer, o.ticket)) {
+        violations.push({
+          field: `outcomes[${i}].ticket`,
+          description: "not a ticket issued by this Fulcrum cluster",
         });
       }
       if (!Number.isFinite(o.latencyMs) || o.latencyMs < 0) {

@@ -1,4 +1,5 @@
 import type { BackendState } from "./backend-state.js";
+import { formatTicketId, type TicketSigner } from "./ticket-id.js";
 
 /** An outstanding Select: the in-flight slots it holds until Report or its lease ends (S12). */
 export interface Ticket {
@@ -25,7 +26,7 @@ const COMPACT_SLACK = 1_024;
  * Outstanding tickets of this replica (behaviour.md S12): +1 in flight on each chosen backend
  * at Select, -1 at Report or when the lease ends without one. A ticket id is a per-process
  * prefix plus a counter: cheap to mint on the hot path and never reused while the process
- * lives. Also keeps each service's total in flight (bounded-load hashing reads it).
+ * lives. Ids are signed and self-describing (ticket-id.ts). Also keeps each service's total in flight (bounded-load hashing reads it).
  */
 export class TicketBook {
   private readonly open = new Map<string, Ticket>();
@@ -37,7 +38,11 @@ export class TicketBook {
   private readonly perService = new Map<string, number>();
   private seq = 0;
 
-  constructor(private readonly prefix: string) {}
+  constructor(
+    /** This replica's id, the first part of every ticket id. */
+    readonly replica: string,
+    private readonly signer: TicketSigner,
+  ) {}
 
   /** Takes one in-flight slot on each backend and returns the ticket that holds them. */
   issue(
@@ -49,7 +54,14 @@ export class TicketBook {
   ): Ticket {
     for (const backend of backends) backend.inFlight++;
     this.perService.set(service, (this.perService.get(service) ?? 0) + backends.length);
-    const ticket = { id: this.prefix + (++this.seq).toString(36), service, backends, expiresAt, payload };
+    const ids = backends.map((backend) => backend.spec.id);
+    const ticket = {
+      id: formatTicketId(this.signer, this.replica, ++this.seq, service, ids),
+      service,
+      backends,
+      expiresAt,
+      payload,
+    };
     this.open.set(ticket.id, ticket);
     const lease = expiresAt - issuedAt;
     const queue = this.byLease.get(lease);
@@ -106,6 +118,11 @@ export class TicketBook {
   /** Slots held by this replica's open tickets for `service`. */
   inFlightOf(service: string): number {
     return this.perService.get(service) ?? 0;
+  }
+
+  /** True while `id` is open here. */
+  has(id: string): boolean {
+    return this.open.has(id);
   }
 
   /** Open tickets. */

@@ -55,6 +55,15 @@ export const configSchema = z.strictObject({
       replicas: positiveInt.default(1),
     })
     .prefault({}),
+  tickets: z
+    .strictObject({
+      /**
+       * HMAC secret for ticket signatures, shared by replicas. Unset: random per process in
+       * memory; with Redis, one is created once and shared through it.
+       */
+      secret: z.string().min(16, "must be at least 16 characters").optional(),
+    })
+    .prefault({}),
   redis: z
     .strictObject({
       /** redis://host:port of one server; unset (and no cluster) runs in memory. */

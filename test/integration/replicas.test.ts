@@ -84,6 +84,40 @@ describe("replicas on one Redis", () => {
     watch.close();
   });
 
+  it("a ticket from A reported on B frees A's slot and B learns health; repeats are ignored; forged tickets are refused", async () => {
+    const onA = grpcTransportClients(a.grpcPort);
+    const onB = grpcTransportClients(b.grpcPort);
+    await onA.registry.register({
+      service: "tickets",
+      config: { health: { failureThreshold: 1 } },
+      backends: backends(1),
+    });
+    await eventually(() => onB.registry.getService({ service: "tickets" }));
+    const picked = await onA.balancer.select({ service: "tickets" });
+    const inFlightOnA = async () =>
+      (await onA.registry.getService({ service: "tickets" })).service?.backends[0]?.inFlight;
+    expect(await inFlightOnA()).toBe(1);
+    expect(await onB.balancer.report({ outcomes: [{ ticket: picked.ticket, result: 2 }] })).toMatchObject({
+      applied: 1,
+    });
+    await eventually(async () => ((await inFlightOnA()) === 0 ? true : undefined));
+    await eventually(async () => {
+      const health = (await onA.registry.getService({ service: "tickets" })).service?.backends[0]?.health;
+      return health === 3 ? health : undefined;
+    });
+    expect(await onB.balancer.report({ outcomes: [{ ticket: picked.ticket, result: 2 }] })).toMatchObject({
+      applied: 0,
+      ignored: 1,
+    });
+    const forged = picked.ticket.replace(/~[^~]+$/, "~AAAAAAAAAAAAAAAA");
+    const refused = await onB.balancer.report({ outcomes: [{ ticket: forged, result: 1 }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((refused as ConnectError).rawMessage).toContain("outcomes[0].ticket");
+  });
+
   it("concurrent MERGEs on A and B are all kept, with one version history", async () => {
     const onA = grpcTransportClients(a.grpcPort);
     const onB = grpcTransportClients(b.grpcPort);

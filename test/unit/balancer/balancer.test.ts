@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createTicketSigner } from "../../../src/app/ticket-signer.js";
 import type { BackendState } from "../../../src/balancer/backend-state.js";
 import { Balancer, type BalancerOptions } from "../../../src/balancer/balancer.js";
 import type { Outcome } from "../../../src/balancer/outcome.js";
@@ -32,7 +33,8 @@ function setup(
     },
     clock: d.clock,
     limits: { ...DEFAULT_REGISTRY_LIMITS, maxReportBatch: 100 },
-    ticketPrefix: "t.",
+    replica: "t",
+    signer: createTicketSigner("unit-test-secret-0123456789"),
     ...extra,
   });
   return { balancer, clock: d.clock, drained };
