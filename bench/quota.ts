@@ -10,7 +10,7 @@
  *   consume on a requests limiter and a tokens limiter at once, then reward the unused tokens.
  * Throughput runs over 100 backends with limits far above the load (nothing refused).
  * Accuracy runs after the pairs: both sides hammer one backend with 100 requests per second
- * for 3 s; over-admission is the worst window's excess over the limit (Fulcrum: any 6
+ * for 3 s (at most --seconds); over-admission is the worst window's excess over the limit (Fulcrum: any 6
  * consecutive buckets of its sliding window; the peer: each fixed window of its key).
  */
 import { RateLimiterRedis, type RateLimiterRes } from "rate-limiter-flexible";
@@ -42,6 +42,7 @@ const HIGH_LIMIT = 1_000_000_000;
 const THROUGHPUT_WINDOW_MS = 60_000;
 const ACCURACY_LIMIT = 100;
 const ACCURACY_WINDOW_MS = 1_000;
+/** Length of the accuracy run, capped by --seconds so a smoke run stays short. */
 const ACCURACY_SECONDS = 3;
 const SLIDING_BUCKETS = 6;
 
@@ -202,10 +203,15 @@ function measureOf(side: Side, clients: readonly RedisClient[]): Measure {
   };
 }
 
-async function overAdmission(side: Side, clients: readonly RedisClient[], sliding: boolean): Promise<string> {
+async function overAdmission(
+  side: Side,
+  clients: readonly RedisClient[],
+  sliding: boolean,
+  seconds: number,
+): Promise<string> {
   const run = `acc-${process.pid}-${++runs}`;
   const ops = clients.map((c) => side.build(c, ACCURACY_LIMIT, ACCURACY_WINDOW_MS, run));
-  const { admissions } = await drive(ops, ACCURACY_SECONDS, 1);
+  const { admissions } = await drive(ops, seconds, 1);
   const over = sliding ? slidingOverAdmission(admissions) : fixedOverAdmission(admissions);
   return `${(over * 100).toFixed(2)}% (${admissions.length} admitted)`;
 }
@@ -228,14 +234,15 @@ async function row(tokens: boolean, setup: Setup, options: BenchOptions): Promis
     },
     options,
   );
+  const seconds = Math.min(ACCURACY_SECONDS, Math.max(1, options.seconds));
   options.progress(
-    `${NAME}: accuracy: ${ACCURACY_LIMIT} requests per ${ACCURACY_WINDOW_MS} ms, ${ACCURACY_SECONDS} s`,
+    `${NAME}: accuracy: ${ACCURACY_LIMIT} requests per ${ACCURACY_WINDOW_MS} ms, ${seconds} s`,
   );
-  const subjectOver = await overAdmission(fulcrum, fulcrumClients, true);
-  const baselineOver = await overAdmission(baseline, peerClients, false);
+  const subjectOver = await overAdmission(fulcrum, fulcrumClients, true, seconds);
+  const baselineOver = await overAdmission(baseline, peerClients, false, seconds);
   const note =
-    `over-admission at ${ACCURACY_LIMIT} requests/s from ${REPLICAS} replicas x ${IN_FLIGHT_PER_REPLICA} in flight: ` +
-    `Fulcrum ${subjectOver}, rate-limiter-flexible ${baselineOver}`;
+    `over-admission at ${ACCURACY_LIMIT} requests/s from ${REPLICAS} replicas x ${IN_FLIGHT_PER_REPLICA} ` +
+    `in flight, ${seconds} s: Fulcrum ${subjectOver}, rate-limiter-flexible ${baselineOver}`;
   options.progress(`${NAME}: ${note}`);
   return { ...result, note };
 }
