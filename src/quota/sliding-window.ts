@@ -9,10 +9,12 @@
  * recovers in steps as each bucket leaves the window.
  *
  * Why: a log of every request is exact but costs memory per request; one counter per window
- * (fixed window) lets a burst at the end of one window and the start of the next through at
- * twice the limit. Buckets bound memory by `buckets` numbers per dimension and shrink that
- * edge effect to one bucket's share. The guarantee is exact in bucket terms: any `buckets`
- * consecutive buckets together hold at most `limit` reserved units.
+ * (fixed window) lets 2 x limit through within a millisecond across a window edge. Buckets
+ * bound memory by `buckets` numbers per dimension and give: any `buckets` consecutive
+ * buckets together hold at most `limit` reserved units (exact, whatever the replicas'
+ * interleaving), so any stretch shorter than windowMs x (buckets - 1) / buckets admits at
+ * most `limit`. A full windowMs of real time can still see up to 2 x limit in the worst case
+ * (a burst in the bucket that is leaving and another in the one that arrives).
  *
  * Reference: the time-bucketed ring of Netflix Hystrix's HystrixRollingNumber and
  * resilience4j's SlidingTimeWindowMetrics; Figma's "sliding window counters" write-up. The
