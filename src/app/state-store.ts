@@ -1,14 +1,17 @@
 import { LOCAL_ONLY_RELAY, type TicketRelay } from "../balancer/ticket-relay.js";
+import { createTieredCache } from "../cache/tiered-cache.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
 import type { QuotaLimiter } from "../quota/quota-limiter.js";
 import type { RegistryLog } from "../registry/registry-log.js";
+import { type CachedPin, CachedPinStore } from "../sessions/cached-pin-store.js";
 import type { PinStore } from "../sessions/pin-store.js";
 import type { Clock } from "../shared/clock.js";
 import { MemoryPinStore } from "../store/memory/memory-pin-store.js";
 import { MemoryQuotaLimiter } from "../store/memory/memory-quota-limiter.js";
 import { MemoryRegistryLog } from "../store/memory/memory-registry-log.js";
+import { RedisBus } from "../store/redis/redis-bus.js";
 import {
   connectRedis,
   parseClusterNodes,
@@ -40,6 +43,9 @@ function redisTarget(config: FulcrumConfig["redis"]): RedisTarget | undefined {
   if (config.cluster) return { kind: "cluster", nodes: parseClusterNodes(config.cluster) };
   return undefined;
 }
+
+/** The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). */
+const PIN_CACHE_NAMESPACE = "pins";
 
 /** The secret the first replica on this Redis created; every later one reads it. */
 async function sharedTicketSecret(redis: RedisClient, prefix: string): Promise<string> {
@@ -93,6 +99,25 @@ export async function createStateStore(
     maxReconnectDelayMs: 1_000,
   });
   watchConnection(redis, logger);
+  const pinBus = new RedisBus({
+    client: redis,
+    prefix: config.redis.prefix,
+    flushOnResubscribe: [PIN_CACHE_NAMESPACE],
+  });
+  await pinBus.ready();
+  const pinCache = createTieredCache<CachedPin>({
+    namespace: PIN_CACHE_NAMESPACE,
+    name: "sessions",
+    bus: pinBus,
+    clock,
+    maxEntries: config.sessions.cachedPins,
+    logger,
+  });
+  const pinStore = new CachedPinStore({
+    store: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
+    cache: pinCache,
+    clock,
+  });
   const quotaLimiter = new FailoverQuotaLimiter({
     primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
     local: new MemoryQuotaLimiter(),
@@ -102,11 +127,13 @@ export async function createStateStore(
   return {
     registryLog: new RedisRegistryLog({ client: redis, prefix: config.redis.prefix }),
     quotaLimiter,
-    pinStore: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
+    pinStore,
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
     ticketSecret: config.tickets.secret ?? (await sharedTicketSecret(redis, config.redis.prefix)),
     redis,
     async close() {
+      pinCache.close();
+      pinBus.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -47,6 +47,8 @@ export const configSchema = z.strictObject({
       maxSessions: positiveInt.default(1_000_000),
       /** NOT_FOUND facts (P8) kept at once, least recently used dropped first. */
       maxNegativeFacts: positiveInt.default(100_000),
+      /** Pins each replica keeps in its L1 in front of Redis (C1 capacity). */
+      cachedPins: positiveInt.default(100_000),
     })
     .prefault({}),
   quota: z

@@ -118,6 +118,27 @@ describe("replicas on one Redis", () => {
     expect((refused as ConnectError).rawMessage).toContain("outcomes[0].ticket");
   });
 
+  it("C1 C9 P4 a pinned session's Selects are answered from the replica's L1: no Redis command per Select in steady state", async () => {
+    const onA = grpcTransportClients(a.grpcPort);
+    await onA.registry.register({
+      service: "l1-pins",
+      config: { session: { routingMode: 2 } },
+      backends: backends(2),
+    });
+    const first = await onA.balancer.select({ service: "l1-pins", sessionId: "s-1", command: "GROUP x" });
+    await redis.cli("config", "resetstat");
+    for (let i = 0; i < 50; i++) {
+      const again = await onA.balancer.select({ service: "l1-pins", sessionId: "s-1", command: "NEXT" });
+      expect(again.backends[0]?.id).toBe(first.backends[0]?.id);
+      await onA.balancer.report({ outcomes: [{ ticket: again.ticket, result: 1 }] });
+    }
+    const stats = await redis.cli("info", "commandstats");
+    const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].filter(
+      ([, name]) => name !== "info" && name !== "config",
+    );
+    expect(calls.map(([, name, n]) => `${name}=${n}`)).toEqual([]);
+  });
+
   it("concurrent MERGEs on A and B are all kept, with one version history", async () => {
     const onA = grpcTransportClients(a.grpcPort);
     const onB = grpcTransportClients(b.grpcPort);
