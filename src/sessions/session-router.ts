@@ -71,7 +71,10 @@ export class SessionRouter {
     }
     const entry = this.entry(service);
     const policy = entry.config.session;
-    const pin = await this.options.store.touch(service, extras.sessionId, policy.idleTtlMs);
+    const pin = await storeCall(
+      service,
+      this.options.store.touch(service, extras.sessionId, policy.idleTtlMs),
+    );
     const decision = decideSessionRoute({
       service,
       sessionId: extras.sessionId,
@@ -132,7 +135,7 @@ export class SessionRouter {
 
   /** EndSession (P7): the released backend id, or undefined when the session had no pin. A draining backend may now leave (R6). */
   async endSession(service: string, sessionId: string): Promise<string | undefined> {
-    const released = await this.options.store.end(service, sessionId);
+    const released = await storeCall(service, this.options.store.end(service, sessionId));
     const backend = released === undefined ? undefined : this.options.find(service)?.backends.get(released);
     if (backend?.draining) this.options.onPinReleased?.(service, backend);
     return released;
@@ -149,24 +152,27 @@ export class SessionRouter {
     const entry = this.entry(service);
     const accept = query.accept;
     const single = { ...query, count: 1 };
-    const outcome = await establishPin({
-      store,
+    const outcome = await storeCall(
       service,
-      sessionId,
-      idleTtlMs: entry.config.session.idleTtlMs,
-      ...(replacing !== undefined && { replacing }),
-      pick: (room: (candidate: PinCandidate) => boolean) => {
-        const fits = (b: BackendState) =>
-          room({ id: b.spec.id, maxConnections: b.spec.maxConnections }) && (!accept || accept(b));
-        try {
-          const choice = balancer.choose(service, { ...single, accept: fits });
-          const backend = choice.backends[0];
-          return backend && { id: backend.spec.id, maxConnections: backend.spec.maxConnections, choice };
-        } catch {
-          return undefined;
-        }
-      },
-    });
+      establishPin({
+        store,
+        service,
+        sessionId,
+        idleTtlMs: entry.config.session.idleTtlMs,
+        ...(replacing !== undefined && { replacing }),
+        pick: (room: (candidate: PinCandidate) => boolean) => {
+          const fits = (b: BackendState) =>
+            room({ id: b.spec.id, maxConnections: b.spec.maxConnections }) && (!accept || accept(b));
+          try {
+            const choice = balancer.choose(service, { ...single, accept: fits });
+            const backend = choice.backends[0];
+            return backend && { id: backend.spec.id, maxConnections: backend.spec.maxConnections, choice };
+          } catch {
+            return undefined;
+          }
+        },
+      }),
+    );
     switch (outcome.kind) {
       case "pinned":
         return {
@@ -227,4 +233,17 @@ export class SessionRouter {
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
     return entry;
   }
+}
+
+/** The pin store failing (Redis away) is UNAVAILABLE for the session, never INTERNAL. */
+function storeCall<T>(service: string, call: Promise<T>): Promise<T> {
+  return call.catch((cause: unknown) => {
+    if (cause instanceof FulcrumError) throw cause;
+    throw new FulcrumError(
+      "unavailable",
+      `service ${JSON.stringify(service)}: the session store is unavailable; retry`,
+      {},
+      { cause },
+    );
+  });
 }
