@@ -9,10 +9,19 @@ import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
 import { quotaBench } from "./quota.js";
 import { rpcBench } from "./rpc.js";
+import { rpcRedisBench } from "./rpc-redis.js";
 import { streamBench } from "./stream.js";
+import { watchBench } from "./watch.js";
 
 /** Every bench, in the order `npm run bench` runs them. */
-export const BENCHES: readonly Bench[] = [rpcBench, streamBench, cacheBench, quotaBench];
+export const BENCHES: readonly Bench[] = [
+  rpcBench,
+  rpcRedisBench,
+  streamBench,
+  cacheBench,
+  quotaBench,
+  watchBench,
+];
 
 const DEFAULT_SECONDS = 5;
 const DEFAULT_PAIRS = 3;
