@@ -67,6 +67,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     limits: config.limits,
     log: state.registryLog,
     onEvent: (event) => {
+      if (event.change.kind === "health_changed") metrics.recordHealthTransition(event.change.current);
       health.onServiceEvent(event);
       if (event.change.kind === "backend_removed") releasePins(event.service, event.change.backendId);
       watchHub.publish(event);
@@ -79,7 +80,10 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     clock,
     random,
     probe: createProbe(),
-    sink: (service, backendId, result) => health.onProbe(service, backendId, result),
+    sink: (service, backendId, result) => {
+      metrics.recordProbe(result.status);
+      health.onProbe(service, backendId, result);
+    },
     maxConcurrent: config.health.maxConcurrentProbes,
     onSinkError: (error) => log("probe result not applied", error),
   });
@@ -207,6 +211,11 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     maxMessageBytes: config.limits.maxMessageBytes,
     log,
   });
+  metrics.observeAtScrape(() => ({
+    quota: quota.counters,
+    caches: state.cacheStats(),
+    openTickets: balancer.tickets.size,
+  }));
   const stopRelay = await state.ticketRelay.subscribe(replica, (release) =>
     balancer.applyRelayed(release.outcome),
   );

@@ -34,6 +34,8 @@ export interface StateStore {
   readonly ticketRelay: TicketRelay;
   /** The ticket signing secret every replica on this state shares. */
   readonly ticketSecret: string;
+  /** Counters of the tiered caches in use, by name (for /metrics). */
+  cacheStats(): Record<string, Record<string, number>>;
   readonly redis: RedisClient | undefined;
   close(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function createStateStore(
       quotaLimiter: new MemoryQuotaLimiter(),
       pinStore,
       ticketRelay: LOCAL_ONLY_RELAY,
+      cacheStats: () => ({}),
       ticketSecret: config.tickets.secret ?? randomTicketSecret(),
       redis: undefined,
       close: async () => pinStore.close(),
@@ -129,6 +132,7 @@ export async function createStateStore(
     quotaLimiter,
     pinStore,
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
+    cacheStats: () => ({ sessions: { ...pinCache.stats() } }),
     ticketSecret: config.tickets.secret ?? (await sharedTicketSecret(redis, config.redis.prefix)),
     redis,
     async close() {

@@ -7,6 +7,26 @@ export interface Metrics {
   recordRpc(method: string, code: string, seconds: number): void;
   /** Sets the number of open Watch streams. */
   setWatchers(count: number): void;
+  /** Counts one health transition (H1). */
+  recordHealthTransition(to: string): void;
+  /** Counts one active-check result (H5). */
+  recordProbe(status: string): void;
+  /**
+   * Reports figures read at scrape time: quota decisions, cache counters per cache, open
+   * tickets. `read` must be cheap and must not throw.
+   */
+  observeAtScrape(read: () => ScrapeFigures): void;
+}
+
+/** Figures read when /metrics is scraped. */
+export interface ScrapeFigures {
+  readonly quota: {
+    readonly denied: number;
+    readonly shadowDenied: number;
+    readonly ignoredDimensions: number;
+  };
+  readonly caches: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly openTickets: number;
 }
 
 /** A fresh registry with the process metrics and Fulcrum's own. */
@@ -31,6 +51,51 @@ export function createMetrics(): Metrics {
     help: "Open Watch streams.",
     registers: [registry],
   });
+  const transitions = new Counter({
+    name: "fulcrum_health_transitions_total",
+    help: "Health transitions, by the state entered.",
+    labelNames: ["to"] as const,
+    registers: [registry],
+  });
+  const probes = new Counter({
+    name: "fulcrum_probe_results_total",
+    help: "Active health check results, by status.",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  let read: (() => ScrapeFigures) | undefined;
+  new Gauge({
+    name: "fulcrum_quota_decisions",
+    help: "Quota decisions since start: denied, shadow_denied (shadow mode), ignored_dimensions (Q8).",
+    labelNames: ["decision"] as const,
+    registers: [registry],
+    collect() {
+      const quota = read?.().quota;
+      if (!quota) return;
+      this.set({ decision: "denied" }, quota.denied);
+      this.set({ decision: "shadow_denied" }, quota.shadowDenied);
+      this.set({ decision: "ignored_dimensions" }, quota.ignoredDimensions);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_cache_operations",
+    help: "Tiered cache counters since start (L1/L2 hits, misses, errors, evictions...), by cache.",
+    labelNames: ["cache", "counter"] as const,
+    registers: [registry],
+    collect() {
+      for (const [cache, counters] of Object.entries(read?.().caches ?? {})) {
+        for (const [counter, value] of Object.entries(counters)) this.set({ cache, counter }, value);
+      }
+    },
+  });
+  new Gauge({
+    name: "fulcrum_open_tickets",
+    help: "Selects not yet reported (in-flight slots held by this replica).",
+    registers: [registry],
+    collect() {
+      this.set(read?.().openTickets ?? 0);
+    },
+  });
   return {
     registry,
     recordRpc(method, code, seconds) {
@@ -43,6 +108,15 @@ export function createMetrics(): Metrics {
     },
     setWatchers(count) {
       watchers.set(count);
+    },
+    recordHealthTransition(to) {
+      transitions.inc({ to });
+    },
+    recordProbe(status) {
+      probes.inc({ status });
+    },
+    observeAtScrape(reader) {
+      read = reader;
     },
   };
 }

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { App } from "../../src/app/create-app.js";
+import { grpcTransportClients } from "../support/connect-client.js";
+import { startFulcrum } from "../support/server.js";
+
+let app: App;
+beforeAll(async () => {
+  app = await startFulcrum();
+});
+afterAll(() => app.close());
+
+const scrape = async () => (await fetch(`http://127.0.0.1:${app.webPort}/metrics`)).text();
+
+describe("O1 metrics", () => {
+  it("count RPCs by method and code, health transitions, quota decisions and open tickets", async () => {
+    const { registry, balancer } = grpcTransportClients(app.grpcPort);
+    await registry.register({
+      service: "m",
+      config: { health: { failureThreshold: 1 } },
+      backends: [
+        {
+          id: "a",
+          address: "10.0.0.1:80",
+          quotas: [{ dimension: "requests", limit: 1, window: { seconds: 60n } }],
+        },
+      ],
+    });
+    const held = await balancer.select({ service: "m" });
+    await balancer.select({ service: "m" }).catch(() => undefined);
+    await balancer.report({ outcomes: [{ service: "m", backendId: "a", result: 2 }] });
+    const text = await scrape();
+    expect(text).toMatch(/fulcrum_rpc_requests_total\{method="BalancerService\/Select",code="ok"\} 1\b/);
+    expect(text).toMatch(
+      /fulcrum_rpc_requests_total\{method="BalancerService\/Select",code="resource_exhausted"\} 1\b/,
+    );
+    expect(text).toMatch(/fulcrum_health_transitions_total\{to="unhealthy"\} 1\b/);
+    expect(text).toMatch(/fulcrum_quota_decisions\{decision="shadow_denied"\} 0\b/);
+    expect(text).toMatch(/fulcrum_open_tickets 1\b/);
+    await balancer.report({ outcomes: [{ ticket: held.ticket, result: 1 }] });
+    expect(await scrape()).toMatch(/fulcrum_open_tickets 0\b/);
+  });
+});
