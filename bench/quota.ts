@@ -26,6 +26,7 @@ import {
   type BenchRow,
   comparePairs,
   type Measure,
+  median,
   percentile,
   withServerCores,
 } from "./harness.js";
@@ -194,13 +195,36 @@ async function setUp(): Promise<Setup> {
 
 let runs = 0;
 
-/** A Measure of `side` over REPLICAS of `clients`, fresh keys per measurement. */
-function measureOf(side: Side, clients: readonly RedisClient[]): Measure {
+/** CPU per operation of one measurement: this process (both replicas) and the redis-server, in us. */
+interface CpuPerOp {
+  readonly client: number[];
+  readonly redis: number[];
+}
+
+/**
+ * A Measure of `side` over REPLICAS of `clients`, fresh keys per measurement; records the
+ * CPU each operation cost this process and the redis-server into `cpu` (steadier than rates
+ * on a busy machine).
+ */
+function measureOf(side: Side, clients: readonly RedisClient[], setup: Setup, cpu: CpuPerOp): Measure {
   return async (seconds) => {
     const run = `${process.pid}-${++runs}`;
     const ops = clients.map((c) => side.build(c, HIGH_LIMIT, THROUGHPUT_WINDOW_MS, run));
-    return (await drive(ops, seconds, BACKENDS)).sample;
+    const redisBefore = setup.cpuSeconds();
+    const clientBefore = process.cpuUsage();
+    const { sample } = await drive(ops, seconds, BACKENDS);
+    const client = process.cpuUsage(clientBefore);
+    const redisAfter = setup.cpuSeconds();
+    const count = sample.rate * seconds;
+    cpu.client.push((client.user + client.system) / count);
+    if (redisBefore !== undefined && redisAfter !== undefined)
+      cpu.redis.push(((redisAfter - redisBefore) * 1e6) / count);
+    return sample;
   };
+}
+
+function perOp(values: readonly number[]): string {
+  return values.length > 0 ? `${median(values).toFixed(1)} us` : "-";
 }
 
 async function overAdmission(
@@ -221,6 +245,8 @@ async function row(tokens: boolean, setup: Setup, options: BenchOptions): Promis
   const baseline = peerSide(tokens);
   const fulcrumClients = setup.clients.slice(0, REPLICAS);
   const peerClients = setup.clients.slice(REPLICAS);
+  const subjectCpu: CpuPerOp = { client: [], redis: [] };
+  const baselineCpu: CpuPerOp = { client: [], redis: [] };
   const result = await comparePairs(
     {
       bench: NAME,
@@ -229,8 +255,14 @@ async function row(tokens: boolean, setup: Setup, options: BenchOptions): Promis
       baseline: `rate-limiter-flexible ${baseline.label}`,
       unit: "ops/s",
       target: TARGET_RATIO,
-      measureSubject: withServerCores(measureOf(fulcrum, fulcrumClients), setup.cpuSeconds),
-      measureBaseline: withServerCores(measureOf(baseline, peerClients), setup.cpuSeconds),
+      measureSubject: withServerCores(
+        measureOf(fulcrum, fulcrumClients, setup, subjectCpu),
+        setup.cpuSeconds,
+      ),
+      measureBaseline: withServerCores(
+        measureOf(baseline, peerClients, setup, baselineCpu),
+        setup.cpuSeconds,
+      ),
     },
     options,
   );
@@ -238,11 +270,20 @@ async function row(tokens: boolean, setup: Setup, options: BenchOptions): Promis
   options.progress(
     `${NAME}: accuracy: ${ACCURACY_LIMIT} requests per ${ACCURACY_WINDOW_MS} ms, ${seconds} s`,
   );
+  // The first measurement of each side was the warm-up.
+  if (options.warmupSeconds > 0) {
+    for (const cpu of [subjectCpu, baselineCpu]) {
+      cpu.client.shift();
+      cpu.redis.shift();
+    }
+  }
   const subjectOver = await overAdmission(fulcrum, fulcrumClients, true, seconds);
   const baselineOver = await overAdmission(baseline, peerClients, false, seconds);
   const note =
     `over-admission at ${ACCURACY_LIMIT} requests/s from ${REPLICAS} replicas x ${IN_FLIGHT_PER_REPLICA} ` +
-    `in flight, ${seconds} s: Fulcrum ${subjectOver}, rate-limiter-flexible ${baselineOver}`;
+    `in flight, ${seconds} s: Fulcrum ${subjectOver}, rate-limiter-flexible ${baselineOver}; ` +
+    `CPU per op (median of the pairs), client / redis-server: Fulcrum ${perOp(subjectCpu.client)} / ` +
+    `${perOp(subjectCpu.redis)}, rate-limiter-flexible ${perOp(baselineCpu.client)} / ${perOp(baselineCpu.redis)}`;
   options.progress(`${NAME}: ${note}`);
   return { ...result, note };
 }

@@ -34,5 +34,6 @@ it("Q6: npm run bench -- quota runs both rows and reports over-admission", async
     expect(row.note).toMatch(
       /Fulcrum \d+\.\d+% \([1-9]\d* admitted\), rate-limiter-flexible \d+\.\d+% \([1-9]\d* admitted\)/,
     );
+    expect(row.note).toMatch(/client \/ redis-server: Fulcrum \d+\.\d us \/ \d+\.\d us/);
   }
 }, 120_000);
