@@ -15,7 +15,7 @@ export function quotaTag(prefix: string, key: BackendQuotaKey): string {
 }
 
 /**
- * The keys of one backend: its RATE_LIMITED mark and one hash per limit, named by the
+ * The keys of one backend: its RATE_LIMITED mark and one key per limit, named by the
  * state layout (a changed window or algorithm starts afresh) and the dimension, last.
  */
 export function quotaKeys(
