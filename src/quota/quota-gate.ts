@@ -9,13 +9,20 @@
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { Choice } from "../balancer/balancer.js";
+import { labelsMatch } from "../balancer/filters/request-filter.js";
 import type { Outcome } from "../balancer/outcome.js";
 import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
-import { type QuotaStatus, remainingRatio } from "./quota-status.js";
+import {
+  type DimensionStatus,
+  earliestRecoveryMs,
+  type QuotaStatus,
+  type Recovery,
+  remainingRatio,
+} from "./quota-status.js";
 
 /** Choices turned down for quota before Select gives up on one request. */
 export const MAX_QUOTA_ATTEMPTS = 8;
@@ -32,6 +39,14 @@ export interface QuotaGateOptions {
   readonly limiter: QuotaLimiter;
   readonly clock: Clock;
   readonly shadowOf: (service: string) => boolean;
+  /**
+   * The backends the service's quota filter looks at (eligible ones) and its
+   * filter_threshold: when the filter leaves nothing, RESOURCE_EXHAUSTED's RetryInfo is the
+   * earliest of their recoveries (Q5). Undefined for an unknown service.
+   */
+  readonly filterOf?: (
+    service: string,
+  ) => { readonly candidates: readonly BackendState[]; readonly threshold: number } | undefined;
 }
 
 /** The quota layer between the balancer and the limiter. */
@@ -41,10 +56,21 @@ export class QuotaGate implements QuotaView {
 
   constructor(private readonly options: QuotaGateOptions) {}
 
-  /** S8 / Q5: the backend's remaining ratio as last seen; 1 before anything is known. */
+  /**
+   * S8 / Q5: the backend's remaining ratio as last seen, aged to now (marks run out, window
+   * buckets leave, token buckets drain: a backend the filter skips is not stuck at 0 until
+   * something else reads it again); 1 before anything is known.
+   */
   remainingRatio(backend: BackendState): number {
     const status = this.statuses.get(backend);
-    return status ? remainingRatio(status) : 1;
+    if (!status) return 1;
+    const ratio = remainingRatio(status);
+    if (ratio >= 1) return ratio;
+    const now = this.options.clock.now();
+    if (now <= status.atMs) return ratio;
+    const current = agedStatus(status, now);
+    this.statuses.set(backend, current);
+    return remainingRatio(current);
   }
 
   /** True when a choice on this service may need a reservation: some backend has limits. */
@@ -73,6 +99,12 @@ export class QuotaGate implements QuotaView {
       try {
         choice = choose({ ...query, accept });
       } catch (error) {
+        if (
+          error instanceof FulcrumError &&
+          error.code === "resource_exhausted" &&
+          !error.detail.retryAfterMs
+        )
+          throw this.filteredOut(service, query, denied, retryAfterMs, error);
         if (denied.size === 0 || !(error instanceof FulcrumError) || error.code !== "unavailable")
           throw error;
         break;
@@ -174,6 +206,36 @@ export class QuotaGate implements QuotaView {
     return { ok: true, reservations };
   }
 
+  /**
+   * The balancer's quota filter left nothing (Q5): the same RESOURCE_EXHAUSTED, with RetryInfo
+   * of the earliest recovery among the backends it skipped for quota (and those refused here).
+   */
+  private filteredOut(
+    service: string,
+    query: SelectQuery,
+    denied: ReadonlySet<BackendState>,
+    deniedRetryMs: number,
+    error: FulcrumError,
+  ): FulcrumError {
+    const filter = this.options.filterOf?.(service);
+    if (!filter) return error;
+    const now = this.options.clock.now();
+    const statuses: QuotaStatus[] = [];
+    for (const backend of filter.candidates) {
+      if (denied.has(backend) || query.exclude.includes(backend.spec.id)) continue;
+      if (!labelsMatch(backend, query.labels) || (query.accept && !query.accept(backend))) continue;
+      const ratio = this.remainingRatio(backend);
+      const status = this.statuses.get(backend);
+      if (status && (!(ratio > 0) || ratio < filter.threshold)) statuses.push(status);
+    }
+    const retry = Math.min(deniedRetryMs, earliestRecoveryMs(statuses, now, filter.threshold));
+    if (!Number.isFinite(retry)) return error;
+    return new FulcrumError(error.code, error.message, {
+      ...error.detail,
+      retryAfterMs: Math.max(1, Math.ceil(retry)),
+    });
+  }
+
   private note(
     backend: BackendState,
     report: { status: QuotaStatus | undefined; ignored: readonly string[] },
@@ -194,4 +256,40 @@ export class QuotaGate implements QuotaView {
       retry === undefined ? {} : { retryAfterMs: retry },
     );
   }
+}
+
+/**
+ * `status` as it stands at `nowMs` with no other traffic since it was taken: the mark runs
+ * down, window buckets leave in their steps, token buckets drain.
+ */
+function agedStatus(status: QuotaStatus, nowMs: number): QuotaStatus {
+  const elapsed = nowMs - status.atMs;
+  const dimensions: Record<string, DimensionStatus> = {};
+  for (const name in status.dimensions) {
+    const d = status.dimensions[name]!;
+    let usage: number;
+    let recovery: Recovery;
+    if (d.recovery.kind === "steps") {
+      const left = d.recovery.steps.filter((step) => step.inMs > elapsed);
+      let gone = 0;
+      for (const step of d.recovery.steps) if (step.inMs <= elapsed) gone += step.units;
+      usage = left.length === 0 ? 0 : Math.max(0, d.usage - gone);
+      recovery = {
+        kind: "steps",
+        steps: left.map((step) => ({ inMs: step.inMs - elapsed, units: step.units })),
+      };
+    } else {
+      const { scaledLevel, windowMs, startsInMs } = d.recovery;
+      const level = Math.max(0, scaledLevel - Math.max(0, elapsed - startsInMs) * d.limit);
+      usage = level / windowMs;
+      recovery = {
+        kind: "drain",
+        scaledLevel: level,
+        windowMs,
+        startsInMs: Math.max(0, startsInMs - elapsed),
+      };
+    }
+    dimensions[name] = { limit: d.limit, usage, remaining: Math.max(0, d.limit - usage), recovery };
+  }
+  return { atMs: nowMs, markedForMs: Math.max(0, status.markedForMs - elapsed), dimensions };
 }
