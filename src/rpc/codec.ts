@@ -509,8 +509,19 @@ export function decodeWatch(req: B.WatchRequest): { services: string[]; resume: 
   };
 }
 
-/** A watch message -> WatchResponse. */
+/** One change fans out to every watcher as the same object: encode it once. */
+const encodedWatchMessages = new WeakMap<WatchMessage, B.WatchResponse>();
+
+/** A watch message -> WatchResponse (the same object for every watcher of one change). */
 export function encodeWatchMessage(m: WatchMessage): B.WatchResponse {
+  const known = encodedWatchMessages.get(m);
+  if (known) return known;
+  const encoded = encodeWatchMessageOnce(m);
+  encodedWatchMessages.set(m, encoded);
+  return encoded;
+}
+
+function encodeWatchMessageOnce(m: WatchMessage): B.WatchResponse {
   const e = m.event;
   const event = ((): MessageInitShape<typeof B.WatchResponseSchema>["event"] => {
     switch (e.kind) {

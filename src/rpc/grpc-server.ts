@@ -45,6 +45,21 @@ function serializer(desc: DescMessage) {
   return (message: unknown) => Buffer.from(toBinary(desc, message as Parameters<typeof toBinary>[1]));
 }
 
+/**
+ * For server streams: one message object written to many streams (a Watch change fanned
+ * out) is serialized once.
+ */
+function sharedSerializer(desc: DescMessage) {
+  const bytes = new WeakMap<object, Buffer>();
+  return (message: unknown) => {
+    const known = bytes.get(message as object);
+    if (known) return known;
+    const encoded = Buffer.from(toBinary(desc, message as Parameters<typeof toBinary>[1]));
+    bytes.set(message as object, encoded);
+    return encoded;
+  };
+}
+
 function deserializer(desc: DescMessage) {
   return (bytes: Buffer) => fromBinary(desc, bytes);
 }
@@ -149,7 +164,10 @@ function definitionOf(binding: ServiceBinding, log: ErrorLogger) {
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: serializer(method.input),
       requestDeserialize: deserializer(method.input),
-      responseSerialize: serializer(method.output),
+      responseSerialize:
+        method.methodKind === "server_streaming"
+          ? sharedSerializer(method.output)
+          : serializer(method.output),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
     };
