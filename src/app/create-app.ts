@@ -90,7 +90,14 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const health: HealthMonitor = new HealthMonitor({ clock, random, registry, prober, onError: log });
   await registry.start();
   const replica = randomBytes(6).toString("base64url");
-  const quota = new QuotaGate({
+  const quota: QuotaGate = new QuotaGate({
+    thresholdsOf: (service) => registry.find(service)?.config.quota.watchThresholds ?? [],
+    onHeadroom: (service, backend, crossing) =>
+      watchHub.publishEphemeral({
+        service,
+        version: registry.versionOf(service),
+        event: { kind: "headroom_crossed", backendId: backend.spec.id, ...crossing },
+      }),
     limiter: state.quotaLimiter,
     clock,
     shadowOf: (service) => registry.find(service)?.config.quota.shadow ?? false,

@@ -15,6 +15,7 @@ import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
+import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import {
   type DimensionStatus,
@@ -44,6 +45,10 @@ export interface QuotaGateOptions {
    * filter_threshold: when the filter leaves nothing, RESOURCE_EXHAUSTED's RetryInfo is the
    * earliest of their recoveries (Q5). Undefined for an unknown service.
    */
+  /** The service's watch_thresholds (headroom crossings Watch reports). */
+  readonly thresholdsOf?: (service: string) => readonly number[];
+  /** Told about every headroom crossing this replica observes. */
+  readonly onHeadroom?: (service: string, backend: BackendState, crossing: HeadroomCrossing) => void;
   readonly filterOf?: (
     service: string,
   ) => { readonly candidates: readonly BackendState[]; readonly threshold: number } | undefined;
@@ -141,11 +146,11 @@ export class QuotaGate implements QuotaView {
     const mine = (reservations as Reservation[] | undefined)?.find(
       (r) => r.key.backendId === backend.spec.id,
     );
-    if (mine) this.note(backend, await limiter.trueUp(mine, outcome.usage, now));
+    if (mine) this.note(service, backend, await limiter.trueUp(mine, outcome.usage, now));
     if (outcome.result === "rate_limited" && outcome.retryAfterMs > 0)
       await limiter.markExhausted(key, now + outcome.retryAfterMs, now);
     if (Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0) {
-      this.note(backend, await limiter.correct(key, backend.spec.quotas, outcome.remaining, now));
+      this.note(service, backend, await limiter.correct(key, backend.spec.quotas, outcome.remaining, now));
     }
   }
 
@@ -155,7 +160,7 @@ export class QuotaGate implements QuotaView {
     for (const reservation of reservations as Reservation[]) {
       const report = await this.options.limiter.release(reservation, now);
       const backend = backends.find((b) => b.spec.id === reservation.key.backendId);
-      if (backend) this.note(backend, report);
+      if (backend) this.note(reservation.key.service, backend, report);
     }
   }
 
@@ -167,7 +172,7 @@ export class QuotaGate implements QuotaView {
       backend.spec.quotas,
       this.options.clock.now(),
     );
-    this.statuses.set(backend, status);
+    this.keep(service, backend, status);
     return Object.fromEntries(
       Object.entries(status.dimensions).map(([dimension, d]) => [dimension, d.remaining]),
     );
@@ -193,7 +198,7 @@ export class QuotaGate implements QuotaView {
         now,
         { mode },
       );
-      this.note(backend, result);
+      this.note(service, backend, result);
       if (result.ok) {
         if (result.shadowDenial) this.counters.shadowDenied++;
         reservations.push(result.reservation);
@@ -237,11 +242,22 @@ export class QuotaGate implements QuotaView {
   }
 
   private note(
+    service: string,
     backend: BackendState,
     report: { status: QuotaStatus | undefined; ignored: readonly string[] },
   ): void {
-    if (report.status) this.statuses.set(backend, report.status);
     this.counters.ignoredDimensions += report.ignored.length;
+    if (report.status) this.keep(service, backend, report.status);
+  }
+
+  /** Keeps the latest status and tells Watch about headroom thresholds it crossed. */
+  private keep(service: string, backend: BackendState, status: QuotaStatus): void {
+    const before = this.statuses.get(backend);
+    this.statuses.set(backend, status);
+    const { onHeadroom, thresholdsOf } = this.options;
+    if (!onHeadroom) return;
+    for (const crossing of headroomCrossings(before, status, thresholdsOf?.(service) ?? []))
+      onHeadroom(service, backend, crossing);
   }
 
   private exhausted(service: string, tried: number, retryAfterMs: number): FulcrumError {

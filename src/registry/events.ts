@@ -15,6 +15,15 @@ export type ServiceChange =
       readonly reason: string;
     }
   | { readonly kind: "config_changed"; readonly config: ServiceConfig }
+  | {
+      /** Ephemeral (not a registry change, not replayed on resume): headroom crossed a watch threshold. */
+      readonly kind: "headroom_crossed";
+      readonly backendId: string;
+      readonly dimension: string;
+      readonly remainingRatio: number;
+      readonly threshold: number;
+      readonly below: boolean;
+    }
   | { readonly kind: "service_removed" };
 
 /** A change with the service version it produced. Versions only grow, across all services. */

@@ -551,6 +551,17 @@ function encodeWatchMessageOnce(m: WatchMessage): B.WatchResponse {
         return { case: "configChanged", value: encodeConfig(e.config) };
       case "service_removed":
         return { case: "serviceRemoved", value: {} };
+      case "headroom_crossed":
+        return {
+          case: "headroomCrossed",
+          value: {
+            backendId: e.backendId,
+            dimension: e.dimension,
+            remainingRatio: e.remainingRatio,
+            threshold: e.threshold,
+            below: e.below,
+          },
+        };
     }
   })();
   return create(B.WatchResponseSchema, { service: m.service, version: BigInt(m.version), event });

@@ -62,6 +62,16 @@ export class WatchHub {
       this.histories.set(event.service, { events: [], truncatedAt: event.version });
   }
 
+  /**
+   * Delivers a message that is not part of the service's history (a quota headroom crossing,
+   * observed by this replica): watchers in scope get it at the current version; a resume
+   * does not replay it.
+   */
+  publishEphemeral(message: WatchMessage): void {
+    for (const [watcher, scope] of this.watchers)
+      if (scope === "all" || scope.has(message.service)) watcher.push(message);
+  }
+
   /** Opens a Watch stream over `services` (all when empty), resuming where `resume` says. */
   subscribe(services: readonly string[], resume: ReadonlyMap<string, number>): Watcher {
     if (this.watchers.size >= this.options.limits.maxWatchers) {

@@ -86,7 +86,7 @@ export class Watcher implements AsyncIterable<WatchMessage> {
 
   private fresh(message: WatchMessage): boolean {
     const { kind } = message.event;
-    if (kind === "heartbeat") return true;
+    if (kind === "heartbeat" || kind === "headroom_crossed") return true;
     if (kind === "reset") {
       this.sentVersions.delete(message.service);
       return true;

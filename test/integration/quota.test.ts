@@ -595,6 +595,38 @@ const q6Backend = (id: string) => ({
   quotas: [limit("requests", Q6_LIMIT, Q6_WINDOW_MS / 1_000)],
 });
 
+describe("quota headroom in Watch", () => {
+  it("Q4 S8 Watch reports headroom crossing the watch thresholds, down and back up", async () => {
+    const clock = new ManualClock(T0);
+    const c = await start(clock);
+    await c.registry.register({
+      service: "headroom",
+      config: { quota: { watchThresholds: [0.5] } },
+      backends: [{ id: "a", address: "10.0.0.1:80", quotas: [limit("requests", 4, 10)] }],
+    });
+    const abort = new AbortController();
+    const seen: { below: boolean; threshold: number; dimension: string }[] = [];
+    const stream = c.balancer.watch({ services: ["headroom"] }, { signal: abort.signal });
+    void (async () => {
+      try {
+        for await (const m of stream) if (m.event.case === "headroomCrossed") seen.push(m.event.value);
+      } catch {
+        // aborted
+      }
+    })();
+    await sleep(50);
+    const held = [];
+    for (let i = 0; i < 2; i++) held.push(await c.balancer.select({ service: "headroom" }));
+    await eventually(async () => (seen.length >= 1 ? true : undefined));
+    expect(seen[0]).toMatchObject({ dimension: "requests", threshold: 0.5, below: true });
+    clock.advance(11_000);
+    await c.registry.getService({ service: "headroom" });
+    await eventually(async () => (seen.length >= 2 ? true : undefined));
+    expect(seen[1]).toMatchObject({ dimension: "requests", threshold: 0.5, below: false });
+    abort.abort();
+  });
+});
+
 describe("quota across three replicas on one Redis (real clock)", () => {
   let redis: RedisProcess;
   let redisDown = false;
