@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
+import { pickBench } from "./pick.js";
 import { quotaBench } from "./quota.js";
 import { rpcBench } from "./rpc.js";
 import { rpcRedisBench } from "./rpc-redis.js";
@@ -18,6 +19,7 @@ export const BENCHES: readonly Bench[] = [
   rpcBench,
   rpcRedisBench,
   streamBench,
+  pickBench,
   cacheBench,
   quotaBench,
   watchBench,
