@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Balancer } from "../balancer/balancer.js";
+import { type LoadBus, LoadShare } from "../balancer/load-share.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { HealthMonitor } from "../health/health-monitor.js";
 import { createProber } from "../health/prober.js";
@@ -44,6 +45,26 @@ export interface App {
   readonly watchHub: WatchHub;
   /** Graceful shutdown (behaviour.md O4). Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** Publishes this replica's in-flight counts every interval and takes the others'; returns the stop function. */
+async function shareLoad(
+  bus: LoadBus | undefined,
+  share: LoadShare,
+  clock: Clock,
+  intervalMs: number,
+  log: (message: string, cause: unknown) => void,
+) {
+  if (!bus) return () => {};
+  const unsubscribe = await bus.subscribe((report) => share.receive(report));
+  const stopTimer = every(clock, intervalMs, () => {
+    share.expire();
+    bus.publish(share.report()).catch((cause: unknown) => log("sharing in-flight counts failed", cause));
+  });
+  return () => {
+    stopTimer();
+    unsubscribe();
+  };
 }
 
 /** The composition root: builds the core, the adapters and both servers, and starts them. */
@@ -226,6 +247,19 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const stopRelay = await state.ticketRelay.subscribe(replica, (release) =>
     balancer.applyRelayed(release.outcome),
   );
+  const stopLoadShare = await shareLoad(
+    state.loadBus,
+    new LoadShare({
+      replica,
+      clock,
+      staleAfterMs: 3 * config.replicas.loadShareIntervalMs,
+      find: (service) => registry.find(service),
+      services: () => registry.names().flatMap((name) => registry.find(name) ?? []),
+    }),
+    clock,
+    config.replicas.loadShareIntervalMs,
+    log,
+  );
   const stopSweeps = [
     every(clock, SWEEP_INTERVAL_MS, () => balancer.expireTickets()),
     every(clock, SWEEP_INTERVAL_MS, () => registry.expireLeases()),
@@ -252,6 +286,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         ]);
         health.stop();
         stopRelay();
+        stopLoadShare();
         await registry.settled();
         registry.stop();
         await state.close();

@@ -1,3 +1,4 @@
+import type { LoadBus } from "../balancer/load-share.js";
 import { LOCAL_ONLY_RELAY, type TicketRelay } from "../balancer/ticket-relay.js";
 import { createTieredCache } from "../cache/tiered-cache.js";
 import type { FulcrumConfig } from "../config/schema.js";
@@ -18,6 +19,7 @@ import {
   type RedisClient,
   type RedisTarget,
 } from "../store/redis/redis-client.js";
+import { RedisLoadBus } from "../store/redis/redis-load-bus.js";
 import { RedisPinStore } from "../store/redis/redis-pin-store.js";
 import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
@@ -30,6 +32,8 @@ export interface StateStore {
   /** Quota reservations: in memory, or on Redis with per-replica local budgets while it is down. */
   readonly quotaLimiter: QuotaLimiter;
   readonly pinStore: PinStore;
+  /** Carries in-flight counts between replicas; undefined in memory (one replica). */
+  readonly loadBus: LoadBus | undefined;
   /** Carries Reports of other replicas' tickets to them. */
   readonly ticketRelay: TicketRelay;
   /** The ticket signing secret every replica on this state shares. */
@@ -90,6 +94,7 @@ export async function createStateStore(
       quotaLimiter: new MemoryQuotaLimiter(),
       pinStore,
       ticketRelay: LOCAL_ONLY_RELAY,
+      loadBus: undefined,
       cacheStats: () => ({}),
       ticketSecret: config.tickets.secret ?? randomTicketSecret(),
       redis: undefined,
@@ -132,6 +137,7 @@ export async function createStateStore(
     quotaLimiter,
     pinStore,
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
+    loadBus: new RedisLoadBus(redis, config.redis.prefix),
     cacheStats: () => ({ sessions: { ...pinCache.stats() } }),
     ticketSecret: config.tickets.secret ?? (await sharedTicketSecret(redis, config.redis.prefix)),
     redis,

@@ -12,6 +12,11 @@ export interface BackendState {
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   inFlight: number;
+  /**
+   * In-flight calls other replicas reported for this backend at their last share (issue 5):
+   * at most one share interval old; 0 without Redis.
+   */
+  remoteInFlight: number;
   /** Time-decayed latency EWMA in ms (load/latency-estimate.ts); 0 until the first latency report. */
   ewmaLatencyMs: number;
   /** Peak-EWMA in ms as of `latencyUpdatedAt` (load/latency-estimate.ts); 0 or absent before any report. */
@@ -37,6 +42,7 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
     consecutiveFailures: 0,
     consecutiveSuccesses: 0,
     inFlight: 0,
+    remoteInFlight: 0,
     ewmaLatencyMs: 0,
     peakEwmaMs: 0,
     latencyUpdatedAt: 0,
@@ -46,4 +52,9 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
     activeSince: now,
     ejectedUntil: 0,
   };
+}
+
+/** Calls in flight to `backend` from every replica, as far as this one knows: what load metrics and backpressure compare. */
+export function totalInFlight(backend: BackendState): number {
+  return backend.inFlight + backend.remoteInFlight;
 }

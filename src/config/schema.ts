@@ -51,6 +51,12 @@ export const configSchema = z.strictObject({
       cachedPins: positiveInt.default(100_000),
     })
     .prefault({}),
+  replicas: z
+    .strictObject({
+      /** How often a replica tells the others its in-flight counts (with Redis); the staleness bound of that view. */
+      loadShareIntervalMs: positiveInt.default(1_000),
+    })
+    .prefault({}),
   quota: z
     .strictObject({
       /** Replicas sharing the Redis: while it is down each enforces 1/replicas of every limit (Q6 degraded). */

@@ -1,4 +1,4 @@
-import type { BackendState } from "../balancer/backend-state.js";
+import { type BackendState, totalInFlight } from "../balancer/backend-state.js";
 import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
 
 /** A backend as GetService and Watch show it: what was registered plus its live state. */
@@ -28,7 +28,7 @@ export function describeBackend(state: BackendState, now: number): BackendStatus
     spec: state.spec,
     health: state.health,
     draining: state.draining,
-    inFlight: state.inFlight,
+    inFlight: totalInFlight(state),
     consecutiveFailures: state.consecutiveFailures,
     ewmaLatencyMs: state.ewmaLatencyMs,
     quotaRemaining: {},

@@ -10,6 +10,7 @@ import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { ManualClock } from "../../src/shared/manual-clock.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { freePort } from "../support/redis.js";
 import { startFulcrum } from "../support/server.js";
 
@@ -24,16 +25,6 @@ async function start(clock?: ManualClock) {
   const app = await startFulcrum({}, clock ? { clock } : {});
   apps.push(app);
   return { app, ...grpcTransportClients(app.grpcPort) };
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 function watch(app: App, service: string) {

@@ -12,6 +12,7 @@ import type { App } from "../../src/app/create-app.js";
 import type { FulcrumConfigInput } from "../../src/config/schema.js";
 import { ManualClock } from "../../src/shared/manual-clock.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { type RedisProcess, startRedis } from "../support/redis.js";
 import { startFulcrum } from "../support/server.js";
 
@@ -29,16 +30,6 @@ async function start(clock?: ManualClock, overrides: FulcrumConfigInput = {}) {
   const app = await startFulcrum(overrides, clock ? { clock } : {});
   apps.push(app);
   return { app, ...grpcTransportClients(app.grpcPort) };
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WatchRequestSchema, type WatchResponse } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import {
   type RedisClusterProcess,
   type RedisProcess,
@@ -15,16 +16,6 @@ import {
 import { startFulcrum } from "../support/server.js";
 
 const BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function watchOn(app: App, services: string[]) {
   const abort = new AbortController();
@@ -54,8 +45,8 @@ describe("replicas on one Redis", () => {
   let b: App;
   beforeAll(async () => {
     redis = await startRedis();
-    a = await startFulcrum({ redis: { url: redis.url } });
-    b = await startFulcrum({ redis: { url: redis.url } });
+    a = await startFulcrum({ redis: { url: redis.url }, replicas: { loadShareIntervalMs: 100 } });
+    b = await startFulcrum({ redis: { url: redis.url }, replicas: { loadShareIntervalMs: 100 } });
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -133,10 +124,39 @@ describe("replicas on one Redis", () => {
       await onA.balancer.report({ outcomes: [{ ticket: again.ticket, result: 1 }] });
     }
     const stats = await redis.cli("info", "commandstats");
+    // Periodic load shares (PUBLISH every 100 ms per replica here) do not scale with Selects; nothing else may run.
     const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].filter(
       ([, name]) => name !== "info" && name !== "config",
     );
-    expect(calls.map(([, name, n]) => `${name}=${n}`)).toEqual([]);
+    const perSelect = calls.filter(([, name]) => name !== "publish");
+    expect(perSelect.map(([, name, n]) => `${name}=${n}`)).toEqual([]);
+    const publishes = Number(calls.find(([, name]) => name === "publish")?.[2] ?? 0);
+    expect(publishes).toBeLessThan(50);
+  });
+
+  it("in-flight counts are shared between replicas: least_load on B avoids what A has in flight", async () => {
+    const onA = grpcTransportClients(a.grpcPort);
+    const onB = grpcTransportClients(b.grpcPort);
+    await onA.registry.register({
+      service: "shared-load",
+      config: { strategy: { strategy: 6 } },
+      backends: backends(2),
+    });
+    await eventually(() => onB.registry.getService({ service: "shared-load" }));
+    const pickOnB = async () => {
+      const picked = await onB.balancer.select({ service: "shared-load" });
+      await onB.balancer.report({ outcomes: [{ ticket: picked.ticket, result: 1 }] });
+      return picked.backends[0]?.id;
+    };
+    expect(await pickOnB()).toBe("b0");
+    const held = await onA.balancer.select({ service: "shared-load" });
+    expect(held.backends[0]?.id).toBe("b0");
+    await eventually(async () => ((await pickOnB()) === "b1" ? true : undefined));
+    const seenOnB = (await onB.registry.getService({ service: "shared-load" })).service?.backends[0]
+      ?.inFlight;
+    expect(seenOnB).toBe(1);
+    await onA.balancer.report({ outcomes: [{ ticket: held.ticket, result: 1 }] });
+    await eventually(async () => ((await pickOnB()) === "b0" ? true : undefined));
   });
 
   it("concurrent MERGEs on A and B are all kept, with one version history", async () => {

@@ -12,22 +12,13 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_de
 import type { App } from "../../src/app/create-app.js";
 import { ManualClock } from "../../src/shared/manual-clock.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { type RedisProcess, startRedis } from "../support/redis.js";
 import { startFulcrum } from "../support/server.js";
 
 type Clients = ReturnType<typeof grpcTransportClients>;
 
 const { PER_COMMAND, STATEFUL } = SessionMode;
-
-async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** n backends b0..b(n-1), each with `maxConnections` (0: unlimited). */
 const backends = (n: number, maxConnections = 0) =>

@@ -8,9 +8,10 @@
  * control. The two-level soft/hard split follows behaviour.md S15.
  */
 import type { BackendState } from "../backend-state.js";
+import { totalInFlight } from "../backend-state.js";
 
 /** True when `backend` is past `percent` of its max_connections in flight (never when unlimited). */
 export function pastShare(backend: BackendState, percent: number): boolean {
   const max = backend.spec.maxConnections;
-  return max > 0 && backend.inFlight * 100 > max * percent;
+  return max > 0 && totalInFlight(backend) * 100 > max * percent;
 }

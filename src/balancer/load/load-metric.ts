@@ -8,6 +8,7 @@
  * Source: tower `load/peak_ewma.rs` (cost = rtt * (pending + 1)), Finagle `PeakEwma`.
  */
 import type { BackendState } from "../backend-state.js";
+import { totalInFlight } from "../backend-state.js";
 import { peakEwmaAt } from "./latency-estimate.js";
 
 /** The LoadMetric names of the proto, lower case. */
@@ -22,7 +23,7 @@ export const PEAK_EWMA_MIN_RTT_MS = 1;
 /** A backend's load at `now` (epoch ms); lower is better; may be NaN only if its inputs are. */
 export type LoadFunction = (backend: BackendState, now: number) => number;
 
-const inFlight: LoadFunction = (backend) => backend.inFlight;
+const inFlight: LoadFunction = (backend) => totalInFlight(backend);
 const ewmaLatency: LoadFunction = (backend) => backend.ewmaLatencyMs;
 
 /** The load function of `metric`, with `decayMs` as the peak-EWMA decay. */
@@ -34,7 +35,7 @@ export function loadFunction(metric: LoadMetricName, decayMs: number): LoadFunct
       return ewmaLatency;
     case "peak_ewma":
       return (backend, now) =>
-        Math.max(PEAK_EWMA_MIN_RTT_MS, peakEwmaAt(backend, now, decayMs)) * (backend.inFlight + 1);
+        Math.max(PEAK_EWMA_MIN_RTT_MS, peakEwmaAt(backend, now, decayMs)) * (totalInFlight(backend) + 1);
   }
 }
 
