@@ -1,0 +1,50 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fc, test } from "@fast-check/vitest";
+import { describe, expect } from "vitest";
+import { SelectResponseSchema } from "../../../gen/fulcrum/v1/balancer_pb.js";
+import type { BackendSpec } from "../../../src/registry/model.js";
+import { encodeSelection, encodeSelectResponseFast } from "../../../src/rpc/codec.js";
+
+const text = fc.string({ unit: "grapheme", maxLength: 12 });
+const spec = fc.record({
+  id: text,
+  address: text,
+  zone: text,
+  labels: fc.dictionary(text, text, { maxKeys: 3 }),
+});
+
+describe("SelectResponse hand-written encoding", () => {
+  test.prop([
+    fc.array(spec, { maxLength: 4 }),
+    text,
+    fc.boolean(),
+    fc.nat({ max: 2 ** 40 }),
+    fc.constantFrom<"per_command" | "stateful" | undefined>(undefined, "per_command", "stateful"),
+  ])(
+    "is byte for byte what toBinary writes, and decodes to the same message",
+    (specs, ticket, degraded, version, mode) => {
+      const backends = specs.map((s) => ({ spec: s as unknown as BackendSpec }));
+      const message = encodeSelection({ backends, ticket, degraded, version, explanation: undefined }, mode);
+      const fast = encodeSelectResponseFast(message);
+      expect(fast).toBeDefined();
+      expect(Buffer.from(fast!)).toEqual(Buffer.from(toBinary(SelectResponseSchema, message)));
+      expect(fromBinary(SelectResponseSchema, fast!)).toEqual(
+        fromBinary(SelectResponseSchema, toBinary(SelectResponseSchema, message)),
+      );
+    },
+  );
+
+  test.prop([text])("declines a message with an explanation, leaving it to the generic encoder", (reason) => {
+    const message = encodeSelection(
+      {
+        backends: [],
+        ticket: "t",
+        degraded: false,
+        version: 1,
+        explanation: { strategy: "round_robin", filters: [], candidates: [], reason },
+      },
+      undefined,
+    );
+    expect(encodeSelectResponseFast(message)).toBeUndefined();
+  });
+});
