@@ -5,6 +5,7 @@
  * defaults belong to the core.
  */
 import { create, type DescMessage, type Message, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { anyPack, type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
 import * as B from "../../gen/fulcrum/v1/balancer_pb.js";
 import * as R from "../../gen/fulcrum/v1/registry_pb.js";
@@ -466,19 +467,64 @@ export function encodeSelection(
   },
   sessionMode: "per_command" | "stateful" | undefined,
 ): B.SelectResponse {
-  return create(B.SelectResponseSchema, {
+  // A literal message (all fields set) instead of create(): this runs once per Select.
+  return {
+    $typeName: "fulcrum.v1.SelectResponse",
+    backends: s.backends.map(({ spec }) => selectedBackendOf(spec)),
+    ticket: s.ticket,
     sessionMode: sessionMode ? enumValue(T.SessionMode, sessionMode) : T.SessionMode.UNSPECIFIED,
-    backends: s.backends.map(({ spec }) => ({
+    degraded: s.degraded,
+    explanation: s.explanation && encodeExplanation(s.explanation),
+    version: BigInt(s.version),
+  };
+}
+
+/** A backend as Select returns it, built once per registration (specs are immutable). */
+const selectedBackends = new WeakMap<M.BackendSpec, B.SelectedBackend>();
+/** The same, encoded as SelectResponse field 1 (tag, length, bytes). */
+const selectedBackendRecords = new WeakMap<B.SelectedBackend, Uint8Array>();
+
+function selectedBackendOf(spec: M.BackendSpec): B.SelectedBackend {
+  let selected = selectedBackends.get(spec);
+  if (!selected) {
+    selected = create(B.SelectedBackendSchema, {
       id: spec.id,
       address: spec.address,
       zone: spec.zone,
       labels: spec.labels,
-    })),
-    ticket: s.ticket,
-    degraded: s.degraded,
-    version: BigInt(s.version),
-    explanation: s.explanation && encodeExplanation(s.explanation),
-  });
+    });
+    selectedBackends.set(spec, selected);
+  }
+  return selected;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * SelectResponse to bytes without reflection, for the hot path: the backends' encodings are
+ * cached per registration and the few scalar fields are written directly (proto3 wire format,
+ * fields in number order, as toBinary writes them). Undefined when the message carries an
+ * explanation: the generic encoder takes that rare case.
+ */
+export function encodeSelectResponseFast(message: B.SelectResponse): Uint8Array | undefined {
+  if (message.explanation) return undefined;
+  const writer = new BinaryWriter();
+  for (const backend of message.backends) {
+    let record = selectedBackendRecords.get(backend);
+    if (!record) {
+      record = new BinaryWriter()
+        .tag(1, WireType.LengthDelimited)
+        .bytes(toBinary(B.SelectedBackendSchema, backend))
+        .finish();
+      selectedBackendRecords.set(backend, record);
+    }
+    writer.raw(record);
+  }
+  if (message.ticket) writer.tag(2, WireType.LengthDelimited).bytes(utf8.encode(message.ticket));
+  if (message.sessionMode) writer.tag(3, WireType.Varint).int32(message.sessionMode);
+  if (message.degraded) writer.tag(4, WireType.Varint).bool(true);
+  if (message.version) writer.tag(6, WireType.Varint).uint64(message.version);
+  return writer.finish();
 }
 
 /** Outcomes -> domain; duration problems are collected with the outcome's index. */
@@ -628,6 +674,11 @@ export function encodeHealthState(state: M.HealthState): T.HealthState {
 }
 
 export const SelectRequestSchema = B.SelectRequestSchema;
+
+/** Hand-written encoders for hot messages, by type name; each may decline (undefined) a message. */
+export const fastEncoders: ReadonlyMap<string, (message: never) => Uint8Array | undefined> = new Map([
+  [B.SelectResponseSchema.typeName, encodeSelectResponseFast as (message: never) => Uint8Array | undefined],
+]);
 
 function healthName(state: T.HealthState): string {
   return T.HealthState[state] ?? String(state);

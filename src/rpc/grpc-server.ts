@@ -42,7 +42,11 @@ export interface GrpcServerHandle {
 }
 
 function serializer(desc: DescMessage) {
-  return (message: unknown) => Buffer.from(toBinary(desc, message as Parameters<typeof toBinary>[1]));
+  const fast = codec.fastEncoders.get(desc.typeName);
+  return (message: unknown) => {
+    const bytes = fast?.(message as never) ?? toBinary(desc, message as Parameters<typeof toBinary>[1]);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
 }
 
 /**
