@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../registry/limits.js";
+import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
@@ -16,29 +19,29 @@ export const configSchema = z.strictObject({
     .prefault({}),
   limits: z
     .strictObject({
-      maxServices: positiveInt.default(10_000),
-      maxBackendsPerService: positiveInt.default(10_000),
-      maxNameLength: positiveInt.default(253),
-      maxLabelsPerBackend: positiveInt.default(64),
-      maxQuotasPerBackend: positiveInt.default(16),
-      maxSelectCount: positiveInt.default(64),
-      maxExclude: positiveInt.default(1_024),
+      maxServices: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxServices),
+      maxBackendsPerService: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxBackendsPerService),
+      maxNameLength: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxNameLength),
+      maxLabelsPerBackend: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxLabelsPerBackend),
+      maxQuotasPerBackend: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxQuotasPerBackend),
+      maxSelectCount: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxSelectCount),
+      maxExclude: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxExclude),
       maxReportBatch: positiveInt.default(1_000),
       maxMessageBytes: positiveInt.default(4 * 1024 * 1024),
     })
     .prefault({}),
   watch: z
     .strictObject({
-      historyPerService: positiveInt.default(1_000),
-      queuePerWatcher: positiveInt.default(4_096),
-      maxWatchers: positiveInt.default(20_000),
-      heartbeatMs: positiveInt.default(15_000),
+      historyPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyPerService),
+      queuePerWatcher: positiveInt.default(DEFAULT_WATCH_LIMITS.queuePerWatcher),
+      maxWatchers: positiveInt.default(DEFAULT_WATCH_LIMITS.maxWatchers),
+      heartbeatMs: positiveInt.default(DEFAULT_WATCH_LIMITS.heartbeatMs),
     })
     .prefault({}),
   health: z
     .strictObject({
       /** Active checks in flight at once across the process (H5). */
-      maxConcurrentProbes: positiveInt.default(64),
+      maxConcurrentProbes: positiveInt.default(DEFAULT_MAX_CONCURRENT_PROBES),
     })
     .prefault({}),
   sessions: z
