@@ -103,6 +103,13 @@ function requestsOf(
   return call.iterator({ destroyOnReturn: false });
 }
 
+/**
+ * Messages a stream may hold unwritten before its producer waits for `drain`. grpc-js streams
+ * signal backpressure at 16 queued objects; waiting there stalls a busy SelectStream between
+ * every few answers, while this bound still caps the memory of a slow reader.
+ */
+const MAX_BUFFERED_WRITES = 256;
+
 /** Writes an async iterable to a writable call, honouring backpressure. */
 async function writeAll(
   call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
@@ -110,7 +117,9 @@ async function writeAll(
 ) {
   for await (const message of source) {
     if (call.cancelled) break;
-    if (!call.write(message)) await new Promise((resolve) => call.once("drain", resolve));
+    const accepted = call.write(message);
+    if (!accepted && call.writableLength >= MAX_BUFFERED_WRITES)
+      await new Promise((resolve) => call.once("drain", resolve));
   }
 }
 
