@@ -126,6 +126,33 @@ describe("health through the real RPCs", () => {
     expect(status).toMatchObject({ health: HealthState.HEALTHY, consecutiveFailures: 0 });
   });
 
+  it("H7 Select uses the allowed set of health states: all but Unhealthy by default, or exactly what the service lists", async () => {
+    const { registry, balancer } = await start();
+    const backends = [
+      { id: "a", address: "10.0.0.1:80" },
+      { id: "b", address: "10.0.0.2:80" },
+    ];
+    await registry.register({ service: "h7-default", config: { health: { failureThreshold: 4 } }, backends });
+    await registry.register({
+      service: "h7-strict",
+      config: { health: { failureThreshold: 4, allowedStates: [HealthState.HEALTHY] } },
+      backends,
+    });
+    const fail = (service: string) => ({ service, backendId: "a", result: 2 });
+    await balancer.report({
+      outcomes: [fail("h7-default"), fail("h7-default"), fail("h7-strict"), fail("h7-strict")],
+    });
+    expect(await healthOf({ registry, balancer }, "h7-default", "a")).toBe(HealthState.DEGRADED);
+    expect(await healthOf({ registry, balancer }, "h7-strict", "a")).toBe(HealthState.DEGRADED);
+    const picks = async (service: string) => {
+      const ids = new Set<string | undefined>();
+      for (let i = 0; i < 4; i++) ids.add((await balancer.select({ service })).backends[0]?.id);
+      return ids;
+    };
+    expect(await picks("h7-default")).toEqual(new Set(["a", "b"]));
+    expect(await picks("h7-strict")).toEqual(new Set(["b"]));
+  });
+
   it("H8 health agents stream probe results; unknown backends are rejected, not applied", async () => {
     const { registry, balancer } = await start();
     await registry.register({
