@@ -154,6 +154,25 @@ export class QuotaGate implements QuotaView {
     }
   }
 
+  /**
+   * A Report settled a ticket (Q3): the backends it was about are trued up; reservations on
+   * the ticket's other backends (count > 1, the caller used one) are given back.
+   */
+  async settleTicket(
+    service: string,
+    ticketBackends: readonly BackendState[],
+    reported: readonly BackendState[],
+    reservations: readonly unknown[] | undefined,
+    outcome: Outcome,
+  ): Promise<void> {
+    for (const backend of reported) await this.settle(backend, service, reservations, outcome);
+    if (!reservations) return;
+    const unused = (reservations as Reservation[]).filter(
+      (r) => !reported.some((b) => b.spec.id === r.key.backendId),
+    );
+    if (unused.length > 0) await this.release(ticketBackends, unused);
+  }
+
   /** Q3: an expired ticket gives its reservations back. */
   async release(backends: readonly BackendState[], reservations: readonly unknown[]): Promise<void> {
     const now = this.options.clock.now();
