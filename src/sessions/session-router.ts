@@ -9,6 +9,7 @@
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { Balancer, Choice, Selection } from "../balancer/balancer.js";
+import type { Explanation } from "../balancer/explanation.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { QuotaGate } from "../quota/quota-gate.js";
 import type { ServiceEntry } from "../registry/service-entry.js";
@@ -90,7 +91,12 @@ export class SessionRouter {
         return { selection: await this.admit(service, scoped, extras.cost), sessionMode: "per_command" };
       case "use_pin":
         return {
-          selection: await this.commitPinned(service, decision.backendId, extras.cost),
+          selection: await this.commitPinned(
+            service,
+            decision.backendId,
+            extras.cost,
+            query.explain && extras.sessionId,
+          ),
           sessionMode: "stateful",
         };
       case "reject":
@@ -181,7 +187,12 @@ export class SessionRouter {
         };
       case "existing":
         return {
-          selection: await this.commitPinned(service, outcome.backendId, extras.cost),
+          selection: await this.commitPinned(
+            service,
+            outcome.backendId,
+            extras.cost,
+            query.explain && sessionId,
+          ),
           sessionMode: "stateful",
         };
       case "capacity":
@@ -195,10 +206,12 @@ export class SessionRouter {
     }
   }
 
+  /** The pinned backend, ticketed; with `explainFor` (the session id) the trace says the pin decided (S16). */
   private commitPinned(
     service: string,
     backendId: string,
     cost: Readonly<Record<string, number>>,
+    explainFor: string | false,
   ): Promise<Selection> {
     const entry = this.entry(service);
     const backend = entry.backends.get(backendId);
@@ -207,9 +220,10 @@ export class SessionRouter {
         "unavailable",
         `service ${JSON.stringify(service)}: pinned backend ${JSON.stringify(backendId)} is gone`,
       );
+    const explanation = explainFor ? pinExplanation(entry, backendId, explainFor) : undefined;
     return this.commitChoice(
       service,
-      { backends: [backend], degraded: false, version: entry.snapshot.version, explanation: undefined },
+      { backends: [backend], degraded: false, version: entry.snapshot.version, explanation },
       cost,
     );
   }
@@ -246,4 +260,20 @@ function storeCall<T>(service: string, call: Promise<T>): Promise<T> {
       { cause },
     );
   });
+}
+
+/** S16 for a pinned session: every other backend was set aside by the pin. */
+function pinExplanation(entry: ServiceEntry, pinned: string, sessionId: string): Explanation {
+  const candidates = [...entry.backends.keys()].map((backendId) => ({
+    backendId,
+    removedBy: backendId === pinned ? "" : "pinned",
+    score: 0,
+    picked: backendId === pinned,
+  }));
+  return {
+    strategy: entry.snapshot.strategy,
+    filters: [{ filter: "pinned", removed: candidates.length - 1 }],
+    candidates,
+    reason: `session ${JSON.stringify(sessionId)} is pinned to ${pinned}`,
+  };
 }

@@ -626,6 +626,26 @@ describe("sessions through the real RPCs (one replica, in memory)", () => {
     expect(bad.code).toBe(Code.InvalidArgument);
     expect(bad.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual(["session_id"]);
   });
+
+  it("S16 P4 explain on a pinned session says the pin decided and names the other backends it set aside", async () => {
+    const c = await start();
+    await c.registry.register({ service: "s16pin", backends: backends(3) });
+    const pinned = await session(c, "s16pin", "c-1").select("GROUP misc");
+    const explained = await c.balancer.select({
+      service: "s16pin",
+      sessionId: "c-1",
+      command: "NEXT",
+      explain: true,
+    });
+    expect(explained.backends[0]?.id).toBe(pinned.id);
+    expect(explained.explanation?.filters).toEqual([
+      expect.objectContaining({ filter: "pinned", removed: 2 }),
+    ]);
+    expect(explained.explanation?.reason).toContain('"c-1"');
+    expect(
+      explained.explanation?.candidates.filter((cand) => cand.picked).map((cand) => cand.backendId),
+    ).toEqual([pinned.id]);
+  });
 });
 
 describe("sessions across replicas on one Redis (P4)", () => {
