@@ -158,7 +158,7 @@ export class Balancer {
     query: SelectQuery,
   ): BackendState | undefined {
     const { probeSelection } = this.options;
-    if (!probeSelection || query.count > 1) return undefined;
+    if (!probeSelection || query.count > 1 || query.allowProbe === false) return undefined;
     const filter = requestFilter(query, FULL_QUOTA, { filterThreshold: 0, shadow: true });
     return probeSelection(service, filter ? unhealthy.filter(filter) : unhealthy);
   }

@@ -14,4 +14,6 @@ export interface SelectQuery {
    * negative availability, quota denials); undefined for a plain Select.
    */
   readonly accept?: ((backend: BackendState) => boolean) | undefined;
+  /** False: never an Unhealthy backend's probe selection (H2), e.g. for a session about to be pinned. */
+  readonly allowProbe?: boolean;
 }

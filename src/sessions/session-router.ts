@@ -157,7 +157,8 @@ export class SessionRouter {
     const { sessionId } = extras;
     const entry = this.entry(service);
     const accept = query.accept;
-    const single = { ...query, count: 1 };
+    // A session is never pinned to an Unhealthy backend's probe selection.
+    const single: SelectQuery = { ...query, count: 1, allowProbe: false };
     const outcome = await storeCall(
       service,
       establishPin({

@@ -627,6 +627,22 @@ describe("sessions through the real RPCs (one replica, in memory)", () => {
     expect(bad.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field)).toEqual(["session_id"]);
   });
 
+  it("P5 H2 a new pin never lands on an Unhealthy backend's probe selection; the probe goes to the next plain Select", async () => {
+    const clock = new ManualClock(Date.now());
+    const c = await start(clock);
+    await c.registry.register({
+      service: "p5probe",
+      config: { health: { probeInterval: { seconds: 5n } } },
+      backends: backends(2),
+    });
+    await c.registry.setHealth({ service: "p5probe", backendId: "b0", health: 3 });
+    clock.advance(5_000);
+    const pinned = await c.balancer.select({ service: "p5probe", sessionId: "c-1", command: "GROUP misc" });
+    expect(pinned.backends[0]?.id).toBe("b1");
+    const probe = await c.balancer.select({ service: "p5probe" });
+    expect(probe.backends[0]?.id).toBe("b0");
+  });
+
   it("S16 P4 explain on a pinned session says the pin decided and names the other backends it set aside", async () => {
     const c = await start();
     await c.registry.register({ service: "s16pin", backends: backends(3) });
