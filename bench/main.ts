@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
+import { memoryBench } from "./memory.js";
 import { pickBench } from "./pick.js";
 import { quotaBench } from "./quota.js";
 import { rpcBench } from "./rpc.js";
@@ -23,6 +24,7 @@ export const BENCHES: readonly Bench[] = [
   cacheBench,
   quotaBench,
   watchBench,
+  memoryBench,
 ];
 
 const DEFAULT_SECONDS = 5;
