@@ -51,6 +51,7 @@ interface ServiceHealth {
 /** The health of every backend this replica knows. */
 export class HealthMonitor {
   private readonly services = new Map<string, ServiceHealth>();
+  private readonly syncPending = new Set<string>();
   private readonly stopCriticalSweep: () => void;
 
   constructor(private readonly options: HealthMonitorOptions) {
@@ -62,7 +63,7 @@ export class HealthMonitor {
     const { change } = event;
     if (change.kind === "service_removed") this.forget(event.service);
     else if (change.kind === "health_changed") this.mirror(event.service, change.backendId, change.current);
-    else this.sync(event.service);
+    else this.syncSoon(event.service);
   }
 
   /** A Report outcome for `backend` (H1, H3, H4). */
@@ -176,6 +177,19 @@ export class HealthMonitor {
     health.records.set(backendId, {
       ...initialHealthRecord(current, this.options.clock.now()),
       lastProbeAt: record.lastProbeAt,
+    });
+  }
+
+  /**
+   * One registration emits a change per backend; following the service once per batch (not once
+   * per change) keeps a large MERGE linear. Runs before the Register's answer goes out.
+   */
+  private syncSoon(service: string): void {
+    if (this.syncPending.has(service)) return;
+    this.syncPending.add(service);
+    queueMicrotask(() => {
+      this.syncPending.delete(service);
+      this.sync(service);
     });
   }
 
