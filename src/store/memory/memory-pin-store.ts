@@ -52,6 +52,9 @@ interface ServiceTable {
   tailExpiresAt: number;
 }
 
+/** What countByBackend answers for a service without pins. */
+const EMPTY_COUNTS: ReadonlyMap<string, number> = new Map();
+
 /** A PinStore in Maps; see the file header. */
 export class MemoryPinStore implements PinStore {
   private readonly clock: Clock;
@@ -137,8 +140,9 @@ export class MemoryPinStore implements PinStore {
     return entry.backendId;
   }
 
+  /** The live counts, read-only (no copy: a new pin asks once, and `pin` re-checks capacity itself). */
   async countByBackend(service: string): Promise<ReadonlyMap<string, number>> {
-    return new Map(this.swept(service)?.counts);
+    return this.swept(service)?.counts ?? EMPTY_COUNTS;
   }
 
   async releaseBackend(service: string, backendId: string): Promise<number> {
