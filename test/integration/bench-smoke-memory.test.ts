@@ -6,55 +6,26 @@
  * per-item differences are within the noise of RSS, so they are only checked to be numbers;
  * benchmarks never gate on their figures.
  */
-import { execFile } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { BenchRow } from "../../bench/harness.js";
+
 import type { MemoryRow } from "../../bench/memory.js";
+import { isAlive, readRows, runBench } from "../support/bench-run.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUN_TIMEOUT_MS = 60_000;
-
-function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["bin/bench.mjs", ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, FULCRUM_BENCH_MEMORY_SCALE: "0.01" },
-        timeout: RUN_TIMEOUT_MS,
-        killSignal: "SIGTERM",
-        maxBuffer: 4 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("npm run bench memory (smoke)", () => {
   it("measures 100 backends and 1,000 pinned sessions, writes the results and stops the server", async () => {
     const started = Date.now() - 1_000;
-    const { code, stdout, stderr } = await runBench(["memory", "--pairs", "1"]);
+    const { code, stdout, stderr } = await runBench(["memory", "--pairs", "1"], {
+      timeoutMs: RUN_TIMEOUT_MS,
+      env: { FULCRUM_BENCH_MEMORY_SCALE: "0.01" },
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("## memory");
 
-    const path = `${ROOT}/bench/results/memory.json`;
-    expect(statSync(path).mtimeMs).toBeGreaterThanOrEqual(started);
-    const document = JSON.parse(readFileSync(path, "utf8")) as { bench: string; rows: BenchRow[] };
-    expect(document.bench).toBe("memory");
-    expect(document.rows).toHaveLength(2);
-    const [perBackend, perSession] = document.rows as MemoryRow[];
+    const rows = readRows("memory", started);
+    expect(rows).toHaveLength(2);
+    const [perBackend, perSession] = rows as MemoryRow[];
     expect(perBackend!.row).toContain("100 backends");
     expect(perSession!.row).toContain("1,000 sessions");
     for (const row of [perBackend!, perSession!]) {

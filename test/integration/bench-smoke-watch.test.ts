@@ -5,57 +5,26 @@
  * watch clients; redis-server is stopped by its own helper) is gone afterwards. Benchmarks
  * never gate on their figures.
  */
-import { execFile } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { findExecutable, findGrpcLoadTools } from "../../bench/h2load.js";
-import type { BenchRow, ResultRow } from "../../bench/harness.js";
+import type { ResultRow } from "../../bench/harness.js";
 import type { RpcRedisRow } from "../../bench/rpc-redis.js";
 import type { WatchRow } from "../../bench/watch.js";
+import { isAlive, readRows, runBench } from "../support/bench-run.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUN_TIMEOUT_MS = 60_000;
 const WATCHERS = 200;
-
-function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["bin/bench.mjs", ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, FULCRUM_BENCH_WATCHERS: String(WATCHERS) },
-        timeout: RUN_TIMEOUT_MS,
-        killSignal: "SIGTERM",
-        maxBuffer: 4 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function readRows(name: string, notBefore: number): BenchRow[] {
-  const path = `${ROOT}/bench/results/${name}.json`;
-  expect(statSync(path).mtimeMs).toBeGreaterThanOrEqual(notBefore);
-  const document = JSON.parse(readFileSync(path, "utf8")) as { bench: string; rows: BenchRow[] };
-  expect(document.bench).toBe(name);
-  return document.rows;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("npm run bench watch rpc-redis (smoke)", () => {
   it("runs both, writes their results and leaves no process running", async () => {
     const started = Date.now() - 1_000;
-    const { code, stdout, stderr } = await runBench(["watch", "rpc-redis", "--seconds", "1", "--pairs", "1"]);
+    const { code, stdout, stderr } = await runBench(
+      ["watch", "rpc-redis", "--seconds", "1", "--pairs", "1"],
+      {
+        timeoutMs: RUN_TIMEOUT_MS,
+        env: { FULCRUM_BENCH_WATCHERS: String(WATCHERS) },
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("## watch");
     expect(stdout).toContain("## rpc-redis");

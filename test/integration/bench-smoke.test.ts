@@ -3,34 +3,12 @@
  * cannot rot: both write bench/results/<name>.json with positive figures, and the server
  * process each bench started is gone afterwards. Benchmarks never gate on their figures.
  */
-import { execFile } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { findGrpcLoadTools } from "../../bench/h2load.js";
 import type { BenchRow, ResultRow } from "../../bench/harness.js";
+import { isAlive, readRows, runBench } from "../support/bench-run.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const RUN_TIMEOUT_MS = 75_000;
-
-function runBench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["bin/bench.mjs", ...args],
-      { cwd: ROOT, timeout: RUN_TIMEOUT_MS, killSignal: "SIGTERM", maxBuffer: 4 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function readRows(name: string, notBefore: number): BenchRow[] {
-  const path = `${ROOT}/bench/results/${name}.json`;
-  expect(statSync(path).mtimeMs).toBeGreaterThanOrEqual(notBefore);
-  const document = JSON.parse(readFileSync(path, "utf8")) as { bench: string; rows: BenchRow[] };
-  expect(document.bench).toBe(name);
-  return document.rows;
-}
 
 function expectMeasured(row: BenchRow): asserts row is ResultRow {
   expect(row).not.toHaveProperty("skipped");
@@ -40,19 +18,12 @@ function expectMeasured(row: BenchRow): asserts row is ResultRow {
     expect(value).toBeGreaterThan(0);
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe("npm run bench (smoke)", () => {
   it("runs rpc and stream, writes their results and leaves no server running", async () => {
     const started = Date.now() - 1_000;
-    const { code, stdout, stderr } = await runBench(["rpc", "stream", "--seconds", "1", "--pairs", "1"]);
+    const { code, stdout, stderr } = await runBench(["rpc", "stream", "--seconds", "1", "--pairs", "1"], {
+      timeoutMs: RUN_TIMEOUT_MS,
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toContain("## rpc");
     expect(stdout).toContain("## stream");
