@@ -92,7 +92,7 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     clock,
     limits: config.limits,
     replica,
-    signer: createTicketSigner(state.ticketSecret),
+    signer: createTicketSigner(state.ticketSecrets),
     relay: state.ticketRelay,
     onRelayError: (cause) =>
       deps.logger.warn({ err: cause }, "relaying a Report to the replica that issued its ticket failed"),

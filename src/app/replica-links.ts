@@ -10,6 +10,13 @@ import { type Clock, every } from "../shared/clock.js";
 import type { Core } from "./build-core.js";
 import type { StateStore } from "./state-store.js";
 
+/**
+ * How often a replica re-publishes and re-reads the shared ticket secrets besides on every
+ * reconnect: the longest a secret minted on an empty Redis goes unaccepted by a replica that
+ * was already connected (issue 10 item 4).
+ */
+const TICKET_SECRET_SYNC_MS = 5_000;
+
 /** Starts the links; resolves once subscribed, with the function that stops them. */
 export async function startReplicaLinks(
   core: Core,
@@ -21,8 +28,24 @@ export async function startReplicaLinks(
   const stopRelay = await state.ticketRelay.subscribe(core.replica, (release) =>
     core.balancer.applyRelayed(release.outcome),
   );
+  const stopSecretSync = every(clock, TICKET_SECRET_SYNC_MS, () => {
+    state
+      .syncTicketSecrets()
+      // The message only: an ioredis error carries the command's arguments, the secret among them.
+      .catch((cause: unknown) =>
+        logger.debug(
+          { reason: cause instanceof Error ? cause.message : String(cause) },
+          "syncing ticket secrets failed",
+        ),
+      );
+  });
   const bus = state.loadBus;
-  if (!bus) return stopRelay;
+  if (!bus) {
+    return () => {
+      stopSecretSync();
+      stopRelay();
+    };
+  }
   const share = new LoadShare({
     replica: core.replica,
     clock,
@@ -39,6 +62,7 @@ export async function startReplicaLinks(
   });
   return () => {
     stopTimer();
+    stopSecretSync();
     unsubscribe();
     stopRelay();
   };

@@ -24,7 +24,8 @@ import { RedisPinStore } from "../store/redis/redis-pin-store.js";
 import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
-import { randomTicketSecret } from "./ticket-signer.js";
+import { RedisTicketSecrets } from "../store/redis/redis-ticket-secrets.js";
+import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
 export interface StateStore {
@@ -36,8 +37,10 @@ export interface StateStore {
   readonly loadBus: LoadBus | undefined;
   /** Carries Reports of other replicas' tickets to them. */
   readonly ticketRelay: TicketRelay;
-  /** The ticket signing secret every replica on this state shares. */
-  readonly ticketSecret: string;
+  /** The ticket signing secrets every replica on this state shares. */
+  readonly ticketSecrets: TicketSecretSource;
+  /** Re-publishes and re-reads the shared ticket secrets (on Redis; a no-op in memory). */
+  syncTicketSecrets(): Promise<void>;
   /** Counters of the tiered caches in use, by name (for /metrics). */
   cacheStats(): Record<string, Record<string, number>>;
   readonly redis: RedisClient | undefined;
@@ -53,13 +56,21 @@ function redisTarget(config: FulcrumConfig["redis"]): RedisTarget | undefined {
 /** The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). */
 const PIN_CACHE_NAMESPACE = "pins";
 
-/** The secret the first replica on this Redis created; every later one reads it. */
-async function sharedTicketSecret(redis: RedisClient, prefix: string): Promise<string> {
-  const key = `${prefix}:ticket-secret`;
-  await redis.set(key, randomTicketSecret(), "NX");
-  const secret = await redis.get(key);
-  if (!secret) throw new Error(`redis lost ${key} right after creating it`);
-  return secret;
+/** A configured secret as is; otherwise the one the replicas share through Redis (item 4 of issue 10). */
+async function ticketSecretsOn(
+  redis: RedisClient,
+  config: FulcrumConfig,
+): Promise<{ source: TicketSecretSource; sync(): Promise<void>; close(): void }> {
+  if (config.tickets.secret) {
+    return { source: fixedTicketSecret(config.tickets.secret), sync: async () => {}, close() {} };
+  }
+  const shared = new RedisTicketSecrets({
+    client: redis,
+    prefix: config.redis.prefix,
+    candidate: randomTicketSecret(),
+  });
+  await shared.start();
+  return { source: shared, sync: () => shared.sync(), close: () => shared.close() };
 }
 
 /** Reports Redis going away and coming back once per transition, not once per reconnect attempt. */
@@ -96,7 +107,8 @@ export async function createStateStore(
       ticketRelay: LOCAL_ONLY_RELAY,
       loadBus: undefined,
       cacheStats: () => ({}),
-      ticketSecret: config.tickets.secret ?? randomTicketSecret(),
+      ticketSecrets: fixedTicketSecret(config.tickets.secret ?? randomTicketSecret()),
+      syncTicketSecrets: async () => {},
       redis: undefined,
       close: async () => pinStore.close(),
     };
@@ -132,6 +144,7 @@ export async function createStateStore(
     localShare: 1 / config.quota.replicas,
     onPrimaryError: (error) => logger.debug({ err: error }, "quota on redis failed; local budget used"),
   });
+  const tickets = await ticketSecretsOn(redis, config);
   return {
     registryLog: new RedisRegistryLog({ client: redis, prefix: config.redis.prefix }),
     quotaLimiter,
@@ -139,9 +152,11 @@ export async function createStateStore(
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
     loadBus: new RedisLoadBus(redis, config.redis.prefix),
     cacheStats: () => ({ sessions: { ...pinCache.stats() } }),
-    ticketSecret: config.tickets.secret ?? (await sharedTicketSecret(redis, config.redis.prefix)),
+    ticketSecrets: tickets.source,
+    syncTicketSecrets: tickets.sync,
     redis,
     async close() {
+      tickets.close();
       pinCache.close();
       pinBus.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTicketSigner } from "../../../src/app/ticket-signer.js";
+import { createTicketSigner, fixedTicketSecret } from "../../../src/app/ticket-signer.js";
 import type { BackendState } from "../../../src/balancer/backend-state.js";
 import { Balancer, type BalancerOptions } from "../../../src/balancer/balancer.js";
 import type { Outcome } from "../../../src/balancer/outcome.js";
@@ -34,7 +34,7 @@ function setup(
     clock: d.clock,
     limits: { ...DEFAULT_REGISTRY_LIMITS, maxReportBatch: 100 },
     replica: "t",
-    signer: createTicketSigner("unit-test-secret-0123456789"),
+    signer: createTicketSigner(fixedTicketSecret("unit-test-secret-0123456789")),
     ...extra,
   });
   return { balancer, clock: d.clock, drained };
