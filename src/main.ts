@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { createApp } from "./app/create-app.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
+import { redactUrl } from "./config/redact.js";
 
 function portFlag(value: string): number {
   const port = Number(value);
@@ -44,7 +45,7 @@ async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
   const app = await createApp(config);
   const state = config.redis.url
-    ? `Redis ${config.redis.url}`
+    ? `Redis ${redactUrl(config.redis.url)}`
     : config.redis.cluster
       ? `Redis Cluster ${config.redis.cluster}`
       : "in memory";

@@ -1,6 +1,10 @@
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import type { LoadBus } from "../balancer/load-share.js";
 import { LOCAL_ONLY_RELAY, type TicketRelay } from "../balancer/ticket-relay.js";
 import { createTieredCache } from "../cache/tiered-cache.js";
+import { ConfigError } from "../config/load-config.js";
+import { redactUrl } from "../config/redact.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
@@ -47,10 +51,25 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
+function redisTls(config: FulcrumConfig["redis"]): ConnectionOptions | undefined {
+  if (!config.tlsCaFile) return undefined;
+  try {
+    return { ca: readFileSync(config.tlsCaFile) };
+  } catch (error) {
+    throw new ConfigError(`redis.tlsCaFile: cannot read ${config.tlsCaFile}: ${(error as Error).message}`);
+  }
+}
+
 function redisTarget(config: FulcrumConfig["redis"]): RedisTarget | undefined {
-  if (config.url) return { kind: "single", url: config.url };
-  if (config.cluster) return { kind: "cluster", nodes: parseClusterNodes(config.cluster) };
+  const tls = redisTls(config);
+  if (config.url) return { kind: "single", url: config.url, tls };
+  if (config.cluster) return { kind: "cluster", nodes: parseClusterNodes(config.cluster), tls };
   return undefined;
+}
+
+/** Where the state lives, as shown to people: a Redis password is never part of it (A4). */
+function describeTarget(config: FulcrumConfig["redis"]): string {
+  return config.url ? redactUrl(config.url) : `cluster ${config.cluster}`;
 }
 
 /** The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). */
@@ -117,6 +136,8 @@ export async function createStateStore(
     commandTimeoutMs: config.redis.commandTimeoutMs,
     reconnectStepMs: 50,
     maxReconnectDelayMs: 1_000,
+  }).catch((error: Error) => {
+    throw new ConfigError(`cannot connect to Redis ${describeTarget(config.redis)}: ${error.message}`);
   });
   watchConnection(redis, logger);
   const pinBus = new RedisBus({

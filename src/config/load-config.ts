@@ -28,23 +28,53 @@ function envName(path: readonly string[]): string {
   return ENV_PREFIX + path.map((p) => p.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()).join("_");
 }
 
-/** FULCRUM_GRPC_PORT=5000 -> { grpc: { port: 5000 } }, for every setting the schema has. */
+/** A schema node as zod 4 describes it: its kind, and what it wraps or holds. */
+interface SchemaNode {
+  readonly _zod: {
+    readonly def: {
+      type: string;
+      innerType?: SchemaNode;
+      in?: SchemaNode;
+      shape?: Record<string, SchemaNode>;
+    };
+  };
+}
+
+/** Strips optional/default/prefault/pipe wrappers down to the object or leaf they hold. */
+function unwrap(node: SchemaNode): SchemaNode {
+  const def = node._zod.def;
+  const inner = def.innerType ?? (def.type === "pipe" ? def.in : undefined);
+  return inner ? unwrap(inner) : node;
+}
+
+/** An environment string as the leaf kind wants it; anything unparsable is left for the schema to reject. */
+function envValue(kind: string, raw: string): unknown {
+  if (kind === "number" && raw.trim() !== "") return Number(raw);
+  if (kind === "boolean" && /^(true|1|false|0)$/i.test(raw.trim())) return /^(true|1)$/i.test(raw.trim());
+  return raw;
+}
+
+/**
+ * FULCRUM_GRPC_PORT=5000 -> { grpc: { port: 5000 } }, for every setting the schema has,
+ * optional ones (no default) included: the walk follows the schema's shape, not its defaults.
+ */
 function fromEnv(env: NodeJS.ProcessEnv): Tree {
-  const out: Tree = {};
-  const visit = (defaults: Tree, path: string[], target: Tree) => {
-    for (const [key, value] of Object.entries(defaults)) {
-      if (isTree(value)) {
-        const child: Tree = {};
-        visit(value, [...path, key], child);
-        if (Object.keys(child).length > 0) target[key] = child;
+  const visit = (shape: Record<string, SchemaNode>, path: string[]): Tree => {
+    const out: Tree = {};
+    for (const [key, field] of Object.entries(shape)) {
+      const node = unwrap(field);
+      const { type, shape: childShape } = node._zod.def;
+      if (type === "object" && childShape) {
+        const child = visit(childShape, [...path, key]);
+        if (Object.keys(child).length > 0) out[key] = child;
         continue;
       }
       const raw = env[envName([...path, key])];
-      if (raw !== undefined) target[key] = typeof value === "number" && raw.trim() !== "" ? Number(raw) : raw;
+      if (raw !== undefined) out[key] = envValue(type, raw);
     }
+    return out;
   };
-  visit(configSchema.parse({}) as Tree, [], out);
-  return out;
+  return visit(configSchema.shape as unknown as Record<string, SchemaNode>, []);
 }
 
 function format(error: z.ZodError, source: string): string {

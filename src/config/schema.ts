@@ -77,11 +77,16 @@ export const configSchema = z.strictObject({
     .prefault({}),
   redis: z
     .strictObject({
-      /** redis://host:port of one server; unset (and no cluster) runs in memory. */
+      /**
+       * redis://[user:password@]host:port of one server (rediss:// for TLS); unset (and no
+       * cluster) runs in memory. The password is never logged (behaviour.md A4).
+       */
       url: z
         .string()
         .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
         .optional(),
+      /** PEM CA bundle that signs the Redis server's certificate (rediss://); unset: the system CAs. */
+      tlsCaFile: z.string().min(1).optional(),
       /** host:port,host:port seed nodes of a Redis Cluster. */
       cluster: z
         .string()

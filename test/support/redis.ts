@@ -33,11 +33,11 @@ function listenOnce(port: number): Promise<number> {
   });
 }
 
-async function ping(port: number, deadlineMs = 10_000): Promise<void> {
+async function ping(port: number, cliArgs: readonly string[] = [], deadlineMs = 10_000): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     try {
-      const { stdout } = await run("redis-cli", ["-p", String(port), "ping"], { timeout: 2_000 });
+      const { stdout } = await run("redis-cli", ["-p", String(port), ...cliArgs, "ping"], { timeout: 2_000 });
       if (stdout.trim() === "PONG") return;
     } catch {
       // not up yet
@@ -79,8 +79,12 @@ function spawnRedis(port: number, dir: string, extra: string[]): ChildProcess {
   );
 }
 
-/** Starts a single redis-server on a free port. */
-export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
+/**
+ * Starts a single redis-server on a free port. `extra` are server arguments (later ones win,
+ * so `--port 0 --tls-port <port>` moves it to TLS); `cliArgs` are what redis-cli then needs
+ * to reach it (`-a <password>`, `--tls --cacert <file>`).
+ */
+export async function startRedis(extra: string[] = [], cliArgs: string[] = []): Promise<RedisProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "fulcrum-redis-"));
   let child: ChildProcess | undefined;
@@ -88,8 +92,12 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      child = spawnRedis(port, dir, extra);
-      await ping(port);
+      child = spawnRedis(
+        port,
+        dir,
+        extra.map((arg) => arg.replace("{port}", String(port))),
+      );
+      await ping(port, cliArgs);
     },
     async stop() {
       if (!child || child.exitCode !== null) return;
@@ -98,7 +106,7 @@ export async function startRedis(extra: string[] = []): Promise<RedisProcess> {
       await exited;
     },
     async cli(...args) {
-      return (await run("redis-cli", ["-p", String(port), ...args], { timeout: 5_000 })).stdout;
+      return (await run("redis-cli", ["-p", String(port), ...cliArgs, ...args], { timeout: 5_000 })).stdout;
     },
   };
   await handle.start();

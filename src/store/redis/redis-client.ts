@@ -3,12 +3,17 @@
  * (behaviour.md C13), with auto-pipelining on and fail-fast settings, so an outage surfaces
  * as an error the failure modes handle instead of a queue that grows while Redis is away.
  */
+import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
 
 /** Where Redis is. */
-export type RedisTarget =
+export type RedisTarget = (
   | { readonly kind: "single"; readonly url: string }
-  | { readonly kind: "cluster"; readonly nodes: readonly { readonly host: string; readonly port: number }[] };
+  | { readonly kind: "cluster"; readonly nodes: readonly { readonly host: string; readonly port: number }[] }
+) & {
+  /** TLS settings (a CA to trust); a `rediss://` URL turns TLS on with the system CAs when unset. */
+  readonly tls?: ConnectionOptions;
+};
 
 /** Timing of Redis connections. */
 export interface RedisClientOptions {
@@ -28,8 +33,9 @@ export const DEFAULT_REDIS_CLIENT_OPTIONS: RedisClientOptions = {
 /** A connected client: a Redis or a Cluster (same command surface). */
 export type RedisClient = Redis | Cluster;
 
-function connectionOptions(options: RedisClientOptions): RedisOptions {
+function connectionOptions(options: RedisClientOptions, tls: ConnectionOptions | undefined): RedisOptions {
   return {
+    ...(tls && { tls }),
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -44,21 +50,37 @@ export function createRedisClient(
   target: RedisTarget,
   options: RedisClientOptions = DEFAULT_REDIS_CLIENT_OPTIONS,
 ): RedisClient {
-  if (target.kind === "single") return new Redis(target.url, connectionOptions(options));
+  if (target.kind === "single") return new Redis(target.url, connectionOptions(options, target.tls));
   return new Cluster([...target.nodes], {
     enableAutoPipelining: true,
     enableOfflineQueue: false,
     lazyConnect: true,
     clusterRetryStrategy: (times: number) =>
       Math.min(times * options.reconnectStepMs, options.maxReconnectDelayMs),
-    redisOptions: connectionOptions(options),
+    redisOptions: connectionOptions(options, target.tls),
   });
 }
 
-/** Creates a client and waits until it is ready. */
+/**
+ * Creates a client and waits until it is ready. A failed first connection rejects with the
+ * first cause seen (refused, WRONGPASS, TLS) rather than ioredis's generic "Connection is
+ * closed", and leaves no client retrying in the background.
+ */
 export async function connectRedis(target: RedisTarget, options?: RedisClientOptions): Promise<RedisClient> {
   const client = createRedisClient(target, options);
-  await client.connect();
+  let firstError: Error | undefined;
+  const remember = (error: Error) => {
+    firstError ??= error;
+  };
+  client.on("error", remember);
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw firstError ?? error;
+  } finally {
+    client.off("error", remember);
+  }
   return client;
 }
 

@@ -30,6 +30,14 @@ describe("config (O3)", () => {
     expect(config.limits.maxServices).toBe(9);
   });
 
+  it("reads settings without a default from the environment too (FULCRUM_REDIS_URL)", () => {
+    const config = loadConfig({
+      env: { FULCRUM_REDIS_URL: "redis://127.0.0.1:7000", FULCRUM_REDIS_TLS_CA_FILE: "/etc/ca.pem" },
+    });
+    expect(config.redis.url).toBe("redis://127.0.0.1:7000");
+    expect(config.redis.tlsCaFile).toBe("/etc/ca.pem");
+  });
+
   it("names every bad field", () => {
     const file = yamlFile("grpc:\n  port: 70000\nlimits:\n  maxServices: 0\n  bogus: 1\n");
     let message = "";

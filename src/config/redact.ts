@@ -1,0 +1,24 @@
+/**
+ * Secrets inside connection strings never reach a log line or an error (behaviour.md A4):
+ * every place that shows a Redis URL shows it through here.
+ */
+
+/** Placeholder written where a password was. */
+export const REDACTED = "***";
+
+/**
+ * The URL with its password (and, for `scheme://secret@host`, the lone user-info part that
+ * Redis reads as a password) replaced by `***`; the user name, host and port stay readable.
+ * A string that does not parse as a URL loses everything between `//` and the last `@`.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url.replace(/\/\/.*@/, `//${REDACTED}@`);
+  }
+  if (parsed.password) parsed.password = REDACTED;
+  else if (parsed.username) parsed.username = REDACTED;
+  return parsed.toString().replace(/\/$/, "");
+}

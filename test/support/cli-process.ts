@@ -1,0 +1,61 @@
+/**
+ * The real `fulcrum` command as a child process, its output collected, killed after each test
+ * (call `killCliProcesses` from afterEach).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+
+/** bin/fulcrum.mjs of this checkout. */
+export const FULCRUM_BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
+
+const children: ChildProcess[] = [];
+
+/** A running `fulcrum` process. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+  out(): string;
+  err(): string;
+}
+
+/** Runs `node <bin> ...args` with extra environment variables. */
+export function runCli(args: string[], env: Record<string, string> = {}, bin = FULCRUM_BIN): CliProcess {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+/** SIGKILLs every process runCli started and has not yet exited. */
+export function killCliProcesses(): void {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+/** Polls `predicate` every 50 ms until it holds; throws after `ms`. */
+export async function until(predicate: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The ports `fulcrum serve` printed in its "listening" line. */
+export function listeningPorts(stdout: string): { grpc: number; web: number } {
+  const match = /gRPC [^\s,]+:(\d+), web .*? https?:\/\/[^\s,]+:(\d+)/.exec(stdout);
+  if (!match) throw new Error(`no listening line in: ${stdout}`);
+  return { grpc: Number(match[1]), web: Number(match[2]) };
+}
