@@ -167,7 +167,11 @@ export async function createStateStore(
   });
   const tickets = await ticketSecretsOn(redis, config);
   return {
-    registryLog: new RedisRegistryLog({ client: redis, prefix: config.redis.prefix }),
+    registryLog: new RedisRegistryLog({
+      client: redis,
+      prefix: config.redis.prefix,
+      writeDeadlineMs: Math.max(1, Math.floor(config.redis.commandTimeoutMs / 2)),
+    }),
     quotaLimiter,
     pinStore,
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),

@@ -74,3 +74,21 @@ export interface RegistryLog {
   /** Subscribes to other replicas' changes; resolves once subscribed, with the unsubscribe function. */
   subscribe(listener: RegistryLogListener): Promise<() => void>;
 }
+
+/**
+ * What a failed append means for the change (issue 10 item 5): `not_applied` when the log
+ * certainly did not take it (it was never sent, or the log refused it as past its deadline),
+ * `unknown` when it was sent and no answer came in time. A log refuses an append that reaches
+ * it after `deadline`, so an unknown outcome is settled once the deadline has passed: reading
+ * the service then tells whether it was applied.
+ */
+export class RegistryLogError extends Error {
+  constructor(
+    readonly outcome: "not_applied" | "unknown",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "RegistryLogError";
+  }
+}

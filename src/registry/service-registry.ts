@@ -5,6 +5,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS } from "./defaults.js";
 import type { ServiceChange, ServiceEventListener } from "./events.js";
 import type { RegisterInput } from "./input.js";
 import type { RegistryLimits } from "./limits.js";
+import { logFailure } from "./log-failure.js";
 import type { HealthState } from "./model.js";
 import { type Plan, planDrain, planHealth, planRegister, planRemove } from "./plan.js";
 import type { AppendedEntry, LeaseRenewal, RegistryLog, StoredService } from "./registry-log.js";
@@ -293,12 +294,7 @@ export class ServiceRegistry {
       const baseVersion = this.versionOf(service);
       const entry = { service, baseVersion, changes: planned.changes, next: planned.next };
       const appended = await this.options.log.append(entry).catch((cause: unknown) => {
-        throw new FulcrumError(
-          "unavailable",
-          `service ${JSON.stringify(service)}: the shared registry store is unavailable, nothing changed; retry`,
-          {},
-          { cause },
-        );
+        throw logFailure(service, cause);
       });
       if (appended.ok) {
         if (this.versionOf(service) === baseVersion)

@@ -55,6 +55,8 @@ export interface RedisProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   start(): Promise<void>;
+  /** Sends `signal` to the server (SIGSTOP pauses it, SIGCONT resumes it). */
+  signal(signal: NodeJS.Signals): void;
   /** redis-cli against this server; resolves with stdout. */
   cli(...args: string[]): Promise<string>;
 }
@@ -104,6 +106,10 @@ export async function startRedis(extra: string[] = [], cliArgs: string[] = []): 
       const exited = new Promise((resolve) => child!.once("exit", resolve));
       child.kill("SIGKILL");
       await exited;
+    },
+    signal(signal) {
+      if (!child || child.exitCode !== null) throw new Error("redis-server is not running");
+      child.kill(signal);
     },
     async cli(...args) {
       return (await run("redis-cli", ["-p", String(port), ...cliArgs, ...args], { timeout: 5_000 })).stdout;

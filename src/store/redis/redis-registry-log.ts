@@ -14,10 +14,20 @@ import type {
   RegistryLogListener,
   StoredService,
 } from "../../registry/registry-log.js";
+import { RegistryLogError } from "../../registry/registry-log.js";
 import { channels, definitionPattern, serviceKeys } from "./keys.js";
 import type { RedisClient } from "./redis-client.js";
 
+/**
+ * ARGV: base version, change count, definition, channel, entry, deadline (epoch ms). An append
+ * that reaches Redis after its deadline (it sat in a paused server's socket, or was resent
+ * after a reconnect) is refused with -2, so a caller told "no answer in time" can learn the
+ * outcome by reading once the deadline has passed, and a late write never lands (issue 10
+ * item 5). TIME before writes is allowed: Redis 7 replicates scripts by their effects.
+ */
 const APPEND_SCRIPT = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[6]) then return -2 end
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if current ~= tonumber(ARGV[1]) then return -1 end
 redis.call('SET', KEYS[2], current + tonumber(ARGV[2]))
@@ -50,7 +60,18 @@ export interface RedisRegistryLogOptions {
   readonly client: RedisClient;
   /** Key and channel prefix, e.g. "fulcrum". */
   readonly prefix: string;
+  /**
+   * How long after it is sent an append may still be applied; later, Redis refuses it. Shorter
+   * than the command timeout, so that an append the client gave up on is refused unless it ran
+   * before the client stopped waiting (the outcome is then unknown, and said so).
+   */
+  readonly writeDeadlineMs: number;
 }
+
+/** What ioredis says when a command was not sent: no connection, and no offline queue. */
+const NOT_SENT = "Stream isn't writeable";
+/** The script's answer for an append that arrived after its deadline. */
+const PAST_DEADLINE = -2;
 
 /** RegistryLog over one Redis or a Redis Cluster. */
 export class RedisRegistryLog implements RegistryLog {
@@ -73,6 +94,8 @@ export class RedisRegistryLog implements RegistryLog {
   async append(entry: LogEntry): Promise<{ ok: true; firstVersion: number } | { ok: false }> {
     const keys = serviceKeys(this.options.prefix, entry.service);
     const definition = entry.next ? JSON.stringify(entry.next) : "";
+    // Wall time, not the injected clock: the deadline is compared with Redis's own TIME.
+    const deadline = Date.now() + this.options.writeDeadlineMs;
     const first = await this.appendCommand(
       keys.definition,
       keys.version,
@@ -81,7 +104,20 @@ export class RedisRegistryLog implements RegistryLog {
       definition,
       this.channels.registry,
       JSON.stringify(entry),
-    );
+      deadline,
+    ).catch((cause: unknown) => {
+      const sent = !(cause instanceof Error && cause.message.includes(NOT_SENT));
+      const outcome = sent ? "unknown" : "not_applied";
+      throw new RegistryLogError(outcome, `registry append of ${entry.service} failed: ${String(cause)}`, {
+        cause,
+      });
+    });
+    if (first === PAST_DEADLINE) {
+      throw new RegistryLogError(
+        "not_applied",
+        `registry append of ${entry.service} reached redis after its deadline`,
+      );
+    }
     return first < 0 ? { ok: false } : { ok: true, firstVersion: first };
   }
 
