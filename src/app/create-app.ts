@@ -10,7 +10,7 @@ import { createLogger, type Logger } from "../observability/logger.js";
 import { createMetrics, type Metrics } from "../observability/metrics.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
 import { createBalancerServiceImpl } from "../rpc/balancer-service.js";
-import { BalancerService, RegistryService } from "../rpc/codec.js";
+import { BalancerService, EncodingCache, RegistryService } from "../rpc/codec/index.js";
 import { startConnectServer } from "../rpc/connect-server.js";
 import { type ServiceBinding, startGrpcServer } from "../rpc/grpc-server.js";
 import { observeBinding } from "../rpc/interceptors/observe.js";
@@ -47,7 +47,12 @@ export interface App {
 }
 
 /** Both services, observed for metrics, as every transport serves them. */
-function bindingsOf(core: Core, metrics: Metrics, logger: Logger): ServiceBinding[] {
+function bindingsOf(
+  core: Core,
+  metrics: Metrics,
+  logger: Logger,
+  encodings: EncodingCache,
+): ServiceBinding[] {
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const observe = (method: string, code: string, seconds: number) => {
     metrics.recordRpc(method, code, seconds);
@@ -55,7 +60,7 @@ function bindingsOf(core: Core, metrics: Metrics, logger: Logger): ServiceBindin
   };
   const { registry, health, balancer, router, watchHub } = core;
   const registryImpl = createRegistryServiceImpl({ registry, health, describe: core.describeService });
-  const balancerImpl = createBalancerServiceImpl({ balancer, router, watchHub, health, log });
+  const balancerImpl = createBalancerServiceImpl({ balancer, router, watchHub, health, log, encodings });
   return [
     { service: RegistryService, impl: registryImpl as ServiceBinding["impl"] },
     { service: BalancerService, impl: balancerImpl as ServiceBinding["impl"] },
@@ -71,7 +76,8 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const metrics = createMetrics();
   const state = await createStateStore(config, logger, clock);
   const core = await buildCore({ config, clock, random, logger, metrics, state });
-  const bindings = bindingsOf(core, metrics, logger);
+  const encodings = new EncodingCache();
+  const bindings = bindingsOf(core, metrics, logger, encodings);
   let ready = false;
   const common = { bindings, maxMessageBytes: config.limits.maxMessageBytes, log };
   const grpcServer = await startGrpcServer({
@@ -79,6 +85,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     ...common,
     protoDir: PROTO_DIR,
     protoFiles: PROTO_FILES,
+    encodings,
   });
   const webServer = await startConnectServer({
     ...config.web,

@@ -1,6 +1,8 @@
+import { create } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { BalancerService, describeWatchResponse, watchRequest } from "../rpc/codec.js";
+import { BalancerService, WatchRequestSchema } from "../../gen/fulcrum/v1/balancer_pb.js";
+import { describeWatchResponse } from "./watch-format.js";
 
 /** Options of `fulcrum watch`. */
 export interface WatchCommandOptions {
@@ -17,7 +19,9 @@ export interface WatchCommandOptions {
 export async function runWatchCommand(options: WatchCommandOptions): Promise<void> {
   const transport = createGrpcTransport({ baseUrl: options.server });
   const client = createClient(BalancerService, transport);
-  for await (const message of client.watch(watchRequest(options.services), { signal: options.signal })) {
+  for await (const message of client.watch(create(WatchRequestSchema, { services: options.services }), {
+    signal: options.signal,
+  })) {
     const line = describeWatchResponse(message);
     if (line) options.write(`${new Date().toISOString()} ${line}`);
   }

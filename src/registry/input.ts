@@ -17,7 +17,11 @@ export type BackendInput = DeepPartial<Omit<BackendSpec, "host" | "port" | "quot
   readonly healthCheck?: DeepPartial<HealthCheckSpec>;
 };
 
+/** REPLACE: the request is the whole service. MERGE: add or update the listed backends only. */
 export type RegisterMode = "replace" | "merge";
+
+/** The mode of a Register that names none. */
+export const DEFAULT_REGISTER_MODE: RegisterMode = "replace";
 
 /** A Register call in domain terms. */
 export interface RegisterInput {
@@ -25,5 +29,6 @@ export interface RegisterInput {
   /** Undefined: keep the current config (MERGE) or use the defaults (REPLACE). */
   readonly config: ServiceConfigInput | undefined;
   readonly backends: readonly BackendInput[];
-  readonly mode: RegisterMode;
+  /** Undefined: DEFAULT_REGISTER_MODE. */
+  readonly mode: RegisterMode | undefined;
 }

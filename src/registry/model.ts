@@ -1,6 +1,6 @@
 /**
  * The registration model in domain terms: what a service and its backends are, with every
- * default resolved and every duration in milliseconds. rpc/codec.ts converts to and from proto.
+ * default resolved and every duration in milliseconds. rpc/codec/ converts to and from proto.
  */
 
 /** Health of one backend (behaviour.md H1). */

@@ -3,7 +3,7 @@ import type { PickerDeps } from "../balancer/strategy.js";
 import { FulcrumError } from "../shared/errors.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./defaults.js";
 import type { ServiceChange, ServiceEventListener } from "./events.js";
-import type { RegisterInput } from "./input.js";
+import { DEFAULT_REGISTER_MODE, type RegisterInput } from "./input.js";
 import type { RegistryLimits } from "./limits.js";
 import { logFailure } from "./log-failure.js";
 import type { HealthState } from "./model.js";
@@ -94,8 +94,9 @@ export class ServiceRegistry {
     const specs = resolveBackends(input.backends, this.options.limits, v);
     const requested = input.config ? resolveServiceConfig(input.config, v) : undefined;
     v.throwIfAny();
+    const mode = input.mode ?? DEFAULT_REGISTER_MODE;
     const changed = await this.mutate(input.service, (current) => {
-      if (!current && input.mode === "merge") {
+      if (!current && mode === "merge") {
         throw new FulcrumError(
           "not_found",
           `service ${JSON.stringify(input.service)} is not registered (MERGE needs an existing service)`,
@@ -108,7 +109,7 @@ export class ServiceRegistry {
         );
       }
       const config = requested ?? current?.config ?? resolveServiceConfig(undefined, new Violations());
-      const plan = planRegister(current, input.service, config, specs, input.mode, this.options.clock.now());
+      const plan = planRegister(current, input.service, config, specs, mode, this.options.clock.now());
       const size = plan.next?.backends.length ?? 0;
       if (size > this.options.limits.maxBackendsPerService) {
         throw new FulcrumError(

@@ -1,10 +1,15 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type {
+  SelectRequest,
+  SelectStreamRequest,
+  StreamReportsRequest,
+} from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { Balancer } from "../balancer/balancer.js";
 import type { HealthMonitor } from "../health/health-monitor.js";
 import type { SessionRouter } from "../sessions/session-router.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchHub } from "../watch/watch-hub.js";
-import * as codec from "./codec.js";
+import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 
 /** What BalancerService needs. */
@@ -14,6 +19,8 @@ export interface BalancerServiceDeps {
   readonly router: SessionRouter;
   readonly watchHub: WatchHub;
   readonly log: ErrorLogger;
+  /** The server's encoding cache (selected backends, Watch changes). */
+  readonly encodings: codec.EncodingCache;
 }
 
 const unknownBackend = (service: string, backendId: string) =>
@@ -26,49 +33,41 @@ const unknownBackend = (service: string, backendId: string) =>
 export function createBalancerServiceImpl(
   deps: BalancerServiceDeps,
 ): ServiceImpl<typeof codec.BalancerService> {
-  const { balancer, router, watchHub, health, log } = deps;
-  const { create, schemas } = codec;
+  const { balancer, router, watchHub, health, log, encodings } = deps;
+  const errorStatus = (failure: FulcrumError) => codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
 
   /** The snapshot alone answers most Selects synchronously; sessions, resource keys and quota take the router. */
-  function select(req: codec.SelectRequest) {
+  function select(req: SelectRequest) {
     const query = codec.decodeSelect(req);
     const extras = codec.decodeSelectExtras(req);
     if (!router.needed(req.service, extras))
-      return codec.encodeSelection(balancer.select(req.service, query), undefined);
+      return codec.encodeSelection(balancer.select(req.service, query), undefined, encodings);
     return router
       .select(req.service, query, extras)
-      .then((routed) => codec.encodeSelection(routed.selection, routed.sessionMode));
+      .then((routed) => codec.encodeSelection(routed.selection, routed.sessionMode, encodings));
   }
 
   return {
     select,
-    async *selectStream(requests: AsyncIterable<codec.SelectStreamRequest>) {
+    async *selectStream(requests: AsyncIterable<SelectStreamRequest>) {
       for await (const request of requests) {
         try {
-          const response = await select(request.select ?? create(codec.SelectRequestSchema));
-          yield create(schemas.SelectStreamResponse, {
-            requestId: request.requestId,
-            result: { case: "response", value: response },
-          });
+          const response = await select(codec.selectOfStreamRequest(request));
+          yield codec.encodeSelectStreamResponse(request.requestId, { response });
         } catch (error) {
-          const failure = asFulcrumError(error, log);
-          const status = codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
-          yield create(schemas.SelectStreamResponse, {
-            requestId: request.requestId,
-            result: { case: "error", value: status },
-          });
+          const status = errorStatus(asFulcrumError(error, log));
+          yield codec.encodeSelectStreamResponse(request.requestId, { error: status });
         }
       }
     },
     report(req) {
-      return create(schemas.ReportResponse, balancer.report(codec.decodeOutcomes(req.outcomes)));
+      return codec.encodeReportResponse(balancer.report(codec.decodeOutcomes(req.outcomes)));
     },
-    async streamReports(requests: AsyncIterable<codec.StreamReportsRequest>) {
+    async streamReports(requests: AsyncIterable<StreamReportsRequest>) {
       const totals = { applied: 0, ignored: 0, rejected: 0, errors: [] as codec.Status[] };
       const reject = (failure: FulcrumError, count: number) => {
         totals.rejected += count;
-        if (totals.errors.length < 10)
-          totals.errors.push(codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]));
+        if (totals.errors.length < 10) totals.errors.push(errorStatus(failure));
       };
       for await (const request of requests) {
         if (request.outcomes.length > 0) {
@@ -87,7 +86,7 @@ export function createBalancerServiceImpl(
           else reject(unknownBackend(probe.service, probe.backendId), 1);
         }
       }
-      return create(schemas.StreamReportsResponse, totals);
+      return codec.encodeStreamReportsResponse(totals);
     },
     async *watch(req, context: HandlerContext) {
       const { services, resume } = codec.decodeWatch(req);
@@ -95,19 +94,15 @@ export function createBalancerServiceImpl(
       const stop = () => watcher.close();
       context.signal.addEventListener("abort", stop, { once: true });
       try {
-        for await (const message of watcher) yield codec.encodeWatchMessage(message);
+        for await (const message of watcher) yield codec.encodeWatchMessage(message, encodings);
       } finally {
         context.signal.removeEventListener("abort", stop);
         watcher.close();
       }
     },
     async endSession(req) {
-      const service = codec.decodeEndSession(req);
-      const backendId = await router.endSession(service.service, service.sessionId);
-      return create(schemas.EndSessionResponse, {
-        released: backendId !== undefined,
-        backendId: backendId ?? "",
-      });
+      const { service, sessionId } = codec.decodeEndSession(req);
+      return codec.encodeEndSessionResponse(await router.endSession(service, sessionId));
     },
   };
 }

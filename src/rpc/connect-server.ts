@@ -9,7 +9,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import * as codec from "./codec.js";
+import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 import type { ServiceBinding } from "./grpc-server.js";
 

@@ -5,13 +5,13 @@
  */
 
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { type DescMessage, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
-import * as codec from "./codec.js";
+import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 
 /** A service descriptor with its implementation (Connect's ServiceImpl shape). */
@@ -31,6 +31,8 @@ export interface GrpcServerOptions {
   readonly protoFiles: readonly string[];
   readonly maxMessageBytes: number;
   readonly log: ErrorLogger;
+  /** The server's encoding cache, shared with the service implementations. */
+  readonly encodings: codec.EncodingCache;
 }
 
 /** A running gRPC server. */
@@ -41,26 +43,11 @@ export interface GrpcServerHandle {
   close(deadlineMs: number): Promise<void>;
 }
 
-function serializer(desc: DescMessage) {
-  const fast = codec.fastEncoders.get(desc.typeName);
+/** grpc-js wants a Buffer: a view over the encoded bytes, no copy. */
+function asBuffer(encode: (message: never) => Uint8Array) {
   return (message: unknown) => {
-    const bytes = fast?.(message as never) ?? toBinary(desc, message as Parameters<typeof toBinary>[1]);
+    const bytes = encode(message as never);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
-}
-
-/**
- * For server streams: one message object written to many streams (a Watch change fanned
- * out) is serialized once.
- */
-function sharedSerializer(desc: DescMessage) {
-  const bytes = new WeakMap<object, Buffer>();
-  return (message: unknown) => {
-    const known = bytes.get(message as object);
-    if (known) return known;
-    const encoded = Buffer.from(toBinary(desc, message as Parameters<typeof toBinary>[1]));
-    bytes.set(message as object, encoded);
-    return encoded;
   };
 }
 
@@ -167,7 +154,7 @@ function handlerFor(
   }
 }
 
-function definitionOf(binding: ServiceBinding, log: ErrorLogger) {
+function definitionOf(binding: ServiceBinding, log: ErrorLogger, encodings: codec.EncodingCache) {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of binding.service.methods) {
@@ -175,12 +162,9 @@ function definitionOf(binding: ServiceBinding, log: ErrorLogger) {
       path: `/${binding.service.typeName}/${method.name}`,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-      requestSerialize: serializer(method.input),
+      requestSerialize: asBuffer(codec.messageEncoder(method.input, encodings)),
       requestDeserialize: deserializer(method.input),
-      responseSerialize:
-        method.methodKind === "server_streaming"
-          ? sharedSerializer(method.output)
-          : serializer(method.output),
+      responseSerialize: asBuffer(codec.responseEncoder(method, encodings)),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
     };
@@ -197,7 +181,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     "grpc.max_send_message_length": options.maxMessageBytes,
   });
   for (const binding of options.bindings) {
-    const { definition, handlers } = definitionOf(binding, options.log);
+    const { definition, handlers } = definitionOf(binding, options.log, options.encodings);
     server.addService(definition as grpc.ServiceDefinition, handlers);
   }
   const health = new HealthImplementation({ "": "NOT_SERVING" });

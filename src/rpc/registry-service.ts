@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { HealthMonitor } from "../health/health-monitor.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
 import type { ServiceStatus } from "../registry/status.js";
-import * as codec from "./codec.js";
+import * as codec from "./codec/index.js";
 
 /** What RegistryService needs. */
 export interface RegistryServiceDeps {
@@ -17,37 +17,26 @@ export function createRegistryServiceImpl(
   deps: RegistryServiceDeps,
 ): ServiceImpl<typeof codec.RegistryService> {
   const { registry, health, describe } = deps;
-  const { create, schemas } = codec;
   return {
     async register(req) {
-      const result = await registry.register(codec.decodeRegister(req));
-      return create(schemas.RegisterResponse, { version: BigInt(result.version), changed: result.changed });
+      return codec.encodeRegisterResponse(await registry.register(codec.decodeRegister(req)));
     },
     async deregister(req) {
       const { service, backendIds, drain, drainTimeoutMs } = codec.decodeDeregister(req);
-      const result = await registry.deregister(service, backendIds, drain, drainTimeoutMs);
-      return create(schemas.DeregisterResponse, { ...result, version: BigInt(result.version) });
+      return codec.encodeDeregisterResponse(
+        await registry.deregister(service, backendIds, drain, drainTimeoutMs),
+      );
     },
     async heartbeat(req) {
-      return create(schemas.HeartbeatResponse, await registry.heartbeat(req.service, req.backendIds));
+      return codec.encodeHeartbeatResponse(await registry.heartbeat(req.service, req.backendIds));
     },
     async setHealth(req) {
       const target = codec.decodeSetHealth(req);
-      const result = await health.override(
-        req.service,
-        req.backendId,
-        target,
-        req.reason || "set by operator",
-      );
-      return create(schemas.SetHealthResponse, {
-        version: BigInt(result.version),
-        previous: codec.encodeHealthState(result.previous),
-      });
+      const reason = req.reason || "set by operator";
+      return codec.encodeSetHealthResponse(await health.override(req.service, req.backendId, target, reason));
     },
     async getService(req) {
-      return create(schemas.GetServiceResponse, {
-        service: codec.encodeServiceStatus(await describe(req.service)),
-      });
+      return codec.encodeGetServiceResponse(await describe(req.service));
     },
     listServices(req) {
       return codec.encodeServiceList(registry.list(req.prefix));

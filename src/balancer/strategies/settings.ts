@@ -1,6 +1,6 @@
 /**
  * Helpers for strategy settings (behaviour.md S17): unknown keys and out-of-range values are
- * named by their proto field. Settings come from rpc/codec.ts flat and snake_case, durations as
+ * named by their proto field. Settings come from rpc/codec/strategy-settings.ts flat and snake_case, durations as
  * `<field>_ms`; a proto zero value (0, false, "") means "use the default".
  */
 import type { FieldViolation } from "../../shared/errors.js";

@@ -3,7 +3,7 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { SelectResponseSchema } from "../../../gen/fulcrum/v1/balancer_pb.js";
 import type { BackendSpec } from "../../../src/registry/model.js";
-import { encodeSelection, encodeSelectResponseFast } from "../../../src/rpc/codec.js";
+import { EncodingCache, encodeSelection, encodeSelectResponseFast } from "../../../src/rpc/codec/index.js";
 
 const text = fc.string({ unit: "grapheme", maxLength: 12 });
 const spec = fc.record({
@@ -24,8 +24,13 @@ describe("SelectResponse hand-written encoding", () => {
     "is byte for byte what toBinary writes, and decodes to the same message",
     (specs, ticket, degraded, version, mode) => {
       const backends = specs.map((s) => ({ spec: s as unknown as BackendSpec }));
-      const message = encodeSelection({ backends, ticket, degraded, version, explanation: undefined }, mode);
-      const fast = encodeSelectResponseFast(message);
+      const cache = new EncodingCache();
+      const message = encodeSelection(
+        { backends, ticket, degraded, version, explanation: undefined },
+        mode,
+        cache,
+      );
+      const fast = encodeSelectResponseFast(message, cache);
       expect(fast).toBeDefined();
       expect(Buffer.from(fast!)).toEqual(Buffer.from(toBinary(SelectResponseSchema, message)));
       expect(fromBinary(SelectResponseSchema, fast!)).toEqual(
@@ -44,7 +49,8 @@ describe("SelectResponse hand-written encoding", () => {
         explanation: { strategy: "round_robin", filters: [], candidates: [], reason },
       },
       undefined,
+      new EncodingCache(),
     );
-    expect(encodeSelectResponseFast(message)).toBeUndefined();
+    expect(encodeSelectResponseFast(message, new EncodingCache())).toBeUndefined();
   });
 });
