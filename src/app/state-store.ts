@@ -29,7 +29,9 @@ import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
 import { RedisTicketSecrets } from "../store/redis/redis-ticket-secrets.js";
+import { StoreEpoch } from "../store/redis/store-epoch.js";
 import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
+import { followEmptyRestarts } from "./pin-recovery.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
 export interface StateStore {
@@ -72,7 +74,11 @@ function describeTarget(config: FulcrumConfig["redis"]): string {
   return config.url ? redactUrl(config.url) : `cluster ${config.cluster}`;
 }
 
-/** The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). */
+/**
+ * The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). It
+ * is not flushed when the bus re-subscribes: the L1 pins are what the replica puts back
+ * after an empty Redis restart (pin-recovery.ts); they ask the store again instead.
+ */
 const PIN_CACHE_NAMESPACE = "pins";
 
 /** A configured secret as is; otherwise the one the replicas share through Redis (item 4 of issue 10). */
@@ -140,10 +146,13 @@ export async function createStateStore(
     throw new ConfigError(`cannot connect to Redis ${describeTarget(config.redis)}: ${error.message}`);
   });
   watchConnection(redis, logger);
+  const epoch = new StoreEpoch(redis, config.redis.prefix);
+  await epoch.adopt();
+  let pinStoreRef: CachedPinStore | undefined;
   const pinBus = new RedisBus({
     client: redis,
     prefix: config.redis.prefix,
-    flushOnResubscribe: [PIN_CACHE_NAMESPACE],
+    onResubscribed: () => pinStoreRef?.revalidate(),
   });
   await pinBus.ready();
   const pinCache = createTieredCache<CachedPin>({
@@ -159,6 +168,8 @@ export async function createStateStore(
     cache: pinCache,
     clock,
   });
+  pinStoreRef = pinStore;
+  const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pinStore, clock, logger });
   const quotaLimiter = new FailoverQuotaLimiter({
     primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
     local: new MemoryQuotaLimiter(),
@@ -182,6 +193,7 @@ export async function createStateStore(
     redis,
     async close() {
       tickets.close();
+      stopRecovery();
       pinCache.close();
       pinBus.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -147,6 +147,15 @@ export class L1Cache<E extends L1Entry> {
     }
   }
 
+  /** Live entries, least recently used first, without touching the LRU order. */
+  *liveEntries(): IterableIterator<[string, E]> {
+    const now = this.clock.now();
+    for (const key of this.lru.rkeys()) {
+      const entry = this.lru.peek(key);
+      if (entry !== undefined && !isExpired(entry, now)) yield [key, entry];
+    }
+  }
+
   /** Keys from least to most recently used (for tests and diagnostics). */
   keysLeastRecentFirst(): string[] {
     return [...this.lru.rkeys()];

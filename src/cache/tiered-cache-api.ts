@@ -39,6 +39,11 @@ export interface TieredCache<V> {
   invalidate(key: string): Promise<void>;
   /** Drops every L1 entry of the namespace here and on every replica; L2 keeps them. */
   invalidateAll(): Promise<void>;
+  /**
+   * The live L1 entries (key and value) of this replica, least recently used first, as a
+   * copy: what a caller puts back when the L2 lost its data (an empty Redis restart).
+   */
+  entries(): [string, V][];
   /** Receives events through a queue of `queueSize` (default `eventQueueSize`). */
   subscribe(listener: CacheListener, options?: { readonly queueSize?: number }): CacheSubscription;
   /** A snapshot of the counters. */

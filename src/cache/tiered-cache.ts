@@ -112,6 +112,10 @@ class DefaultTieredCache<V> implements TieredCache<V> {
     await this.publish(undefined, "invalidate_all");
   }
 
+  entries(): [string, V][] {
+    return Array.from(this.l1.liveEntries(), ([key, hit]) => [key, hit.value]);
+  }
+
   subscribe(listener: CacheListener, options?: { readonly queueSize?: number }): CacheSubscription {
     return this.hub.subscribe(listener, options?.queueSize ?? this.options.eventQueueSize);
   }

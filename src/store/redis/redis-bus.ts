@@ -13,7 +13,9 @@
  * - Messages published while a subscriber is disconnected are lost (pub/sub has no history).
  *   For caches that must not keep an entry another replica changed meanwhile, list their
  *   namespaces in `flushOnResubscribe`: after a re-subscription the bus hands local handlers a
- *   whole-namespace invalidation (key undefined) with reason `bus_resubscribed`.
+ *   whole-namespace invalidation (key undefined) with reason `bus_resubscribed`; or pass
+ *   `onResubscribed` to decide yourself (the pin L1 asks the store again instead of dropping
+ *   the pins it must be able to put back).
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -31,6 +33,8 @@ export interface RedisBusOptions {
   readonly prefix: string;
   /** Namespaces invalidated as a whole locally after every re-subscription; default none. */
   readonly flushOnResubscribe: readonly string[];
+  /** Called after every re-subscription (messages may have been missed); default none. */
+  readonly onResubscribed: (() => void) | undefined;
 }
 
 /** Default channel prefix, as the registry's (keys.ts). */
@@ -71,6 +75,7 @@ export class RedisBus implements InvalidationBus {
   private readonly client: RedisClient;
   private readonly channel: string;
   private readonly flush: readonly string[];
+  private readonly onResubscribed: (() => void) | undefined;
   private readonly handlers = new Set<Handler>();
   private subscriber: Redis | undefined;
   private isSubscribed = false;
@@ -81,6 +86,7 @@ export class RedisBus implements InvalidationBus {
     this.client = options.client;
     this.channel = options.channel ?? channels(options.prefix ?? DEFAULT_BUS_PREFIX).invalidation;
     this.flush = options.flushOnResubscribe ?? [];
+    this.onResubscribed = options.onResubscribed;
   }
 
   async publish(message: InvalidationMessage): Promise<void> {
@@ -145,6 +151,7 @@ export class RedisBus implements InvalidationBus {
           if (subscribedBefore) {
             this.resubscriptions++;
             this.flushLocal();
+            this.onResubscribed?.();
           }
           subscribedBefore = true;
           for (const waiter of this.waiters.splice(0)) waiter.resolve();
