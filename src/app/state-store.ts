@@ -30,8 +30,8 @@ import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
 import { RedisTicketSecrets } from "../store/redis/redis-ticket-secrets.js";
 import { StoreEpoch } from "../store/redis/store-epoch.js";
-import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
 import { followEmptyRestarts } from "./pin-recovery.js";
+import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
 export interface StateStore {
