@@ -1,9 +1,12 @@
 /**
  * The `fulcrum` command: `serve` runs the control plane; `--help` lists every flag.
  */
+import { readFileSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import closeWithGrace from "close-with-grace";
 import { Command, InvalidArgumentError } from "commander";
 import { createApp } from "./app/create-app.js";
+import { StartupError } from "./app/startup-error.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
 import { redactUrl } from "./config/redact.js";
@@ -58,9 +61,33 @@ async function serve(flags: ServeFlags): Promise<void> {
   });
 }
 
+// grpc-js writes its own "E No address added ..." line next to the error we explain in one
+// line (O7); its internal log stays available with GRPC_VERBOSITY=ERROR|INFO|DEBUG.
+if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
+/**
+ * Why `serve` could not start, as one line on stderr and an exit code (behaviour.md O7):
+ * 2 for a bad setting, 1 for anything else. A stack trace is printed only at --log-level debug.
+ */
+function exitOnStartupFailure(error: unknown, logLevel: string | undefined): never {
+  const code = error instanceof ConfigError ? 2 : 1;
+  const known = error instanceof ConfigError || error instanceof StartupError;
+  const message = error instanceof Error ? error.message : String(error);
+  const line = known ? message : `cannot start: ${message.split("\n")[0]}`;
+  process.stderr.write(`fulcrum: ${line}\n`);
+  if (!known && (logLevel === "debug" || logLevel === "trace"))
+    process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(code);
+}
+
 const program = new Command()
   .name("fulcrum")
   .description("Load-balancer control plane: which backend should I call for service X?")
+  .version(version, "-V, --version", "print the version")
   .showHelpAfterError();
 
 program
@@ -101,11 +128,7 @@ program
     try {
       await serve(flags);
     } catch (error) {
-      if (error instanceof ConfigError) {
-        process.stderr.write(`fulcrum: ${error.message}\n`);
-        process.exit(2);
-      }
-      throw error;
+      exitOnStartupFailure(error, flags.logLevel);
     }
   });
 

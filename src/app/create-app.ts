@@ -21,6 +21,7 @@ import type { WatchHub } from "../watch/watch-hub.js";
 import { buildCore, type Core } from "./build-core.js";
 import { createHttpRoutes } from "./http-routes.js";
 import { startReplicaLinks } from "./replica-links.js";
+import { listenFailure, StartupError } from "./startup-error.js";
 import { createStateStore } from "./state-store.js";
 
 const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
@@ -67,6 +68,27 @@ function bindingsOf(
   ].map((binding) => observeBinding(binding, observe));
 }
 
+/**
+ * Starts one listener; when it cannot bind, undoes what is already running and throws a
+ * StartupError naming the address and the setting (behaviour.md O7).
+ */
+async function bound<T>(
+  name: string,
+  setting: string,
+  address: { host: string; port: number },
+  undo: () => Promise<void>,
+  start: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    await undo().catch(() => undefined);
+    throw new StartupError(
+      `${name} port ${address.host}:${address.port} ${listenFailure(error)} (${setting}.port, ${setting}.host)`,
+    );
+  }
+}
+
 /** Builds everything and starts listening; resolves once both ports are up and serving. */
 export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = {}): Promise<App> {
   const clock = deps.clock ?? systemClock;
@@ -80,18 +102,24 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const bindings = bindingsOf(core, metrics, logger, encodings);
   let ready = false;
   const common = { bindings, maxMessageBytes: config.limits.maxMessageBytes, log };
-  const grpcServer = await startGrpcServer({
-    ...config.grpc,
-    ...common,
-    protoDir: PROTO_DIR,
-    protoFiles: PROTO_FILES,
-    encodings,
-  });
-  const webServer = await startConnectServer({
-    ...config.web,
-    ...common,
-    routes: createHttpRoutes(metrics, () => ready),
-  });
+  const stopCore = async () => {
+    core.health.stop();
+    core.registry.stop();
+    await state.close();
+  };
+  const grpcServer = await bound("gRPC", "grpc", config.grpc, stopCore, () =>
+    startGrpcServer({ ...config.grpc, ...common, protoDir: PROTO_DIR, protoFiles: PROTO_FILES, encodings }),
+  );
+  const webServer = await bound(
+    "web",
+    "web",
+    config.web,
+    async () => {
+      await grpcServer.close(0);
+      await stopCore();
+    },
+    () => startConnectServer({ ...config.web, ...common, routes: createHttpRoutes(metrics, () => ready) }),
+  );
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,
     caches: state.cacheStats(),

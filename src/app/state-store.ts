@@ -21,6 +21,7 @@ import {
   connectRedis,
   parseClusterNodes,
   type RedisClient,
+  RedisConnectError,
   type RedisTarget,
 } from "../store/redis/redis-client.js";
 import { RedisLoadBus } from "../store/redis/redis-load-bus.js";
@@ -140,10 +141,19 @@ export async function createStateStore(
   }
   const redis = await connectRedis(target, {
     commandTimeoutMs: config.redis.commandTimeoutMs,
+    connectTimeoutMs: config.redis.connectTimeoutMs,
     reconnectStepMs: 50,
     maxReconnectDelayMs: 1_000,
   }).catch((error: Error) => {
-    throw new ConfigError(`cannot connect to Redis ${describeTarget(config.redis)}: ${error.message}`);
+    const setting =
+      error instanceof RedisConnectError
+        ? "redis.connectTimeoutMs"
+        : config.redis.url
+          ? "redis.url"
+          : "redis.cluster";
+    throw new ConfigError(
+      `cannot connect to Redis ${describeTarget(config.redis)}: ${error.message} (${setting})`,
+    );
   });
   watchConnection(redis, logger);
   const epoch = new StoreEpoch(redis, config.redis.prefix);

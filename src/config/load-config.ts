@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { closest } from "fastest-levenshtein";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { configSchema, type FulcrumConfig } from "./schema.js";
@@ -50,31 +51,58 @@ function unwrap(node: SchemaNode): SchemaNode {
 /** An environment string as the leaf kind wants it; anything unparsable is left for the schema to reject. */
 function envValue(kind: string, raw: string): unknown {
   if (kind === "number" && raw.trim() !== "") return Number(raw);
+  if (kind === "array")
+    return raw
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean);
   if (kind === "boolean" && /^(true|1|false|0)$/i.test(raw.trim())) return /^(true|1)$/i.test(raw.trim());
   return raw;
 }
 
 /**
- * FULCRUM_GRPC_PORT=5000 -> { grpc: { port: 5000 } }, for every setting the schema has,
- * optional ones (no default) included: the walk follows the schema's shape, not its defaults.
+ * Variables with this prefix belong to `npm run bench`, which passes its environment on to
+ * the servers it starts; they are not settings.
+ */
+const BENCH_PREFIX = "FULCRUM_BENCH_";
+
+/** Every setting's path and leaf kind, optional ones (no default) included: the walk follows the schema's shape. */
+function settingsOf(shape: Record<string, SchemaNode>, path: string[] = []): [string[], string][] {
+  return Object.entries(shape).flatMap(([key, field]) => {
+    const { type, shape: childShape } = unwrap(field)._zod.def;
+    if (type === "object" && childShape) return settingsOf(childShape, [...path, key]);
+    return [[[...path, key], type] as [string[], string]];
+  });
+}
+
+function setAt(tree: Tree, path: readonly string[], value: unknown): void {
+  let node = tree;
+  for (const key of path.slice(0, -1)) {
+    if (!isTree(node[key])) node[key] = {};
+    node = node[key] as Tree;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+/**
+ * FULCRUM_GRPC_PORT=5000 -> { grpc: { port: 5000 } }, for every setting the schema has. A
+ * FULCRUM_* variable that names no setting is an error naming the nearest one (O7), as an
+ * unknown key in the YAML file is.
  */
 function fromEnv(env: NodeJS.ProcessEnv): Tree {
-  const visit = (shape: Record<string, SchemaNode>, path: string[]): Tree => {
-    const out: Tree = {};
-    for (const [key, field] of Object.entries(shape)) {
-      const node = unwrap(field);
-      const { type, shape: childShape } = node._zod.def;
-      if (type === "object" && childShape) {
-        const child = visit(childShape, [...path, key]);
-        if (Object.keys(child).length > 0) out[key] = child;
-        continue;
-      }
-      const raw = env[envName([...path, key])];
-      if (raw !== undefined) out[key] = envValue(type, raw);
-    }
-    return out;
-  };
-  return visit(configSchema.shape as unknown as Record<string, SchemaNode>, []);
+  const settings = settingsOf(configSchema.shape as unknown as Record<string, SchemaNode>);
+  const byName = new Map(settings.map(([path, kind]) => [envName(path), { path, kind }]));
+  const out: Tree = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name.startsWith(BENCH_PREFIX) || raw === undefined) continue;
+    const setting = byName.get(name);
+    if (!setting)
+      throw new ConfigError(
+        `unknown environment variable ${name}; did you mean ${closest(name, [...byName.keys()])}?`,
+      );
+    setAt(out, setting.path, envValue(setting.kind, raw));
+  }
+  return out;
 }
 
 function format(error: z.ZodError, source: string): string {

@@ -94,6 +94,8 @@ export const configSchema = z.strictObject({
         .optional(),
       prefix: z.string().min(1).default("fulcrum"),
       commandTimeoutMs: positiveInt.default(1_000),
+      /** How long startup waits for Redis to be ready (refused connections are retried) before it exits. */
+      connectTimeoutMs: positiveInt.default(5_000),
     })
     .prefault({})
     .refine((r) => !(r.url && r.cluster), { message: "set url or cluster, not both", path: ["cluster"] }),

@@ -22,6 +22,18 @@ export interface RedisClientOptions {
   /** Reconnect delay grows by this per attempt up to `maxReconnectDelayMs`. */
   readonly reconnectStepMs: number;
   readonly maxReconnectDelayMs: number;
+  /** How long `connectRedis` waits for a Redis that does not answer; 5,000 ms when unset. */
+  readonly connectTimeoutMs?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
+/** Redis accepted the connection (or none was refused) but was not ready within `waitedMs`. */
+export class RedisConnectError extends Error {
+  override readonly name = "RedisConnectError";
+  constructor(readonly waitedMs: number) {
+    super(`no answer within ${waitedMs} ms`);
+  }
 }
 
 export const DEFAULT_REDIS_CLIENT_OPTIONS: RedisClientOptions = {
@@ -64,21 +76,33 @@ export function createRedisClient(
 /**
  * Creates a client and waits until it is ready. A failed first connection rejects with the
  * first cause seen (refused, WRONGPASS, TLS) rather than ioredis's generic "Connection is
- * closed", and leaves no client retrying in the background.
+ * closed"; a Redis that accepts but never answers rejects with RedisConnectError after
+ * `options.connectTimeoutMs`. Either way no client is left retrying in the background.
  */
-export async function connectRedis(target: RedisTarget, options?: RedisClientOptions): Promise<RedisClient> {
+export async function connectRedis(
+  target: RedisTarget,
+  options: RedisClientOptions = DEFAULT_REDIS_CLIENT_OPTIONS,
+): Promise<RedisClient> {
   const client = createRedisClient(target, options);
+  const waitMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   let firstError: Error | undefined;
   const remember = (error: Error) => {
     firstError ??= error;
   };
   client.on("error", remember);
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await client.connect();
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new RedisConnectError(waitMs)), waitMs);
+      }),
+    ]);
   } catch (error) {
     client.disconnect();
     throw firstError ?? error;
   } finally {
+    clearTimeout(timer);
     client.off("error", remember);
   }
   return client;

@@ -59,3 +59,26 @@ describe("config (O3)", () => {
     );
   });
 });
+
+describe("environment variables (O3, O7)", () => {
+  it("reads every setting, optional ones and numbers included", () => {
+    const config = loadConfig({
+      env: { FULCRUM_REDIS_URL: "redis://127.0.0.1:6390", FULCRUM_REDIS_CONNECT_TIMEOUT_MS: "250" },
+    });
+    expect(config.redis.url).toBe("redis://127.0.0.1:6390");
+    expect(config.redis.connectTimeoutMs).toBe(250);
+  });
+
+  it("rejects an unknown FULCRUM_* variable naming the nearest setting", () => {
+    expect(() => loadConfig({ env: { FULCRUM_LIMITS_MAX_SERVICE: "5" } })).toThrow(
+      new ConfigError(
+        "unknown environment variable FULCRUM_LIMITS_MAX_SERVICE; did you mean FULCRUM_LIMITS_MAX_SERVICES?",
+      ),
+    );
+  });
+
+  it("leaves the bench's FULCRUM_BENCH_* variables and other programs' variables alone", () => {
+    const config = loadConfig({ env: { FULCRUM_BENCH_WATCHERS: "200", PATH: "/bin", FULCRUMX: "1" } });
+    expect(config.grpc.port).toBe(4770);
+  });
+});
