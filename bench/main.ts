@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { cacheBench } from "./cache.js";
 import { type Bench, type BenchOptions, type BenchRow, formatTable, writeResults } from "./harness.js";
+import { llmPoolBench } from "./llm-pool.js";
 import { memoryBench } from "./memory.js";
 import { pickBench } from "./pick.js";
 import { quotaBench } from "./quota.js";
@@ -23,6 +24,7 @@ export const BENCHES: readonly Bench[] = [
   pickBench,
   cacheBench,
   quotaBench,
+  llmPoolBench,
   watchBench,
   memoryBench,
 ];

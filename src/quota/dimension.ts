@@ -11,6 +11,7 @@ import type { DimensionStatus } from "./quota-status.js";
 import {
   type WindowState,
   windowCharge,
+  windowChargeAt,
   windowFits,
   windowPrune,
   windowRefund,
@@ -90,7 +91,7 @@ export function dimensionAdjust(
   const { windowMs, limit } = spec;
   if (isWindow(state)) {
     const buckets = windowBuckets(spec);
-    if (delta > 0) windowCharge(state, nowMs, windowMs, buckets, delta);
+    if (delta > 0) windowChargeAt(state, chargedAtMs, nowMs, windowMs, buckets, delta);
     else if (delta < 0) windowRefund(state, chargedAtMs, nowMs, windowMs, buckets, -delta);
     else windowPrune(state, nowMs, windowMs, buckets);
     return;

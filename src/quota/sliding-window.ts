@@ -2,19 +2,20 @@
  * Sliding window with buckets (behaviour.md Q1, Q2).
  *
  * What: a window of `windowMs` is cut into `buckets` equal buckets; bucket i covers
- * [i * windowMs / buckets, (i + 1) * windowMs / buckets). Usage at time t is the sum of the
- * last `buckets` buckets up to and including the one t falls in (plus any later bucket a
- * replica whose clock runs ahead has charged: counting them is the safe side). A request
- * is admitted when usage + cost <= limit; remaining = limit - usage, never below 0, and it
- * recovers in steps as each bucket leaves the window.
+ * [i * windowMs / buckets, (i + 1) * windowMs / buckets). A unit admitted at t is charged to
+ * the bucket after the one t falls in (chargeIndex), and usage at time t is the sum of the
+ * last `buckets` buckets up to and including the one t falls in, plus the next one (and any
+ * later bucket a replica whose clock runs ahead has charged: counting them is the safe
+ * side). A request is admitted when usage + cost <= limit; remaining = limit - usage, never
+ * below 0, recovering in steps as each bucket leaves the window.
  *
  * Why: a log of every request is exact but costs memory per request; one counter per window
  * (fixed window) lets 2 x limit through within a millisecond across a window edge. Buckets
- * bound memory by `buckets` numbers per dimension and give: any `buckets` consecutive
- * buckets together hold at most `limit` reserved units (exact, whatever the replicas'
- * interleaving), so any stretch shorter than windowMs x (buckets - 1) / buckets admits at
- * most `limit`. A full windowMs of real time can still see up to 2 x limit in the worst case
- * (a burst in the bucket that is leaving and another in the one that arrives).
+ * bound memory by `buckets` numbers per dimension. Charging the next bucket means a unit
+ * leaves a whole window after the END of the bucket it was admitted in: never before a true
+ * sliding window (an upstream keeping a log) frees it, so any stretch of windowMs admits at
+ * most `limit` and a retry at the computed recovery time is never early upstream; the cost
+ * is holding a unit up to one bucket longer than the upstream does (docs/quota.md).
  *
  * Reference: the time-bucketed ring of Netflix Hystrix's HystrixRollingNumber and
  * resilience4j's SlidingTimeWindowMetrics; Figma's "sliding window counters" write-up. The
@@ -34,6 +35,18 @@ export interface RecoveryStep {
 /** Index of the bucket `nowMs` falls in. */
 export function bucketIndex(nowMs: number, windowMs: number, buckets: number): number {
   return Math.floor((nowMs * buckets) / windowMs);
+}
+
+/**
+ * The bucket a charge at `atMs` goes into: the bucket after the one `atMs` falls in, when
+ * there are several. A unit then leaves the window a whole window after the END of the bucket
+ * it was admitted in, never before a whole window has passed since its admission: the window
+ * never frees units earlier than a true sliding window (an upstream enforcing one) does, so
+ * a retry at the RetryInfo time finds the upstream ready too. It holds a unit at most one
+ * bucket longer than that. With one bucket (a fixed window) charges stay in their own window.
+ */
+export function chargeIndex(atMs: number, windowMs: number, buckets: number): number {
+  return bucketIndex(atMs, windowMs, buckets) + (buckets > 1 ? 1 : 0);
 }
 
 /** The first whole millisecond at which bucket `index` is out of the window. */
@@ -89,8 +102,27 @@ export function windowCharge(
   buckets: number,
   units: number,
 ): void {
-  const index = bucketIndex(nowMs, windowMs, buckets);
+  const index = chargeIndex(nowMs, windowMs, buckets);
   state.set(index, (state.get(index) ?? 0) + units);
+  windowPrune(state, nowMs, windowMs, buckets);
+}
+
+/**
+ * Adds `units` (> 0) to the bucket that `chargedAtMs` falls in, if that bucket is still in
+ * the window at `nowMs` (usage above a reservation belongs to when the call was admitted: the
+ * upstream counted it then and releases it a window after). Then prunes.
+ */
+export function windowChargeAt(
+  state: WindowState,
+  chargedAtMs: number,
+  nowMs: number,
+  windowMs: number,
+  buckets: number,
+  units: number,
+): void {
+  const index = chargeIndex(Math.min(chargedAtMs, nowMs), windowMs, buckets);
+  if (index > bucketIndex(nowMs, windowMs, buckets) - buckets)
+    state.set(index, (state.get(index) ?? 0) + units);
   windowPrune(state, nowMs, windowMs, buckets);
 }
 
@@ -107,7 +139,7 @@ export function windowRefund(
   buckets: number,
   units: number,
 ): void {
-  const index = bucketIndex(chargedAtMs, windowMs, buckets);
+  const index = chargeIndex(chargedAtMs, windowMs, buckets);
   const held = state.get(index);
   if (held !== undefined && index > bucketIndex(nowMs, windowMs, buckets) - buckets) {
     const left = held - units;

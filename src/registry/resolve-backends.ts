@@ -9,7 +9,7 @@ import type { Violations } from "./violations.js";
 // Brackets and colons let an id default to an IPv6 address ("[::1]:80").
 const NAME = /^[A-Za-z0-9[][A-Za-z0-9._\-/:[\]@]*$/;
 const QUOTA_ALGORITHMS: readonly QuotaAlgorithm[] = ["sliding_window", "token_bucket", "fixed_window"];
-const MAX_QUOTA_BUCKETS = 60;
+const MAX_QUOTA_BUCKETS = 600;
 
 /** Checks a service or backend name; returns true when it is good. */
 export function checkName(field: string, name: string, limits: RegistryLimits, v: Violations): boolean {

@@ -32,6 +32,8 @@ end
 local function pack(v) return struct.pack('<' .. string.rep('d', #v), unpack(v)) end
 local function widx(t, w, b) return math.floor(t * b / w) end
 local function wexp(i, w, b) return math.ceil((i + b) * w / b) end
+-- The bucket a charge at t goes into (sliding-window.ts chargeIndex).
+local function cidx(t, w, b) if b > 1 then return widx(t, w, b) + 1 end return widx(t, w, b) end
 
 -- Reads the mark and every dimension; numbers start at arg[first] (4 per dimension).
 local function read(first)
@@ -121,18 +123,27 @@ end
 
 local function charge(x, t, units, slack)
   if x.kind == 'w' then
-    local i = widx(t, x.w, x.b)
+    local i = cidx(t, x.w, x.b)
     wupdate(x, i, (wheld(x, i) or 0) + units, t, slack)
   else
     tstore(x, tlevel(x, t) + units * x.w, math.max(x.v[2] or 0, t), t, slack)
   end
 end
 
+-- Usage above a reservation: a window charges the reservation's bucket while it is live
+-- (sliding-window.ts windowChargeAt); a token bucket charges now.
+local function chargeat(x, at, t, units, slack)
+  if x.kind ~= 'w' then return charge(x, t, units, slack) end
+  local i = cidx(math.min(at, t), x.w, x.b)
+  if i <= widx(t, x.w, x.b) - x.b then return end
+  wupdate(x, i, (wheld(x, i) or 0) + units, t, slack)
+end
+
 local function refund(x, at, t, units, slack)
   if x.kind ~= 'w' then
     return tstore(x, math.max(0, tlevel(x, t) - units * x.w), math.max(x.v[2] or 0, t), t, slack)
   end
-  local i = widx(at, x.w, x.b)
+  local i = cidx(at, x.w, x.b)
   local held = wheld(x, i)
   if held == nil or i <= widx(t, x.w, x.b) - x.b then return end
   local left = held - units
@@ -160,7 +171,7 @@ export const ADJUST_SCRIPT = `${COMMON}
 local arg, mark, dims, raw = read(4)
 local now, slack, at = arg[1], arg[2], arg[3]
 for _, x in ipairs(dims) do
-  if x.value > 0 then charge(x, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
+  if x.value > 0 then chargeat(x, at, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
 end
 return { 1, unpack(raw) }
 `;

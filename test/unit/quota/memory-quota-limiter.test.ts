@@ -28,9 +28,10 @@ describe("MemoryQuotaLimiter", () => {
     await limiter.reserve(key, [rpm], {}, now);
     await limiter.markExhausted(key, now + 500, now);
     expect(limiter.size()).toBe(2);
-    limiter.sweep(now + 999);
+    // The charge sits in the bucket after now's (166.67 ms each), which leaves the 1 s window at now + 1,167.
+    limiter.sweep(now + 1_166);
     expect(limiter.size()).toBe(1);
-    limiter.sweep(now + 1_000);
+    limiter.sweep(now + 1_167);
     expect(limiter.size()).toBe(0);
   });
 

@@ -65,10 +65,11 @@ export function describeQuotaLimiterContract(
           ok: false,
           reason: "limit",
           dimension: "requests",
-          retryAfterMs: 30_000,
+          // A unit leaves a whole window after the end of the bucket it was admitted in.
+          retryAfterMs: 40_000,
         });
         expect(refused.status.dimensions.requests).toMatchObject({ remaining: 0, usage: 3, limit: 3 });
-        clock.advance(29_999);
+        clock.advance(39_999);
         expect((await l.remaining(key, [RPM], clock.now())).dimensions.requests!.remaining).toBe(0);
         clock.advance(1);
         expect((await l.remaining(key, [RPM], clock.now())).dimensions.requests!.remaining).toBe(1);
@@ -224,19 +225,67 @@ export function describeQuotaLimiterContract(
     );
 
     it(
+      "Q9: an upstream remaining that matches what is held changes nothing; units leave when the upstream frees them",
+      withLimiter(async (l, clock) => {
+        // 1,000 tokens per 3 s in 60 buckets of 50 ms, as a gateway registers a provider key.
+        const tokens: QuotaLimitSpec = {
+          dimension: "tokens",
+          limit: 1_000,
+          windowMs: 3_000,
+          algorithm: "sliding_window",
+          buckets: 60,
+        };
+        const key = backend();
+        const reserved = await l.reserve(key, [tokens], { tokens: 600 }, clock.now());
+        if (!reserved.ok) throw new Error("the first reserve must fit");
+        clock.advance(40);
+        await l.trueUp(reserved.reservation, { tokens: 600 }, clock.now());
+        clock.advance(2_760); // t = 2.8 s: the provider still holds the 600
+        const seen = await l.correct(key, [tokens], { tokens: 400 }, clock.now());
+        expect(seen.status.dimensions.tokens).toMatchObject({ remaining: 400, usage: 600 });
+        // The provider frees them at 3.0 s; Fulcrum at most one bucket later, not a window after 2.8 s.
+        clock.advance(249); // t = 3.049 s
+        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(400);
+        clock.advance(1); // t = 3.05 s
+        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(1_000);
+      }),
+    );
+
+    it(
+      "Q9: usage above a reservation counts from when the call was admitted, not from the report",
+      withLimiter(async (l, clock) => {
+        const tokens: QuotaLimitSpec = {
+          dimension: "tokens",
+          limit: 1_000,
+          windowMs: 3_000,
+          algorithm: "sliding_window",
+          buckets: 60,
+        };
+        const key = backend();
+        const reserved = await l.reserve(key, [tokens], { tokens: 100 }, clock.now());
+        if (!reserved.ok) throw new Error("the first reserve must fit");
+        clock.advance(2_000); // a long call: the report comes 2 s later with 700 used
+        const settled = await l.trueUp(reserved.reservation, { tokens: 700 }, clock.now());
+        expect(settled.status!.dimensions.tokens).toMatchObject({ usage: 700, remaining: 300 });
+        clock.advance(1_050); // t = 3.05 s: a window after the admission's bucket ended
+        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(1_000);
+      }),
+    );
+
+    it(
       "Q5 S8: remaining ratio is the min over dimensions; recovery is when the filter passes again",
       withLimiter(async (l, clock) => {
         const key = backend();
         await l.reserve(key, LLM, { tokens: 500 }, clock.now());
         const status = await l.remaining(key, LLM, clock.now());
         expect(remainingRatio(status)).toBeCloseTo(0.5);
-        expect(recoveryMs(status, 0.6)).toBe(60_000);
+        expect(recoveryMs(status, 0.6)).toBe(70_000);
         expect(recoveryMs(status, 0.5)).toBe(0);
         const other = backend();
         clock.advance(20_000);
         await l.reserve(other, LLM, { tokens: 1_000 }, clock.now());
         const otherStatus = await l.remaining(other, LLM, clock.now());
-        expect(earliestRecoveryMs([status, otherStatus], clock.now(), 0.6)).toBe(40_000);
+        expect(earliestRecoveryMs([status, otherStatus], clock.now(), 0.6)).toBe(50_000);
       }),
     );
 
@@ -246,7 +295,7 @@ export function describeQuotaLimiterContract(
         const key = backend();
         for (let i = 0; i < 3; i++) await l.reserve(key, [RPM], {}, clock.now());
         const checked = await l.check(key, [RPM], {}, clock.now());
-        expect(checked).toMatchObject({ ok: false, reason: "limit", retryAfterMs: 60_000 });
+        expect(checked).toMatchObject({ ok: false, reason: "limit", retryAfterMs: 70_000 });
         const shadow = await l.reserve(key, [RPM], {}, clock.now(), { mode: "shadow" });
         expect(shadow.ok).toBe(true);
         expect(shadow.ok && shadow.shadowDenial).toMatchObject({ reason: "limit", dimension: "requests" });

@@ -16,6 +16,8 @@ interface DimensionModel {
   usage(t: number): number;
   fits(t: number, units: number): boolean;
   charge(t: number, units: number, reservation?: number): void;
+  /** Usage above a reservation made at `chargedAt`, settled at `t`. */
+  chargeLate(chargedAt: number, t: number, units: number): void;
   refund(reservation: number, chargedAt: number, t: number, units: number): void;
   raiseTo(t: number, usage: number): void;
 }
@@ -32,6 +34,11 @@ class WindowModel implements DimensionModel {
     return (BigInt(t) * this.buckets) / BigInt(this.spec.windowMs);
   }
 
+  /** Charges go into the next bucket (sliding-window.ts chargeIndex), except with one bucket. */
+  private chargeBucketOf(t: number): bigint {
+    return this.bucketOf(t) + (this.buckets > 1n ? 1n : 0n);
+  }
+
   private live(t: number) {
     const oldest = this.bucketOf(t) - this.buckets;
     return this.ledger.filter((entry) => entry.bucket > oldest);
@@ -46,11 +53,16 @@ class WindowModel implements DimensionModel {
   }
 
   charge(t: number, units: number, reservation?: number): void {
-    this.ledger.push({ bucket: this.bucketOf(t), units, reservation });
+    this.ledger.push({ bucket: this.chargeBucketOf(t), units, reservation });
+  }
+
+  chargeLate(chargedAt: number, t: number, units: number): void {
+    const bucket = this.chargeBucketOf(Math.min(chargedAt, t));
+    if (bucket > this.bucketOf(t) - this.buckets) this.ledger.push({ bucket, units });
   }
 
   refund(reservation: number, chargedAt: number, t: number, units: number): void {
-    const bucket = this.bucketOf(chargedAt);
+    const bucket = this.chargeBucketOf(chargedAt);
     const entry = this.live(t).find((e) => e.reservation === reservation && e.bucket === bucket);
     if (entry) entry.units = Math.max(0, entry.units - units);
   }
@@ -83,6 +95,10 @@ class GcraModel implements DimensionModel {
 
   fits(t: number, units: number): boolean {
     return this.scaledLevel(t) + BigInt(units) * this.windowMs <= this.limit * this.windowMs;
+  }
+
+  chargeLate(_chargedAt: number, t: number, units: number): void {
+    this.charge(t, units);
   }
 
   charge(t: number, units: number): void {
@@ -179,7 +195,7 @@ export class ReferenceQuota {
       const actual = usage[this.limits[i]!.dimension];
       if (actual === undefined) return;
       const delta = actual - r.amounts[i]!;
-      if (delta > 0) dim.charge(now, delta);
+      if (delta > 0) dim.chargeLate(r.at, now, delta);
       else if (delta < 0) dim.refund(id, r.at, now, -delta);
     });
   }

@@ -70,8 +70,9 @@ describe("sliding window (Q1, Q2)", () => {
     clock.advance(10_000);
     l.take(3); // bucket k + 2
     expect(l.remaining()).toBe(0);
-    expect(l.retryAfter(1)).toBe(40_000); // bucket k leaves 60 s after start
-    clock.advance(39_999);
+    // Bucket k's units leave a whole window after the end of bucket k: 70 s after start.
+    expect(l.retryAfter(1)).toBe(50_000);
+    clock.advance(49_999);
     expect(l.remaining()).toBe(0);
     clock.advance(1);
     expect(l.remaining()).toBe(4);
@@ -92,10 +93,10 @@ describe("sliding window (Q1, Q2)", () => {
     clock.advance(25_000);
     l.take(1);
     expect(windowSteps(l.state, clock.now(), W, B)).toEqual([
-      { inMs: 35_000, units: 2 },
-      { inMs: 55_000, units: 1 },
+      { inMs: 45_000, units: 2 },
+      { inMs: 65_000, units: 1 },
     ]);
-    expect(windowTtlMs(l.state, clock.now(), W, B)).toBe(55_000);
+    expect(windowTtlMs(l.state, clock.now(), W, B)).toBe(65_000);
   });
 
   it("Q3: a refund comes off the bucket that was charged, and is moot once it left the window", () => {
