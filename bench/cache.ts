@@ -1,5 +1,5 @@
 /**
- * `cache`: the tiered cache (src/cache, cases from src/cache/bench-cases.ts) with a Redis L2
+ * `cache`: the tiered cache (src/cache, cases from bench/cache-cases.ts) with a Redis L2
  * (RedisL2Store), against bentocache 1.6 with a memory L1 and its Redis driver as L2, on the
  * same redis-server (started here on a free loopback port and killed at the end), with the
  * same keys, values and client settings (ioredis, auto-pipelining, no offline queue).
@@ -23,16 +23,16 @@ import { pathToFileURL } from "node:url";
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
 import { redisDriver } from "bentocache/drivers/redis";
+import { connectRedis, type RedisClient } from "../src/store/redis/redis-client.js";
+import { RedisL2Store } from "../src/store/redis/redis-l2-store.js";
+import { type RedisProcess, startRedis } from "../test/support/redis.js";
 import {
   type CacheBenchCase,
   type CacheBenchCaseName,
   createCacheBench,
   DEFAULT_BENCH_KEYS,
   DEFAULT_BENCH_VALUE,
-} from "../src/cache/bench-cases.js";
-import { connectRedis, type RedisClient } from "../src/store/redis/redis-client.js";
-import { RedisL2Store } from "../src/store/redis/redis-l2-store.js";
-import { type RedisProcess, startRedis } from "../test/support/redis.js";
+} from "./cache-cases.js";
 import { processCpuSeconds } from "./fulcrum-process.js";
 import {
   type Bench,
@@ -103,7 +103,7 @@ async function fulcrumSide(main: RedisClient, misses: RedisClient): Promise<Side
   });
   const pick = (cases: readonly CacheBenchCase[], name: CacheBenchCaseName) => {
     const found = cases.find((c) => c.name === name);
-    if (!found) throw new Error(`bench-cases has no ${name}`);
+    if (!found) throw new Error(`cache-cases has no ${name}`);
     return (i: number) => found.run(i);
   };
   return {

@@ -31,12 +31,13 @@
  * "rate" is the bytes per item, the "baseline" the RSS it is measured from, and the ratio
  * RSS after over RSS before.
  */
-import { randomBytes } from "node:crypto";
+import { on, once } from "node:events";
 import { readFileSync } from "node:fs";
-import { connect, createServer, type Socket } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
+import { WebSocket } from "ws";
 import { RegisterMode, RegisterRequestSchema } from "../gen/fulcrum/v1/registry_pb.js";
 import { CallResult, RoutingMode, SessionMode, Strategy } from "../gen/fulcrum/v1/types_pb.js";
+import { freePort } from "../test/support/free-port.js";
 import { benchClients } from "./fulcrum-client.js";
 import { type FulcrumProcess, startFulcrumProcess } from "./fulcrum-process.js";
 import { type Bench, type BenchOptions, type ResultRow, type Spread, spread } from "./harness.js";
@@ -152,85 +153,26 @@ export interface MemoryRow extends ResultRow {
 
 // --- the V8 inspector, just enough to force a collection -------------------------------------
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Sends one Chrome DevTools Protocol command over a minimal WebSocket client; resolves with its answer. */
-function cdpCall(wsUrl: string, method: string): Promise<unknown> {
-  const url = new URL(wsUrl);
-  return new Promise((resolve, reject) => {
-    const socket: Socket = connect(Number(url.port), url.hostname);
-    const timer = setTimeout(
-      () => finish(new Error(`inspector: no answer to ${method}`)),
-      INSPECTOR_TIMEOUT_MS,
-    );
-    let buffer = Buffer.alloc(0);
-    let upgraded = false;
-    const finish = (error: Error | undefined, value?: unknown) => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(value);
-    };
-    socket.once("error", (error) => finish(error));
-    socket.once("connect", () => {
-      socket.write(
-        `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
-    });
-    socket.on("data", (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      if (!upgraded) {
-        const end = buffer.indexOf("\r\n\r\n");
-        if (end < 0) return;
-        const head = buffer.subarray(0, end).toString();
-        if (!/^HTTP\/1\.1 101/.test(head)) return finish(new Error(`inspector: ${head.split("\r\n")[0]}`));
-        upgraded = true;
-        buffer = buffer.subarray(end + 4);
-        const payload = Buffer.from(JSON.stringify({ id: 1, method }));
-        const mask = randomBytes(4);
-        const header =
-          payload.length < 126
-            ? Buffer.from([0x81, 0x80 | payload.length])
-            : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-        const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
-        socket.write(Buffer.concat([header, mask, masked]));
-      }
-      // Server frames are unmasked; the answers here are small text frames.
-      while (buffer.length >= 2) {
-        let length = buffer[1]! & 0x7f;
-        let offset = 2;
-        if (length === 126) {
-          if (buffer.length < 4) return;
-          length = buffer.readUInt16BE(2);
-          offset = 4;
-        } else if (length === 127) {
-          if (buffer.length < 10) return;
-          length = Number(buffer.readBigUInt64BE(2));
-          offset = 10;
-        }
-        if (buffer.length < offset + length) return;
-        const opcode = buffer[0]! & 0x0f;
-        const text = buffer.subarray(offset, offset + length).toString();
-        buffer = buffer.subarray(offset + length);
-        if (opcode === 0x8) return finish(new Error("inspector closed the connection"));
-        if (opcode !== 0x1) continue;
-        const message = JSON.parse(text) as { id?: number; result?: unknown; error?: { message: string } };
-        if (message.id !== 1) continue;
-        if (message.error) return finish(new Error(`inspector: ${method}: ${message.error.message}`));
-        return finish(undefined, message.result);
-      }
-    });
-  });
+/** Sends one Chrome DevTools Protocol command to `wsUrl` (over the `ws` client); resolves with its answer. */
+async function cdpCall(wsUrl: string, method: string): Promise<unknown> {
+  const socket = new WebSocket(wsUrl, { handshakeTimeout: INSPECTOR_TIMEOUT_MS });
+  try {
+    await once(socket, "open", { signal: AbortSignal.timeout(INSPECTOR_TIMEOUT_MS) });
+    socket.send(JSON.stringify({ id: 1, method }));
+    for await (const [data] of on(socket, "message", { signal: AbortSignal.timeout(INSPECTOR_TIMEOUT_MS) })) {
+      const message = JSON.parse(String(data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+      };
+      if (message.id !== 1) continue;
+      if (message.error) throw new Error(`inspector: ${method}: ${message.error.message}`);
+      return message.result;
+    }
+    throw new Error(`inspector: no answer to ${method}`);
+  } finally {
+    socket.terminate();
+  }
 }
 
 /** The server process plus its inspector port. */

@@ -11,7 +11,7 @@ import type { App } from "../../src/app/create-app.js";
 import { ManualClock } from "../../src/shared/manual-clock.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
-import { freePort } from "../support/redis.js";
+import { freePort } from "../support/free-port.js";
 import { startFulcrum } from "../support/server.js";
 
 const apps: App[] = [];

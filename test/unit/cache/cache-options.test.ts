@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createCacheBench } from "../../../src/cache/bench-cases.js";
+import { createCacheBench } from "../../../bench/cache-cases.js";
 import {
   CacheConfigError,
   DEFAULT_REFILL,

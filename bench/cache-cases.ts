@@ -1,13 +1,13 @@
 /**
- * The operations the `cache` benchmark measures (performance.md): a tiered get answered by
+ * The operations the `cache` benchmark measures (docs/performance.md): a tiered get answered by
  * L1, a get answered by L2, a miss that runs the loader and writes both tiers, and a write of
  * both tiers. The bench harness owns timing, baselines (bentocache with a memory L1 and the
  * same L2) and reporting; this file only builds the caches and the operations, over any
  * L2Store, so the same cases run against memory, Redis and Redis Cluster.
  */
-import type { TieredCacheOptions } from "./cache-options.js";
-import type { L2Store } from "./ports.js";
-import { createTieredCache, type TieredCache } from "./tiered-cache.js";
+import type { TieredCacheOptions } from "../src/cache/cache-options.js";
+import type { L2Store } from "../src/cache/ports.js";
+import { createTieredCache, type TieredCache } from "../src/cache/tiered-cache.js";
 
 /** The rows of the cache benchmark. */
 export type CacheBenchCaseName = "l1-hit" | "l2-hit" | "miss-with-loader" | "l2-write";
