@@ -101,7 +101,11 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const encodings = new EncodingCache();
   const bindings = bindingsOf(core, metrics, logger, encodings);
   let ready = false;
-  const common = { bindings, maxMessageBytes: config.limits.maxMessageBytes, log };
+  const errorLimits = {
+    maxViolations: config.limits.maxErrorViolations,
+    maxTextBytes: config.limits.maxErrorTextBytes,
+  };
+  const common = { bindings, maxMessageBytes: config.limits.maxMessageBytes, errorLimits, log };
   const stopCore = async () => {
     core.health.stop();
     core.registry.stop();

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
 import { DEFAULT_REGISTRY_LIMITS } from "../registry/limits.js";
+import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 
 const port = z.number().int().min(0).max(65_535);
@@ -28,6 +29,10 @@ export const configSchema = z.strictObject({
       maxExclude: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxExclude),
       maxReportBatch: positiveInt.default(1_000),
       maxMessageBytes: positiveInt.default(4 * 1024 * 1024),
+      /** Field violations an error answer lists; the rest are counted (trailers stay small). */
+      maxErrorViolations: positiveInt.default(DEFAULT_ERROR_SIZE_LIMITS.maxViolations),
+      /** UTF-8 bytes of an error message and of each violation's field and description. */
+      maxErrorTextBytes: positiveInt.default(DEFAULT_ERROR_SIZE_LIMITS.maxTextBytes),
     })
     .prefault({}),
   watch: z

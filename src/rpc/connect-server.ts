@@ -10,7 +10,13 @@ import * as net from "node:net";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as codec from "./codec/index.js";
-import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+import {
+  asFulcrumError,
+  boundedError,
+  type ErrorLogger,
+  type ErrorSizeLimits,
+  GRPC_STATUS,
+} from "./errors.js";
 import type { ServiceBinding } from "./grpc-server.js";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
@@ -27,6 +33,7 @@ export interface ConnectServerOptions {
   readonly bindings: readonly ServiceBinding[];
   readonly routes: readonly HttpRoute[];
   readonly maxMessageBytes: number;
+  readonly errorLimits: ErrorSizeLimits;
   readonly log: ErrorLogger;
 }
 
@@ -37,15 +44,19 @@ export interface ConnectServerHandle {
   close(deadlineMs: number): Promise<void>;
 }
 
-function toConnectError(error: unknown, log: ErrorLogger): ConnectError {
+function toConnectError(error: unknown, log: ErrorLogger, limits: ErrorSizeLimits): ConnectError {
   if (error instanceof ConnectError) return error;
-  const failure = asFulcrumError(error, log);
+  const failure = boundedError(asFulcrumError(error, log), limits);
   const details = codec.encodeErrorDetails(failure);
   return new ConnectError(failure.message, GRPC_STATUS[failure.code], undefined, details);
 }
 
 /** Wraps every method so a FulcrumError leaves as a ConnectError with its details. */
-function withConnectErrors(binding: ServiceBinding, log: ErrorLogger): ServiceBinding["impl"] {
+function withConnectErrors(
+  binding: ServiceBinding,
+  log: ErrorLogger,
+  limits: ErrorSizeLimits,
+): ServiceBinding["impl"] {
   const wrapped: ServiceBinding["impl"] = {};
   for (const method of binding.service.methods) {
     const fn = binding.impl[method.localName];
@@ -56,14 +67,14 @@ function withConnectErrors(binding: ServiceBinding, log: ErrorLogger): ServiceBi
           try {
             yield* fn(...args);
           } catch (error) {
-            throw toConnectError(error, log);
+            throw toConnectError(error, log, limits);
           }
         }
       : async (...args: unknown[]) => {
           try {
             return await fn(...args);
           } catch (error) {
-            throw toConnectError(error, log);
+            throw toConnectError(error, log, limits);
           }
         };
   }
@@ -75,7 +86,10 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
   const handler = connectNodeAdapter({
     routes(router: ConnectRouter) {
       for (const binding of options.bindings)
-        router.service(binding.service as never, withConnectErrors(binding, options.log) as never);
+        router.service(
+          binding.service as never,
+          withConnectErrors(binding, options.log, options.errorLimits) as never,
+        );
     },
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,

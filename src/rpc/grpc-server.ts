@@ -4,15 +4,22 @@
  * Errors become a status with google.rpc details in grpc-status-details-bin.
  */
 
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import * as codec from "./codec/index.js";
-import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+import {
+  asFulcrumError,
+  boundedError,
+  type ErrorLogger,
+  type ErrorSizeLimits,
+  GRPC_STATUS,
+} from "./errors.js";
+import { installClientMistakeStatuses } from "./grpc-client-mistakes.js";
+import { decodeRequest, MalformedRequest } from "./malformed-request.js";
 
 /** A service descriptor with its implementation (Connect's ServiceImpl shape). */
 export interface ServiceBinding {
@@ -30,6 +37,7 @@ export interface GrpcServerOptions {
   readonly protoDir: string;
   readonly protoFiles: readonly string[];
   readonly maxMessageBytes: number;
+  readonly errorLimits: ErrorSizeLimits;
   readonly log: ErrorLogger;
   /** The server's encoding cache, shared with the service implementations. */
   readonly encodings: codec.EncodingCache;
@@ -51,12 +59,16 @@ function asBuffer(encode: (message: never) => Uint8Array) {
   };
 }
 
+/** Never throws: bytes that do not decode become a MalformedRequest the handler answers. */
 function deserializer(desc: DescMessage) {
-  return (bytes: Buffer) => fromBinary(desc, bytes);
+  return (bytes: Buffer) => decodeRequest(desc, bytes);
 }
 
-function toServiceError(error: unknown, log: ErrorLogger): Partial<grpc.StatusObject> {
-  const failure = asFulcrumError(error, log);
+/** How a handler turns a thrown value into the status it sends. */
+type StatusOf = (error: unknown) => grpc.StatusObject;
+
+function toServiceError(error: unknown, log: ErrorLogger, limits: ErrorSizeLimits): grpc.StatusObject {
+  const failure = boundedError(asFulcrumError(error, log), limits);
   const code = GRPC_STATUS[failure.code];
   const metadata = new grpc.Metadata();
   metadata.set(
@@ -64,6 +76,14 @@ function toServiceError(error: unknown, log: ErrorLogger): Partial<grpc.StatusOb
     Buffer.from(codec.statusToBinary(codec.encodeErrorStatus(failure, code))),
   );
   return { code, details: failure.message, metadata };
+}
+
+/** Ends a streaming call with `status`: grpc-js sends it as trailers after the queued writes. */
+function failStream(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  status: grpc.StatusObject,
+) {
+  call.emit("error", Object.assign(new Error(status.details), status));
 }
 
 /** Unary handlers never wait on the signal: one shared, never-aborted context saves an AbortController per call. */
@@ -84,10 +104,13 @@ function streamContextOf(call: NodeJS.EventEmitter): HandlerContext {
  * The requests of a client stream. `destroyOnReturn: false`: when the handler's loop ends,
  * the call must stay open so the answers still queued are written and the status is sent.
  */
-function requestsOf(
+async function* requestsOf(
   call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
 ) {
-  return call.iterator({ destroyOnReturn: false });
+  for await (const request of call.iterator({ destroyOnReturn: false })) {
+    if (request instanceof MalformedRequest) throw request.error;
+    yield request;
+  }
 }
 
 /**
@@ -113,48 +136,50 @@ async function writeAll(
 function handlerFor(
   method: DescMethod,
   fn: (...args: unknown[]) => unknown,
-  log: ErrorLogger,
+  statusOf: StatusOf,
 ): grpc.UntypedHandleCall {
   switch (method.methodKind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        if (call.request instanceof MalformedRequest) return callback(statusOf(call.request.error));
         try {
           const result = fn(call.request, UNARY_CONTEXT);
           if (result instanceof Promise)
             result.then(
               (r) => callback(null, r),
-              (e) => callback(toServiceError(e, log)),
+              (e) => callback(statusOf(e)),
             );
           else callback(null, result);
         } catch (error) {
-          callback(toServiceError(error, log));
+          callback(statusOf(error));
         }
       };
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        if (call.request instanceof MalformedRequest) return failStream(call, statusOf(call.request.error));
         writeAll(call, fn(call.request, streamContextOf(call)) as AsyncIterable<unknown>).then(
           () => call.end(),
-          (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
+          (error) => failStream(call, statusOf(error)),
         );
       };
     case "client_streaming":
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         (fn(requestsOf(call), streamContextOf(call)) as Promise<unknown>).then(
           (r) => callback(null, r),
-          (e) => callback(toServiceError(e, log)),
+          (e) => callback(statusOf(e)),
         );
       };
     case "bidi_streaming":
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
         writeAll(call, fn(requestsOf(call), streamContextOf(call)) as AsyncIterable<unknown>).then(
           () => call.end(),
-          (error) => call.destroy(Object.assign(new Error(), toServiceError(error, log))),
+          (error) => failStream(call, statusOf(error)),
         );
       };
   }
 }
 
-function definitionOf(binding: ServiceBinding, log: ErrorLogger, encodings: codec.EncodingCache) {
+function definitionOf(binding: ServiceBinding, statusOf: StatusOf, encodings: codec.EncodingCache) {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of binding.service.methods) {
@@ -169,19 +194,21 @@ function definitionOf(binding: ServiceBinding, log: ErrorLogger, encodings: code
       originalName: method.name,
     };
     const fn = binding.impl[method.localName];
-    if (fn) handlers[method.localName] = handlerFor(method, fn, log);
+    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf);
   }
   return { definition, handlers };
 }
 
 /** Starts the gRPC server; resolves once it listens. */
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
+  installClientMistakeStatuses();
+  const statusOf: StatusOf = (error) => toServiceError(error, options.log, options.errorLimits);
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
   });
   for (const binding of options.bindings) {
-    const { definition, handlers } = definitionOf(binding, options.log, options.encodings);
+    const { definition, handlers } = definitionOf(binding, statusOf, options.encodings);
     server.addService(definition as grpc.ServiceDefinition, handlers);
   }
   const health = new HealthImplementation({ "": "NOT_SERVING" });
