@@ -1,8 +1,9 @@
 /**
  * The dependency rules of docs/architecture.md, checked in `npm run lint`.
- * Core = balancer, registry, watch, health, quota, sessions, cache: pure TypeScript.
+ * Core = balancer, registry, watch, health, quota, sessions, cache, and the leaf model/: pure TypeScript.
  */
-const CORE = "^src/(balancer|registry|watch|health|quota|sessions|cache)/";
+const CORE_FOLDERS = "balancer|registry|watch|health|quota|sessions|cache|model";
+const CORE = `^src/(${CORE_FOLDERS})/`;
 module.exports = {
   forbidden: [
     {
@@ -11,6 +12,30 @@ module.exports = {
       comment: "No circular imports.",
       from: {},
       to: { circular: true },
+    },
+    {
+      name: "no-core-folder-cycles",
+      severity: "error",
+      comment:
+        "No cycle between core folders, not only between files: registry and balancer meet in model/ (issue 11).",
+      scope: "folder",
+      from: { path: `^src/(${CORE_FOLDERS})` },
+      to: { path: `^src/(${CORE_FOLDERS})`, circular: true },
+    },
+    {
+      name: "registry-and-balancer-apart",
+      severity: "error",
+      comment:
+        "The registry owns membership, the balancer runtime state; they meet in model/ (membership.ts), never directly.",
+      from: { path: "^src/(registry|balancer)/" },
+      to: { path: "^src/(registry|balancer)/", pathNot: "^src/$1/" },
+    },
+    {
+      name: "model-is-leaf",
+      severity: "error",
+      comment: "model/ holds the specs and config types the core folders share; it imports only shared/.",
+      from: { path: "^src/model/" },
+      to: { path: "^src/(?!model/|shared/)" },
     },
     {
       name: "core-is-pure",

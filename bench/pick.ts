@@ -15,10 +15,11 @@ import { newBackendState } from "../src/balancer/backend-state.js";
 import { FULL_QUOTA } from "../src/balancer/quota-view.js";
 import { selectFromSnapshot } from "../src/balancer/select.js";
 import { buildSnapshot, type Snapshot } from "../src/balancer/snapshot.js";
+import { parseStrategy } from "../src/balancer/strategies/parse-strategy.js";
 import { ACCEPT_ALL } from "../src/balancer/strategy.js";
-import type { ServiceConfig } from "../src/registry/model.js";
+import type { ServiceConfig } from "../src/model/specs.js";
+import { Violations } from "../src/model/violations.js";
 import { resolveServiceConfig } from "../src/registry/resolve-config.js";
-import { Violations } from "../src/registry/violations.js";
 import { systemClock } from "../src/shared/clock.js";
 import { createSeededRandom } from "../src/shared/random.js";
 import { type Bench, type BenchOptions, type BenchRow, comparePairs, type Sample } from "./harness.js";
@@ -79,7 +80,7 @@ function backends(n: number): BackendState[] {
 }
 
 function configFor(strategy: string): ServiceConfig {
-  const base = resolveServiceConfig(undefined, new Violations());
+  const base = resolveServiceConfig(undefined, new Violations(), parseStrategy);
   return { ...base, strategy: { name: strategy, settings: {}, fallback: undefined } };
 }
 

@@ -14,7 +14,7 @@
  * consecutive buckets of its sliding window; the peer: each fixed window of its key).
  */
 import { RateLimiterRedis, type RateLimiterRes } from "rate-limiter-flexible";
-import type { QuotaLimitSpec } from "../src/registry/model.js";
+import type { QuotaLimitSpec } from "../src/model/specs.js";
 import { systemClock } from "../src/shared/clock.js";
 import { connectRedis, type RedisClient } from "../src/store/redis/redis-client.js";
 import { RedisQuotaLimiter } from "../src/store/redis/redis-quota-limiter.js";

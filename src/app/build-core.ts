@@ -6,15 +6,17 @@
  */
 import { randomBytes } from "node:crypto";
 import { Balancer, type BalancerOptions } from "../balancer/balancer.js";
+import { ServiceTable } from "../balancer/service-table.js";
+import { parseStrategy } from "../balancer/strategies/parse-strategy.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { HealthMonitor } from "../health/health-monitor.js";
 import { createProber } from "../health/prober.js";
+import type { ServiceStatus } from "../model/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { QuotaGate } from "../quota/quota-gate.js";
 import type { ServiceEvent } from "../registry/events.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
-import type { ServiceStatus } from "../registry/status.js";
 import { NegativeAvailability } from "../sessions/negative-availability.js";
 import { SessionRouter } from "../sessions/session-router.js";
 import type { Clock } from "../shared/clock.js";
@@ -38,6 +40,8 @@ export interface CoreDeps {
 export interface Core {
   readonly replica: string;
   readonly registry: ServiceRegistry;
+  /** This replica's runtime view of every service: what Select reads. */
+  readonly services: ServiceTable;
   readonly health: HealthMonitor;
   readonly watchHub: WatchHub;
   readonly quota: QuotaGate;
@@ -56,23 +60,25 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
   const log = (message: string, cause: unknown) => deps.logger.error({ err: cause }, message);
   const background: Background = (what, work) => void work.catch((cause: unknown) => log(what, cause));
   const replica = randomBytes(6).toString("base64url");
+  const services = new ServiceTable({ clock, random });
   const watchHub: WatchHub = new WatchHub({
     clock,
     limits: config.watch,
-    describe: (service) => registry.find(service)?.status(clock.now()),
+    describe: (service) => services.status(service),
     serviceNames: () => registry.names(),
   });
   const registry: ServiceRegistry = new ServiceRegistry({
     clock,
-    random,
     limits: config.limits,
+    members: services,
+    parseStrategy,
     log: state.registryLog,
     onEvent: (event) => onServiceEvent(event),
     onBackgroundError: log,
     drainHold: async (service, backendId) =>
       ((await state.pinStore.countByBackend(service)).get(backendId) ?? 0) > 0,
   });
-  const health = buildHealth(deps, registry, log);
+  const health = buildHealth(deps, registry, services, log);
   const onServiceEvent = (event: ServiceEvent) => {
     if (event.change.kind === "health_changed") deps.metrics.recordHealthTransition(event.change.current);
     health.onServiceEvent(event);
@@ -85,10 +91,11 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     watchHub.publish(event);
   };
   await registry.start();
-  const quota = buildQuotaGate(deps, registry, watchHub);
+  const quota = buildQuotaGate(deps, registry, services, watchHub);
   const negative = new NegativeAvailability({ clock, maxFacts: config.sessions.maxNegativeFacts });
   const balancer = new Balancer({
-    registry,
+    services,
+    onDrainIdle: (service, backendId) => registry.finishDrain(service, backendId),
     clock,
     limits: config.limits,
     replica,
@@ -98,7 +105,7 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
       deps.logger.warn({ err: cause }, "relaying a Report to the replica that issued its ticket failed"),
     quota,
     probeSelection: (service, candidates) => health.probeSelection(service, candidates),
-    ...reportHooks({ registry, health, quota, negative, background }),
+    ...reportHooks({ services, health, quota, negative, background }),
   });
   const router = new SessionRouter({
     store: state.pinStore,
@@ -106,16 +113,17 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     clock,
     balancer,
     quota,
-    find: (service) => registry.find(service),
-    onPinReleased: (service, backend) => registry.finishDrain(service, backend),
+    find: (service) => services.find(service),
+    onPinReleased: (service, backend) => registry.finishDrain(service, backend.spec.id),
   });
-  const describeService = (service: string) => describe(registry, state, quota, service);
-  return { replica, registry, health, watchHub, quota, balancer, router, describeService };
+  const describeService = (service: string) => describe(registry, services, state, quota, service);
+  return { replica, registry, services, health, watchHub, quota, balancer, router, describeService };
 }
 
 function buildHealth(
   deps: CoreDeps,
   registry: ServiceRegistry,
+  services: ServiceTable,
   log: (message: string, cause: unknown) => void,
 ): HealthMonitor {
   const prober = createProber({
@@ -133,22 +141,28 @@ function buildHealth(
     clock: deps.clock,
     random: deps.random,
     registry,
+    targets: services,
     prober,
     onError: log,
   });
   return health;
 }
 
-function buildQuotaGate(deps: CoreDeps, registry: ServiceRegistry, watchHub: WatchHub): QuotaGate {
+function buildQuotaGate(
+  deps: CoreDeps,
+  registry: ServiceRegistry,
+  services: ServiceTable,
+  watchHub: WatchHub,
+): QuotaGate {
   return new QuotaGate({
     limiter: deps.state.quotaLimiter,
     clock: deps.clock,
-    shadowOf: (service) => registry.find(service)?.config.quota.shadow ?? false,
+    shadowOf: (service) => services.find(service)?.config.quota.shadow ?? false,
     filterOf: (service) => {
-      const snapshot = registry.find(service)?.snapshot;
+      const snapshot = services.find(service)?.snapshot;
       return snapshot && { candidates: snapshot.eligible, threshold: snapshot.config.quota.filterThreshold };
     },
-    thresholdsOf: (service) => registry.find(service)?.config.quota.watchThresholds ?? [],
+    thresholdsOf: (service) => services.find(service)?.config.quota.watchThresholds ?? [],
     onHeadroom: (service, backend, crossing) =>
       watchHub.publishEphemeral({
         service,
@@ -160,18 +174,18 @@ function buildQuotaGate(deps: CoreDeps, registry: ServiceRegistry, watchHub: Wat
 
 /** What a Report and an expired ticket set off beyond the balancer's own bookkeeping. */
 function reportHooks(parts: {
-  registry: ServiceRegistry;
+  services: ServiceTable;
   health: HealthMonitor;
   quota: QuotaGate;
   negative: NegativeAvailability;
   background: Background;
 }): Pick<BalancerOptions, "onOutcome" | "onTicketReported" | "onTicketExpired"> {
-  const { registry, health, quota, negative, background } = parts;
+  const { services, health, quota, negative, background } = parts;
   return {
     onOutcome: (service, backend, outcome) => {
       if (outcome.result) health.onOutcome(service, backend, outcome.result);
       if (outcome.result === "not_found" && outcome.resourceKey) {
-        const ttl = registry.find(service)?.config.session.negativeTtlMs ?? 0;
+        const ttl = services.find(service)?.config.session.negativeTtlMs ?? 0;
         negative.report(service, backend.spec.id, outcome.resourceKey, ttl);
       }
       const quotaNews = outcome.result === "rate_limited" || Object.keys(outcome.remaining).length > 0;
@@ -194,16 +208,17 @@ function reportHooks(parts: {
 
 async function describe(
   registry: ServiceRegistry,
+  services: ServiceTable,
   state: StateStore,
   quota: QuotaGate,
   service: string,
 ): Promise<ServiceStatus> {
   const status = registry.describe(service);
-  const entry = registry.get(service);
+  const entry = services.find(service);
   const pins = await state.pinStore.countByBackend(service);
   const backends = await Promise.all(
     status.backends.map(async (backend) => {
-      const live = entry.backends.get(backend.spec.id);
+      const live = entry?.backends.get(backend.spec.id);
       const quotaRemaining = live ? await quota.remaining(service, live).catch(() => ({})) : {};
       return { ...backend, pinnedSessions: pins.get(backend.spec.id) ?? 0, quotaRemaining };
     }),

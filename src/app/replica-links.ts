@@ -50,8 +50,8 @@ export async function startReplicaLinks(
     replica: core.replica,
     clock,
     staleAfterMs: 3 * config.replicas.loadShareIntervalMs,
-    find: (service) => core.registry.find(service),
-    services: () => core.registry.names().flatMap((name) => core.registry.find(name) ?? []),
+    find: (service) => core.services.find(service),
+    services: () => core.services.all(),
   });
   const unsubscribe = await bus.subscribe((report) => share.receive(report));
   const stopTimer = every(clock, config.replicas.loadShareIntervalMs, () => {

@@ -1,10 +1,12 @@
-import type { BackendSpec, HealthState } from "../registry/model.js";
+import type { BackendSpec, HealthState } from "../model/specs.js";
+import type { BackendStatus } from "../model/status.js";
 
 /**
- * One backend's live state. Snapshots hold references to these objects, so counters that
- * change per request (in-flight, latency) are read by pickers without a snapshot rebuild;
- * fields that change eligibility (health, draining, weight) go through the registry, which
- * rebuilds the snapshot.
+ * One backend's runtime state on this replica, owned by the balancer's ServiceTable. Snapshots
+ * hold references to these objects, so counters that change per request (in-flight, latency)
+ * are read by pickers without a snapshot rebuild. `spec`, `health`, `draining` and
+ * `drainDeadline` mirror the registry's membership (ServiceTable.installed); ejection and the
+ * health counters are written through the ServiceTable, which rebuilds the snapshot.
  */
 export interface BackendState {
   spec: BackendSpec;
@@ -26,8 +28,6 @@ export interface BackendState {
   draining: boolean;
   /** Epoch ms; 0 when not draining. */
   drainDeadline: number;
-  /** Epoch ms; 0 when the backend has no lease. */
-  leaseExpiresAt: number;
   /** Epoch ms the backend joined or last recovered (slow start). */
   activeSince: number;
   /** Epoch ms; 0 when not ejected. */
@@ -48,7 +48,6 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
     latencyUpdatedAt: 0,
     draining: false,
     drainDeadline: 0,
-    leaseExpiresAt: spec.leaseTtlMs > 0 ? now + spec.leaseTtlMs : 0,
     activeSince: now,
     ejectedUntil: 0,
   };
@@ -57,4 +56,19 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
 /** Calls in flight to `backend` from every replica, as far as this one knows: what load metrics and backpressure compare. */
 export function totalInFlight(backend: BackendState): number {
   return backend.inFlight + backend.remoteInFlight;
+}
+
+/** A point-in-time copy of a backend's state, as GetService and Watch show it. */
+export function describeBackend(state: BackendState, now: number): BackendStatus {
+  return {
+    spec: state.spec,
+    health: state.health,
+    draining: state.draining,
+    inFlight: totalInFlight(state),
+    consecutiveFailures: state.consecutiveFailures,
+    ewmaLatencyMs: state.ewmaLatencyMs,
+    quotaRemaining: {},
+    pinnedSessions: 0,
+    ejected: state.ejectedUntil > now,
+  };
 }

@@ -1,5 +1,4 @@
-import type { RegistryLimits } from "../registry/limits.js";
-import type { ServiceRegistry } from "../registry/service-registry.js";
+import type { RegistryLimits } from "../model/limits.js";
 import type { Clock } from "../shared/clock.js";
 import { type FieldViolation, FulcrumError, invalidArgument } from "../shared/errors.js";
 import type { BackendState } from "./backend-state.js";
@@ -10,6 +9,7 @@ import type { Outcome } from "./outcome.js";
 import { FULL_QUOTA, type QuotaView } from "./quota-view.js";
 import { selectFromSnapshot } from "./select.js";
 import type { SelectQuery } from "./select-query.js";
+import type { ServiceTable } from "./service-table.js";
 import { type Ticket, TicketBook } from "./ticket-book.js";
 import { parseTicketId, type TicketSigner } from "./ticket-id.js";
 import type { TicketRelay } from "./ticket-relay.js";
@@ -38,7 +38,9 @@ export type TicketReportListener = (
 /** Options of a Balancer. */
 export interface BalancerOptions {
   /** Where services are found; the hot path reads `find(service).snapshot`. */
-  readonly registry: Pick<ServiceRegistry, "find" | "finishDrain">;
+  readonly services: Pick<ServiceTable, "find">;
+  /** A draining backend's last in-flight call ended (R6): the registry may remove it now. */
+  readonly onDrainIdle: (service: string, backendId: string) => void;
   readonly clock: Clock;
   readonly limits: RegistryLimits & { readonly maxReportBatch: number };
   /** This replica's id: the origin part of its tickets. */
@@ -113,7 +115,7 @@ export class Balancer {
    */
   choose(service: string, query: SelectQuery): Choice {
     this.validateQuery(service, query);
-    const entry = this.options.registry.find(service);
+    const entry = this.options.services.find(service);
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
     const snapshot = entry.snapshot;
     const probe =
@@ -143,7 +145,7 @@ export class Balancer {
 
   /** Takes the in-flight slots of a choice and returns it with its ticket (S12). */
   commit(service: string, choice: Choice, reservations?: readonly unknown[]): Selection {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.services.find(service);
     const now = this.options.clock.now();
     const lease = entry?.config.load.ticketLeaseMs ?? 0;
     const payload = choice.probe || reservations ? { probe: choice.probe, reservations } : undefined;
@@ -196,7 +198,7 @@ export class Balancer {
       backends = named ? [named] : ticket.backends;
       this.options.onTicketReported?.(ticket, backends, outcome);
     } else {
-      const backend = this.options.registry.find(service)?.backends.get(outcome.backendId);
+      const backend = this.options.services.find(service)?.backends.get(outcome.backendId);
       if (!backend) return false;
       backends = [backend];
     }
@@ -213,7 +215,7 @@ export class Balancer {
     if (!id || id.replica === this.tickets.replica || this.relayed.has(outcome.ticket)) return false;
     this.relayed.add(outcome.ticket);
     if (this.relayed.size > MAX_RELAYED_REMEMBERED) this.relayed.delete(this.relayed.values().next().value!);
-    const entry = this.options.registry.find(id.service);
+    const entry = this.options.services.find(id.service);
     const named = outcome.backendId ? [outcome.backendId] : id.backendIds;
     const backends = named.flatMap((backendId) => entry?.backends.get(backendId) ?? []);
     this.observe(id.service, backends, outcome);
@@ -233,9 +235,9 @@ export class Balancer {
   }
 
   private observe(service: string, backends: readonly BackendState[], outcome: Outcome): void {
-    const { clock, registry, onOutcome } = this.options;
+    const { clock, services, onOutcome } = this.options;
     if (outcome.latencyMs > 0) {
-      const decayMs = registry.find(service)?.snapshot.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
+      const decayMs = services.find(service)?.snapshot.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
       const now = clock.now();
       for (const backend of backends) recordLatency(backend, outcome.latencyMs, now, decayMs);
     }
@@ -245,7 +247,7 @@ export class Balancer {
   /** A draining backend leaves once its last in-flight call is reported (R6). */
   private afterRelease(service: string, backends: readonly BackendState[]): void {
     for (const backend of backends) {
-      if (backend.draining && backend.inFlight === 0) this.options.registry.finishDrain(service, backend);
+      if (backend.draining && backend.inFlight === 0) this.options.onDrainIdle(service, backend.spec.id);
     }
   }
 

@@ -7,8 +7,8 @@
  * the view of other replicas' load is at most one interval plus the bus delay old.
  * Latency scores stay per replica: each reflects what its own callers observed.
  */
-import type { ServiceEntry } from "../registry/service-entry.js";
 import type { Clock } from "../shared/clock.js";
+import type { LiveService } from "./live-service.js";
 
 /** One replica's in-flight counts: service -> backend id -> calls in flight (zeros left out). */
 export interface LoadReport {
@@ -29,8 +29,8 @@ export interface LoadShareOptions {
   readonly clock: Clock;
   /** Reports older than this stop counting. */
   readonly staleAfterMs: number;
-  readonly find: (service: string) => ServiceEntry | undefined;
-  readonly services: () => Iterable<ServiceEntry>;
+  readonly find: (service: string) => LiveService | undefined;
+  readonly services: () => Iterable<LiveService>;
 }
 
 /** This replica's side of load sharing. */

@@ -1,4 +1,4 @@
-import type { SlowStartPolicy } from "../registry/model.js";
+import type { SlowStartPolicy } from "../model/specs.js";
 import type { BackendState } from "./backend-state.js";
 import { registeredCapacity } from "./capacity.js";
 import { slowStartFactor, slowStartRefreshMs } from "./slow-start.js";

@@ -7,7 +7,7 @@
  * ramps faster early, below 1 slower.
  * Source: Envoy docs, "Slow start mode" (arch_overview/upstream/load_balancing/slow_start).
  */
-import type { SlowStartPolicy } from "../registry/model.js";
+import type { SlowStartPolicy } from "../model/specs.js";
 
 /** Steps a slow-start window is divided into: effective weights are recomputed this often. */
 export const SLOW_START_REFRESH_STEPS = 20;

@@ -1,4 +1,4 @@
-import type { LoadPolicy, ServiceConfig, StrategySpec } from "../registry/model.js";
+import type { LoadPolicy, ServiceConfig, StrategySpec } from "../model/specs.js";
 import type { BackendState } from "./backend-state.js";
 import { buildRoutes, type TierRoute } from "./filters/tiers.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "./load/latency-estimate.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
-import { DEFAULT_REGISTRY_LIMITS } from "../registry/limits.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../model/limits.js";
 import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 

@@ -7,6 +7,7 @@
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { CallResult } from "../balancer/outcome.js";
+import type { ServiceConfig } from "../model/specs.js";
 import type { ServiceEvent } from "../registry/events.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
 import { type Clock, every } from "../shared/clock.js";
@@ -31,11 +32,31 @@ import type { ProbeResult, Prober } from "./prober.js";
 /** How often backends Unhealthy past deregister_critical_after are looked for. */
 export const CRITICAL_SWEEP_INTERVAL_MS = 1_000;
 
+/**
+ * The one port through which health reads and writes this replica's runtime view of backends
+ * (the balancer's ServiceTable implements it): counters shown by GetService, and outlier
+ * ejection, which changes eligibility. Shared transitions go through the registry instead.
+ */
+export interface HealthTargets {
+  find(
+    service: string,
+  ): { readonly config: ServiceConfig; readonly backends: ReadonlyMap<string, BackendState> } | undefined;
+  setCounters(service: string, backendId: string, failures: number, successes: number): void;
+  setEjections(
+    service: string,
+    ejected: readonly { readonly backendId: string; readonly until: number }[],
+    returned: readonly string[],
+  ): void;
+}
+
 /** Options of a HealthMonitor. */
 export interface HealthMonitorOptions {
   readonly clock: Clock;
   readonly random: Random;
-  readonly registry: ServiceRegistry;
+  /** Shared health transitions (versioned, seen by every replica) and removals. */
+  readonly registry: Pick<ServiceRegistry, "setHealth" | "removeBackends">;
+  /** This replica's runtime view of every backend. */
+  readonly targets: HealthTargets;
   /** Active checks; undefined runs passive health only. */
   readonly prober: Prober | undefined;
   readonly onError: (message: string, cause: unknown) => void;
@@ -68,7 +89,7 @@ export class HealthMonitor {
 
   /** A Report outcome for `backend` (H1, H3, H4). */
   onOutcome(service: string, backend: BackendState, result: CallResult): void {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.targets.find(service);
     const health = this.services.get(service);
     if (!entry || !health) return;
     const record = releaseProbe(this.recordOf(health, backend));
@@ -82,7 +103,7 @@ export class HealthMonitor {
 
   /** An active check's result, from the prober or a health agent (H5, H8). */
   onProbe(service: string, backendId: string, result: Pick<ProbeResult, "status" | "detail">): boolean {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.targets.find(service);
     const backend = entry?.backends.get(backendId);
     const health = this.services.get(service);
     if (!entry || !backend || !health) return false;
@@ -97,12 +118,12 @@ export class HealthMonitor {
 
   /** SetHealth (H6): counters reset on healthy; unhealthy at once. Resolves once every replica can see it. */
   async override(service: string, backendId: string, target: "healthy" | "unhealthy", reason: string) {
-    const backend = this.options.registry.get(service).backends.get(backendId);
+    const backend = this.options.targets.find(service)?.backends.get(backendId);
     const health = this.services.get(service);
     const result = await this.options.registry.setHealth(service, backendId, target, reason);
     if (backend && health) {
       const step = overrideHealth(this.recordOf(health, backend), target, this.options.clock.now(), reason);
-      this.keep(health, backend, step.record);
+      this.keep(service, health, backend, step.record);
     }
     return result;
   }
@@ -112,7 +133,7 @@ export class HealthMonitor {
    * when none is due. Select sends the request there instead of to a healthy backend.
    */
   probeSelection(service: string, candidates: readonly BackendState[]): BackendState | undefined {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.targets.find(service);
     const health = this.services.get(service);
     if (!entry || !health) return undefined;
     const now = this.options.clock.now();
@@ -155,7 +176,7 @@ export class HealthMonitor {
   private step(service: string, backend: BackendState, step: HealthStep): void {
     const health = this.services.get(service);
     if (!health) return;
-    this.keep(health, backend, step.record);
+    this.keep(service, health, backend, step.record);
     if (!step.transition) return;
     const { current, reason } = step.transition;
     this.options.registry.setHealth(service, backend.spec.id, current, reason).catch((cause: unknown) => {
@@ -163,10 +184,10 @@ export class HealthMonitor {
     });
   }
 
-  private keep(health: ServiceHealth, backend: BackendState, record: HealthRecord): void {
+  private keep(service: string, health: ServiceHealth, backend: BackendState, record: HealthRecord): void {
     health.records.set(backend.spec.id, record);
-    backend.consecutiveFailures = record.consecutiveFailures;
-    backend.consecutiveSuccesses = record.consecutiveSuccesses;
+    const { consecutiveFailures, consecutiveSuccesses } = record;
+    this.options.targets.setCounters(service, backend.spec.id, consecutiveFailures, consecutiveSuccesses);
   }
 
   /** Health set elsewhere wins over local counters: restart them in the new state. */
@@ -195,7 +216,7 @@ export class HealthMonitor {
 
   /** Membership or config changed: follow it with records, outlier counters and probes. */
   private sync(service: string): void {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.targets.find(service);
     if (!entry) {
       this.forget(service);
       return;
@@ -223,7 +244,7 @@ export class HealthMonitor {
   }
 
   private scheduleOutlierSweep(service: string, health: ServiceHealth): void {
-    const policy = this.options.registry.find(service)?.config.outlier;
+    const policy = this.options.targets.find(service)?.config.outlier;
     const interval = policy?.enabled ? policy.intervalMs : 0;
     if (interval === health.outlierIntervalMs) return;
     health.stopOutlierSweep?.();
@@ -234,26 +255,19 @@ export class HealthMonitor {
 
   /** H4: applies one outlier sweep; ejection changes eligibility, so the snapshot is rebuilt. */
   private sweepOutliers(service: string): void {
-    const entry = this.options.registry.find(service);
+    const entry = this.options.targets.find(service);
     const health = this.services.get(service);
     if (!entry || !health) return;
     const result = health.outliers.sweep(entry.config.outlier, this.options.clock.now(), this.options.random);
-    for (const ejection of result.ejected) {
-      const backend = entry.backends.get(ejection.backendId);
-      if (backend) backend.ejectedUntil = ejection.until;
-    }
-    for (const id of result.returned) {
-      const backend = entry.backends.get(id);
-      if (backend) backend.ejectedUntil = 0;
-    }
-    if (result.ejected.length > 0 || result.returned.length > 0) entry.rebuild();
+    if (result.ejected.length > 0 || result.returned.length > 0)
+      this.options.targets.setEjections(service, result.ejected, result.returned);
   }
 
   /** R5 deregister-after-critical. */
   private removeCritical(): void {
     const now = this.options.clock.now();
     for (const [service, health] of this.services) {
-      const policy = this.options.registry.find(service)?.config.health;
+      const policy = this.options.targets.find(service)?.config.health;
       if (!policy || policy.deregisterCriticalAfterMs <= 0) continue;
       const due = [...health.records]
         .filter(([, record]) => deregisterDue(record, policy, now))

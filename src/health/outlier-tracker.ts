@@ -5,7 +5,7 @@
  * shared/clock.ts `every`) and applies the ejections it returns.
  */
 import type { CallResult } from "../balancer/outcome.js";
-import type { OutlierPolicy } from "../registry/model.js";
+import type { OutlierPolicy } from "../model/specs.js";
 import type { Random } from "../shared/random.js";
 import {
   ejectedUntil,

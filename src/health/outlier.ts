@@ -26,7 +26,7 @@
  * service without an un-ejected backend (so a single-backend service is never emptied); a
  * rule is switched off by enforcement_percentage 0; a disabled policy returns every backend.
  */
-import type { OutlierPolicy } from "../registry/model.js";
+import type { OutlierPolicy } from "../model/specs.js";
 import type { Random } from "../shared/random.js";
 
 /** One backend's outlier state: the counters of the interval being swept, and its ejection. */

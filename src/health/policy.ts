@@ -23,7 +23,7 @@
  * check thresholds (failures_before_critical / success_before_passing).
  */
 import type { CallResult } from "../balancer/outcome.js";
-import type { HealthPolicy, HealthState } from "../registry/model.js";
+import type { HealthPolicy, HealthState } from "../model/specs.js";
 
 /** What one call or one probe says about a backend's health. */
 export type HealthSignal = "success" | "failure";

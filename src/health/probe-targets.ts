@@ -3,7 +3,7 @@
  * own check wins over the service's check (`config.health.check`); without either, the
  * backend is checked only passively (Reports).
  */
-import type { BackendSpec, HealthCheckSpec, HealthPolicy } from "../registry/model.js";
+import type { BackendSpec, HealthCheckSpec, HealthPolicy } from "../model/specs.js";
 
 /** One backend to check, as the scheduler holds it. `port` is the backend's own port. */
 export interface ProberTarget {

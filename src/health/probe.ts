@@ -5,7 +5,7 @@
  * to run a probe is src/health/prober.ts (Consul's split: probe, schedule and sink are three
  * separate things).
  */
-import type { HealthCheckSpec } from "../registry/model.js";
+import type { HealthCheckSpec } from "../model/specs.js";
 import type { HealthSignal } from "./policy.js";
 
 /** Where and how to check: `port` is already resolved (the check's own port, else the backend's). */

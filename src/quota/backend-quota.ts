@@ -5,7 +5,7 @@
  * the Redis limiter's Lua runs their twins atomically in Redis, returns the states it read,
  * and runs these on them to report the same decision and status.
  */
-import type { QuotaLimitSpec } from "../registry/model.js";
+import type { QuotaLimitSpec } from "../model/specs.js";
 import {
   type DimensionState,
   dimensionAdjust,

@@ -5,7 +5,7 @@
  * packed doubles per dimension and returns them, so this file also turns those numbers back
  * into a state.
  */
-import type { QuotaLimitSpec } from "../registry/model.js";
+import type { QuotaLimitSpec } from "../model/specs.js";
 import { windowBuckets } from "./fixed-window.js";
 import type { DimensionStatus } from "./quota-status.js";
 import {

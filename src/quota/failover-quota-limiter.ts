@@ -13,7 +13,7 @@
  * window passes: the safe side) and reported to `onPrimaryError`. A RATE_LIMITED mark goes
  * to both, so it holds through a failover.
  */
-import type { QuotaLimitSpec } from "../registry/model.js";
+import type { QuotaLimitSpec } from "../model/specs.js";
 import { trueUpDeltas } from "./quota-cost.js";
 import type {
   BackendQuotaKey,

@@ -14,8 +14,8 @@
  * so the math (and its Lua twin) is shared; this file fixes the bucket count.
  */
 
+import type { QuotaLimitSpec } from "../model/specs.js";
 import { DEFAULT_QUOTA_BUCKETS } from "../registry/defaults.js";
-import type { QuotaLimitSpec } from "../registry/model.js";
 
 /** A fixed window is a sliding window of one bucket. */
 export const FIXED_WINDOW_BUCKETS = 1;

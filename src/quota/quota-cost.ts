@@ -6,7 +6,7 @@
  * A value that is not a finite number >= 0 reads as 0 (the RPC layer rejects such values
  * with INVALID_ARGUMENT before they get here; the limiter just never throws over them).
  */
-import type { QuotaLimitSpec } from "../registry/model.js";
+import type { QuotaLimitSpec } from "../model/specs.js";
 import type { Reservation } from "./quota-limiter.js";
 
 /** The dimension that counts requests. */

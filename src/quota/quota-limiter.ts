@@ -15,7 +15,7 @@
  * round trip. Methods reject only on a storage failure (Redis down); they never throw for a
  * bad cost or usage value (see quota-cost.ts for how those read).
  */
-import type { QuotaLimitSpec } from "../registry/model.js";
+import type { QuotaLimitSpec } from "../model/specs.js";
 import type { QuotaStatus } from "./quota-status.js";
 
 /** Whose quota: one backend of one service. */

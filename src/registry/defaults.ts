@@ -4,7 +4,6 @@
  */
 export const DEFAULT_WEIGHT = 1;
 export const MAX_WEIGHT = 10_000;
-export const DEFAULT_STRATEGY = "round_robin";
 
 export const DEFAULT_FAILURE_THRESHOLD = 3;
 export const DEFAULT_RECOVERY_SUCCESSES = 2;

@@ -1,5 +1,5 @@
-import type { HealthState, ServiceConfig } from "./model.js";
-import type { BackendStatus, ServiceStatus } from "./status.js";
+import type { HealthState, ServiceConfig } from "../model/specs.js";
+import type { BackendStatus, ServiceStatus } from "../model/status.js";
 
 /** One change to a service, as Watch reports it (api.md, Watch). */
 export type ServiceChange =

@@ -1,8 +1,8 @@
+import type { BackendSpec, HealthState, ServiceConfig } from "../model/specs.js";
+import type { BackendStatus } from "../model/status.js";
 import { sameJson } from "../shared/same-json.js";
 import type { ServiceChange } from "./events.js";
-import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
 import type { StoredBackend, StoredService } from "./registry-log.js";
-import type { BackendStatus } from "./status.js";
 
 /**
  * Pure planning of registry changes: from the service as it stands (a StoredService) to the

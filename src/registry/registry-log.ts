@@ -1,16 +1,9 @@
+import type { MemberBackend } from "../model/membership.js";
+import type { ServiceConfig } from "../model/specs.js";
 import type { ServiceChange } from "./events.js";
-import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
 
 /** A backend as every replica shares it: the registration and the state that must agree everywhere. */
-export interface StoredBackend {
-  readonly spec: BackendSpec;
-  readonly health: HealthState;
-  readonly draining: boolean;
-  /** Epoch ms; 0 when not draining. */
-  readonly drainDeadline: number;
-  /** Epoch ms; 0 when the backend has no lease. */
-  readonly leaseExpiresAt: number;
-}
+export type StoredBackend = MemberBackend;
 
 /** A service as every replica shares it. */
 export interface StoredService {

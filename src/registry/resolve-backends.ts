@@ -1,10 +1,10 @@
+import type { BackendInput } from "../model/input.js";
+import type { RegistryLimits } from "../model/limits.js";
+import type { BackendSpec, QuotaAlgorithm, QuotaLimitSpec } from "../model/specs.js";
+import type { Violations } from "../model/violations.js";
 import { parseHostPort } from "./address.js";
 import * as D from "./defaults.js";
-import type { BackendInput } from "./input.js";
-import type { RegistryLimits } from "./limits.js";
-import type { BackendSpec, QuotaAlgorithm, QuotaLimitSpec } from "./model.js";
 import { resolveHealthCheck } from "./resolve-health-check.js";
-import type { Violations } from "./violations.js";
 
 // Brackets and colons let an id default to an IPv6 address ("[::1]:80").
 const NAME = /^[A-Za-z0-9[][A-Za-z0-9._\-/:[\]@]*$/;

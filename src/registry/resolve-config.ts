@@ -1,15 +1,18 @@
-import { findStrategy } from "../balancer/strategies/catalog.js";
+import type { ServiceConfigInput } from "../model/input.js";
+import type { HealthCheckSpec, HealthState, ServiceConfig } from "../model/specs.js";
+import type { StrategyParser } from "../model/strategy-parser.js";
+import type { Violations } from "../model/violations.js";
 import * as D from "./defaults.js";
-import type { ServiceConfigInput } from "./input.js";
-import type { HealthCheckSpec, HealthState, ServiceConfig, StrategySpec } from "./model.js";
 import { resolveHealthCheck } from "./resolve-health-check.js";
-import type { Violations } from "./violations.js";
 
 const HEALTH_STATES: readonly HealthState[] = ["healthy", "degraded", "unhealthy", "recovering"];
-const MAX_FALLBACK_DEPTH = 4;
 
 /** Applies defaults to a requested config and records every out-of-range field (proto paths). */
-export function resolveServiceConfig(input: ServiceConfigInput | undefined, v: Violations): ServiceConfig {
+export function resolveServiceConfig(
+  input: ServiceConfigInput | undefined,
+  v: Violations,
+  parseStrategy: StrategyParser,
+): ServiceConfig {
   const c = input ?? {};
   const h = c.health ?? {};
   const o = c.outlier ?? {};
@@ -59,7 +62,7 @@ export function resolveServiceConfig(input: ServiceConfigInput | undefined, v: V
     return upper;
   });
   return {
-    strategy: resolveStrategy(c.strategy, "config.strategy", v, 0),
+    strategy: parseStrategy(c.strategy, "config.strategy", v),
     health: {
       failureThreshold: v.intInRange(
         "config.health.failure_threshold",
@@ -223,30 +226,4 @@ export function resolveServiceConfig(input: ServiceConfigInput | undefined, v: V
       ticketLeaseMs: v.duration("config.load.ticket_lease", l.ticketLeaseMs, D.DEFAULT_TICKET_LEASE_MS),
     },
   };
-}
-
-/** Resolves a strategy by its registered name and lets the strategy validate its own settings (S17). */
-function resolveStrategy(
-  input: ServiceConfigInput["strategy"],
-  path: string,
-  v: Violations,
-  depth: number,
-): StrategySpec {
-  const name = input?.name || D.DEFAULT_STRATEGY;
-  const settings = (input?.settings ?? {}) as Record<string, number | string | boolean>;
-  const strategy = findStrategy(name);
-  if (!strategy) {
-    v.add(`${path}.strategy`, `unknown strategy ${name}`);
-  } else {
-    // Settings live in the proto oneof named after the strategy: config.strategy.maglev.table_size.
-    for (const problem of strategy.validate(settings))
-      v.add(`${path}.${name}.${problem.field}`, `${name}: ${problem.description}`);
-  }
-  let fallback: StrategySpec | undefined;
-  if (input?.fallback) {
-    if (depth >= MAX_FALLBACK_DEPTH)
-      v.add(`${path}.fallback`, `fallback chains are at most ${MAX_FALLBACK_DEPTH} deep`);
-    else fallback = resolveStrategy(input.fallback, `${path}.fallback`, v, depth + 1);
-  }
-  return { name, settings, fallback };
 }

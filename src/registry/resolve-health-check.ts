@@ -1,7 +1,7 @@
+import type { DeepPartial } from "../model/input.js";
+import type { HealthCheckSpec } from "../model/specs.js";
+import type { Violations } from "../model/violations.js";
 import * as D from "./defaults.js";
-import type { DeepPartial } from "./input.js";
-import type { HealthCheckSpec } from "./model.js";
-import type { Violations } from "./violations.js";
 
 const MAX_PROBE_PORT = 65_535;
 

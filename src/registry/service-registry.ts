@@ -1,26 +1,31 @@
-import { type BackendState, newBackendState } from "../balancer/backend-state.js";
-import type { PickerDeps } from "../balancer/strategy.js";
+import { DEFAULT_REGISTER_MODE, type RegisterInput } from "../model/input.js";
+import type { RegistryLimits } from "../model/limits.js";
+import type { MemberBackend, MemberService, MembershipFollower } from "../model/membership.js";
+import type { HealthState, ServiceConfig } from "../model/specs.js";
+import type { ServiceStatus } from "../model/status.js";
+import type { StrategyParser } from "../model/strategy-parser.js";
+import { Violations } from "../model/violations.js";
+import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./defaults.js";
 import type { ServiceChange, ServiceEventListener } from "./events.js";
-import { DEFAULT_REGISTER_MODE, type RegisterInput } from "./input.js";
-import type { RegistryLimits } from "./limits.js";
 import { logFailure } from "./log-failure.js";
-import type { HealthState } from "./model.js";
 import { type Plan, planDrain, planHealth, planRegister, planRemove } from "./plan.js";
 import type { AppendedEntry, LeaseRenewal, RegistryLog, StoredService } from "./registry-log.js";
 import { checkName, resolveBackends } from "./resolve-backends.js";
 import { resolveServiceConfig } from "./resolve-config.js";
-import { ServiceEntry } from "./service-entry.js";
-import { describeBackend, type ServiceStatus } from "./status.js";
-import { Violations } from "./violations.js";
 
 /** Plans that lose a compare-and-set to another replica are re-planned this often before giving up. */
 const MAX_CONFLICT_RETRIES = 8;
 
 /** Options of a ServiceRegistry. */
-export interface ServiceRegistryOptions extends PickerDeps {
+export interface ServiceRegistryOptions {
+  readonly clock: Clock;
   readonly limits: RegistryLimits;
+  /** Told about every membership change before its events go out (the balancer's service table). */
+  readonly members: MembershipFollower;
+  /** Parses the strategy part of a config (the balancer's strategy catalog). */
+  readonly parseStrategy: StrategyParser;
   readonly log: RegistryLog;
   readonly onEvent: ServiceEventListener;
   /** True while something other than in-flight calls holds a draining backend (pinned sessions). */
@@ -37,6 +42,14 @@ export interface ServiceSummary {
   readonly healthy: number;
 }
 
+/** One registered service as the registry keeps it: members in registration order. */
+interface Registered {
+  readonly name: string;
+  config: ServiceConfig;
+  version: number;
+  backends: Map<string, MemberBackend>;
+}
+
 /**
  * Membership and versions of every service (behaviour.md R1-R7). A mutation is checked in full
  * and planned against the current state without touching it, appended to the RegistryLog
@@ -45,7 +58,7 @@ export interface ServiceSummary {
  * replicas append arrive through the log and are applied the same way, with the same versions.
  */
 export class ServiceRegistry {
-  private readonly services = new Map<string, ServiceEntry>();
+  private readonly services = new Map<string, Registered>();
   /** Last version of every service ever seen, removed ones included: versions are never reused. */
   private readonly versions = new Map<string, number>();
   private unsubscribe: (() => void) | undefined;
@@ -75,13 +88,18 @@ export class ServiceRegistry {
     this.unsubscribe?.();
   }
 
-  /** The entry of `name`, or undefined. The hot path reads `entry.snapshot`. */
-  find(name: string): ServiceEntry | undefined {
-    return this.services.get(name);
+  /** The membership of `name`, or undefined. */
+  find(name: string): MemberService | undefined {
+    const entry = this.services.get(name);
+    return entry && memberOf(entry);
   }
 
-  /** The entry of `name`, or NOT_FOUND naming it. */
-  get(name: string): ServiceEntry {
+  /** The membership of `name`, or NOT_FOUND naming it. */
+  get(name: string): MemberService {
+    return memberOf(this.entry(name));
+  }
+
+  private entry(name: string): Registered {
     const entry = this.services.get(name);
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(name)} is not registered`);
     return entry;
@@ -92,7 +110,8 @@ export class ServiceRegistry {
     const v = new Violations();
     checkName("service", input.service, this.options.limits, v);
     const specs = resolveBackends(input.backends, this.options.limits, v);
-    const requested = input.config ? resolveServiceConfig(input.config, v) : undefined;
+    const { parseStrategy } = this.options;
+    const requested = input.config ? resolveServiceConfig(input.config, v, parseStrategy) : undefined;
     v.throwIfAny();
     const mode = input.mode ?? DEFAULT_REGISTER_MODE;
     const changed = await this.mutate(input.service, (current) => {
@@ -108,7 +127,8 @@ export class ServiceRegistry {
           `service: ${this.services.size} services registered, the limit max_services`,
         );
       }
-      const config = requested ?? current?.config ?? resolveServiceConfig(undefined, new Violations());
+      const config =
+        requested ?? current?.config ?? resolveServiceConfig(undefined, new Violations(), parseStrategy);
       const plan = planRegister(current, input.service, config, specs, mode, this.options.clock.now());
       const size = plan.next?.backends.length ?? 0;
       if (size > this.options.limits.maxBackendsPerService) {
@@ -132,7 +152,7 @@ export class ServiceRegistry {
     drain: boolean,
     drainTimeoutMs: number,
   ): Promise<{ version: number; removed: number; draining: number }> {
-    this.get(service);
+    this.entry(service);
     let removed = 0;
     let draining = 0;
     const deadline = this.options.clock.now() + (drainTimeoutMs || DEFAULT_DRAIN_TIMEOUT_MS);
@@ -146,7 +166,7 @@ export class ServiceRegistry {
       return plan;
     });
     if (drain)
-      for (const backend of this.find(service)?.backends.values() ?? []) this.finishDrain(service, backend);
+      for (const id of this.services.get(service)?.backends.keys() ?? []) this.finishDrain(service, id);
     return { version: this.versionOf(service), removed, draining };
   }
 
@@ -162,20 +182,23 @@ export class ServiceRegistry {
    * Removes a draining backend once idle or past its deadline; no-op otherwise. Called by
    * Report when a slot is released and by the drain timer; runs in the background.
    */
-  finishDrain(service: string, backend: BackendState): void {
-    const pastDeadline = () => this.options.clock.now() >= backend.drainDeadline;
-    const due = () => backend.draining && (backend.inFlight === 0 || pastDeadline());
-    if (!due() || this.find(service)?.backends.get(backend.spec.id) !== backend) return;
+  finishDrain(service: string, backendId: string): void {
+    const { clock, members } = this.options;
+    const draining = () => {
+      const backend = this.services.get(service)?.backends.get(backendId);
+      return backend?.draining ? backend : undefined;
+    };
+    const pastDeadline = () => clock.now() >= (draining()?.drainDeadline ?? 0);
+    const due = () => draining() !== undefined && (!members.busy(service, backendId) || pastDeadline());
+    if (!due()) return;
     const done = (async () => {
       // Pinned sessions keep a draining backend until they end or the deadline passes (R6, P5).
-      if (!pastDeadline() && (await this.options.drainHold?.(service, backend.spec.id))) return;
-      await this.mutate(service, (current) => {
-        const live = this.find(service)?.backends.get(backend.spec.id);
-        if (!current || live !== backend || !due()) return { changes: [], next: current };
-        return planRemove(current, [backend.spec.id], "drained");
-      });
+      if (!pastDeadline() && (await this.options.drainHold?.(service, backendId))) return;
+      await this.mutate(service, (current) =>
+        current && due() ? planRemove(current, [backendId], "drained") : { changes: [], next: current },
+      );
     })();
-    this.background(`finishing the drain of ${backend.spec.id}`, done);
+    this.background(`finishing the drain of ${backendId}`, done);
   }
 
   /** Renews leases; returns how many and which listed ids are unknown (R5). */
@@ -183,7 +206,7 @@ export class ServiceRegistry {
     service: string,
     backendIds: readonly string[],
   ): Promise<{ renewed: number; unknownIds: string[] }> {
-    const entry = this.get(service);
+    const entry = this.entry(service);
     const now = this.options.clock.now();
     const unknownIds = backendIds.filter((id) => !entry.backends.has(id));
     const targets =
@@ -193,9 +216,9 @@ export class ServiceRegistry {
     const expiries: Record<string, number> = {};
     for (const backend of targets) {
       if (backend.spec.leaseTtlMs <= 0) continue;
-      backend.leaseExpiresAt = now + backend.spec.leaseTtlMs;
-      expiries[backend.spec.id] = backend.leaseExpiresAt;
+      expiries[backend.spec.id] = now + backend.spec.leaseTtlMs;
     }
+    extendLeases(entry, expiries);
     const renewed = Object.keys(expiries).length;
     if (renewed > 0) await this.options.log.renew({ service, expiries });
     return { renewed, unknownIds };
@@ -205,10 +228,10 @@ export class ServiceRegistry {
   expireLeases(): void {
     const now = this.options.clock.now();
     for (const entry of this.services.values()) {
-      const lapsed = (b: BackendState) => b.leaseExpiresAt > 0 && b.leaseExpiresAt <= now;
+      const lapsed = (b: MemberBackend) => b.leaseExpiresAt > 0 && b.leaseExpiresAt <= now;
       if (![...entry.backends.values()].some(lapsed)) continue;
       const done = this.mutate(entry.name, (current) => {
-        const ids = [...(this.find(entry.name)?.backends.values() ?? [])]
+        const ids = [...(this.services.get(entry.name)?.backends.values() ?? [])]
           .filter(lapsed)
           .map((b) => b.spec.id);
         return current && ids.length > 0
@@ -226,7 +249,7 @@ export class ServiceRegistry {
     next: HealthState,
     reason: string,
   ): Promise<{ version: number; previous: HealthState }> {
-    const backend = this.get(service).backends.get(backendId);
+    const backend = this.entry(service).backends.get(backendId);
     if (!backend)
       throw new FulcrumError(
         "not_found",
@@ -236,16 +259,12 @@ export class ServiceRegistry {
     await this.mutate(service, (current) =>
       current ? planHealth(current, backendId, next, reason) : { changes: [], next: current },
     );
-    if (next === "healthy") {
-      backend.consecutiveFailures = 0;
-      backend.consecutiveSuccesses = 0;
-    }
     return { version: this.versionOf(service), previous };
   }
 
   /** GetService. */
   describe(service: string): ServiceStatus {
-    return this.get(service).status(this.options.clock.now());
+    return this.statusOf(this.entry(service));
   }
 
   /** ListServices, sorted by name. */
@@ -289,7 +308,8 @@ export class ServiceRegistry {
     plan: (current: StoredService | undefined) => Plan,
   ): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const current = this.find(service)?.stored();
+      const known = this.services.get(service);
+      const current = known && storedOf(known);
       const planned = plan(current);
       if (planned.changes.length === 0) return false;
       const baseVersion = this.versionOf(service);
@@ -312,54 +332,74 @@ export class ServiceRegistry {
 
   /** Applies an appended entry: state from `next`, then the events with their versions. */
   private apply(entry: AppendedEntry): void {
-    const now = this.options.clock.now();
     const lastVersion = entry.firstVersion + entry.changes.length - 1;
     this.versions.set(entry.service, lastVersion);
     const live = entry.next ? this.install(entry.next, lastVersion) : undefined;
-    if (!entry.next) this.services.delete(entry.service);
+    if (!entry.next) this.uninstall(entry.service);
     entry.changes.forEach((change, i) => {
       this.options.onEvent({
         service: entry.service,
         version: entry.firstVersion + i,
-        change: live ? refresh(change, live, now) : change,
+        change: live ? this.refresh(change, live) : change,
       });
     });
   }
 
-  /** Makes the local entry match `stored`, keeping per-replica counters of backends that stay. */
-  private install(stored: StoredService, version: number): ServiceEntry {
+  /**
+   * Makes the local membership match `stored` (leases only ever move later), starts the drain
+   * timer of backends that start draining, then tells the follower.
+   */
+  private install(stored: StoredService, version: number): Registered {
     const now = this.options.clock.now();
-    const entry =
-      this.services.get(stored.name) ?? new ServiceEntry(stored.name, stored.config, new Map(), this.options);
-    const backends = new Map<string, BackendState>();
+    const previous = this.services.get(stored.name)?.backends;
+    const backends = new Map<string, MemberBackend>();
     for (const shared of stored.backends) {
-      const state = entry.backends.get(shared.spec.id) ?? newBackendState(shared.spec, shared.health, now);
-      const startsDraining = shared.draining && !state.draining;
-      if (shared.health === "healthy" && state.health !== "healthy") {
-        state.activeSince = now;
-        state.consecutiveFailures = 0;
-        state.consecutiveSuccesses = 0;
-      }
-      Object.assign(state, {
-        spec: shared.spec,
-        health: shared.health,
-        draining: shared.draining,
-        drainDeadline: shared.drainDeadline,
-      });
-      state.leaseExpiresAt = Math.max(state.leaseExpiresAt, shared.leaseExpiresAt);
-      if (startsDraining)
+      const known = previous?.get(shared.spec.id);
+      const leaseExpiresAt = Math.max(known?.leaseExpiresAt ?? 0, shared.leaseExpiresAt);
+      backends.set(shared.spec.id, { ...shared, leaseExpiresAt });
+      if (shared.draining && !known?.draining)
         this.options.clock.setTimeout(
-          () => this.finishDrain(stored.name, state),
+          () => this.finishDrain(stored.name, shared.spec.id),
           Math.max(0, shared.drainDeadline - now),
         );
-      backends.set(shared.spec.id, state);
     }
-    entry.config = stored.config;
-    entry.backends = backends;
-    entry.version = version;
-    entry.rebuild();
+    const entry: Registered = { name: stored.name, config: stored.config, version, backends };
     this.services.set(stored.name, entry);
+    this.options.members.installed(memberOf(entry));
     return entry;
+  }
+
+  /** Drops a removed service here and in the follower; true when it was known. */
+  private uninstall(service: string): boolean {
+    this.options.members.removed(service);
+    return this.services.delete(service);
+  }
+
+  private statusOf(entry: Registered): ServiceStatus {
+    const { members } = this.options;
+    return {
+      name: entry.name,
+      config: entry.config,
+      version: entry.version,
+      backends: [...entry.backends.values()].map((backend) => members.describe(entry.name, backend)),
+    };
+  }
+
+  /** Events carry the live view of what they describe, as the replica applying them sees it. */
+  private refresh(change: ServiceChange, entry: Registered): ServiceChange {
+    switch (change.kind) {
+      case "snapshot":
+        return { kind: "snapshot", status: this.statusOf(entry) };
+      case "backend_added":
+      case "backend_updated": {
+        const member = entry.backends.get(change.backend.spec.id);
+        return member
+          ? { kind: change.kind, backend: this.options.members.describe(entry.name, member) }
+          : change;
+      }
+      default:
+        return change;
+    }
   }
 
   private onRemoteEntry(entry: AppendedEntry): void {
@@ -372,10 +412,7 @@ export class ServiceRegistry {
 
   private onRemoteRenewal(renewal: LeaseRenewal): void {
     const entry = this.services.get(renewal.service);
-    for (const [id, expiresAt] of Object.entries(renewal.expiries)) {
-      const backend = entry?.backends.get(id);
-      if (backend) backend.leaseExpiresAt = Math.max(backend.leaseExpiresAt, expiresAt);
-    }
+    if (entry) extendLeases(entry, renewal.expiries);
   }
 
   /** Reloads one service from the log; when it moved on, installs it and tells watchers with a snapshot. */
@@ -384,13 +421,13 @@ export class ServiceRegistry {
     if (version < this.versionOf(service)) {
       // The log lost what this replica acknowledged (Redis restarted empty): put it back.
       const local = this.services.get(service);
-      if (await this.options.log.restore(service, local?.stored(), this.versionOf(service))) return;
+      if (await this.options.log.restore(service, local && storedOf(local), this.versionOf(service))) return;
       return this.resync(service);
     }
     if (version <= this.versionOf(service)) return;
     this.versions.set(service, version);
     if (!stored) {
-      if (this.services.delete(service))
+      if (this.uninstall(service))
         this.options.onEvent({ service, version, change: { kind: "service_removed" } });
       return;
     }
@@ -398,7 +435,7 @@ export class ServiceRegistry {
     this.options.onEvent({
       service,
       version,
-      change: { kind: "snapshot", status: entry.status(this.options.clock.now()) },
+      change: { kind: "snapshot", status: this.statusOf(entry) },
     });
   }
 
@@ -413,7 +450,7 @@ export class ServiceRegistry {
       this.options.onEvent({
         service: stored.name,
         version,
-        change: { kind: "snapshot", status: entry.status(this.options.clock.now()) },
+        change: { kind: "snapshot", status: this.statusOf(entry) },
       });
     }
   }
@@ -425,17 +462,26 @@ export class ServiceRegistry {
   }
 }
 
-/** Events carry the live view of what they describe, as the replica applying them sees it. */
-function refresh(change: ServiceChange, entry: ServiceEntry, now: number): ServiceChange {
-  switch (change.kind) {
-    case "snapshot":
-      return { kind: "snapshot", status: entry.status(now) };
-    case "backend_added":
-    case "backend_updated": {
-      const state = entry.backends.get(change.backend.spec.id);
-      return state ? { kind: change.kind, backend: describeBackend(state, now) } : change;
-    }
-    default:
-      return change;
+/** One service's membership as the follower and `find` see it. */
+function memberOf(entry: Registered): MemberService {
+  return {
+    name: entry.name,
+    config: entry.config,
+    version: entry.version,
+    backends: [...entry.backends.values()],
+  };
+}
+
+/** The part every replica shares. */
+function storedOf(entry: Registered): StoredService {
+  return { name: entry.name, config: entry.config, backends: [...entry.backends.values()] };
+}
+
+/** Leases only ever move later: a renewal heard late never shortens one. */
+function extendLeases(entry: Registered, expiries: Readonly<Record<string, number>>): void {
+  for (const [id, expiresAt] of Object.entries(expiries)) {
+    const backend = entry.backends.get(id);
+    if (backend && expiresAt > backend.leaseExpiresAt)
+      entry.backends.set(id, { ...backend, leaseExpiresAt: expiresAt });
   }
 }

@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { HealthMonitor } from "../health/health-monitor.js";
+import type { ServiceStatus } from "../model/status.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
-import type { ServiceStatus } from "../registry/status.js";
 import * as codec from "./codec/index.js";
 
 /** What RegistryService needs. */

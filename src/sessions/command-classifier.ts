@@ -38,7 +38,7 @@
  * "by number": a number, a number range, no argument, anything but a message-id
  * (`ARTICLE #`).
  */
-import type { SessionPolicy } from "../registry/model.js";
+import type { SessionPolicy } from "../model/specs.js";
 
 /** Classifies commands for one service's policy; build once per policy (see `classifierFor`). */
 export interface CommandClassifier {

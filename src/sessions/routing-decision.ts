@@ -18,7 +18,7 @@
  * stateful command is a no-op, and only a session id without a pin (new, or ended) starts
  * fresh.
  */
-import type { HealthState, SessionPolicy } from "../registry/model.js";
+import type { HealthState, SessionPolicy } from "../model/specs.js";
 import type { FulcrumError } from "../shared/errors.js";
 import { classifierFor } from "./command-classifier.js";
 import type { SessionPin } from "./pin-store.js";

@@ -10,9 +10,9 @@
 import type { BackendState } from "../balancer/backend-state.js";
 import type { Balancer, Choice, Selection } from "../balancer/balancer.js";
 import type { Explanation } from "../balancer/explanation.js";
+import type { LiveService } from "../balancer/live-service.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { QuotaGate } from "../quota/quota-gate.js";
-import type { ServiceEntry } from "../registry/service-entry.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
 import { establishPin } from "./establish-pin.js";
@@ -39,7 +39,7 @@ export interface SessionRouterOptions {
   readonly clock: Clock;
   readonly balancer: SessionBalancer;
   readonly quota: QuotaGate;
-  readonly find: (service: string) => ServiceEntry | undefined;
+  readonly find: (service: string) => LiveService | undefined;
   /** Told when EndSession frees a pin on a draining backend, so the drain can complete. */
   readonly onPinReleased?: (service: string, backend: BackendState) => void;
 }
@@ -243,7 +243,7 @@ export class SessionRouter {
     if (decision.kind === "reject") throw decision.error;
   }
 
-  private entry(service: string): ServiceEntry {
+  private entry(service: string): LiveService {
     const entry = this.options.find(service);
     if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
     return entry;
@@ -264,7 +264,7 @@ function storeCall<T>(service: string, call: Promise<T>): Promise<T> {
 }
 
 /** S16 for a pinned session: every other backend was set aside by the pin. */
-function pinExplanation(entry: ServiceEntry, pinned: string, sessionId: string): Explanation {
+function pinExplanation(entry: LiveService, pinned: string, sessionId: string): Explanation {
   const candidates = [...entry.backends.keys()].map((backendId) => ({
     backendId,
     removedBy: backendId === pinned ? "" : "pinned",

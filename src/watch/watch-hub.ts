@@ -1,5 +1,5 @@
+import type { ServiceStatus } from "../model/status.js";
 import type { ServiceEvent } from "../registry/events.js";
-import type { ServiceStatus } from "../registry/status.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchMessage } from "./watch-message.js";

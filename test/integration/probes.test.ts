@@ -18,7 +18,7 @@ import {
   type ProbeResult,
   type Prober,
 } from "../../src/health/prober.js";
-import type { HealthCheckSpec } from "../../src/registry/model.js";
+import type { HealthCheckSpec } from "../../src/model/specs.js";
 import { systemClock } from "../../src/shared/clock.js";
 import { systemRandom } from "../../src/shared/random.js";
 import { createProbe } from "../../src/store/probes/probe-by-kind.js";

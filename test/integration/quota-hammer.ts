@@ -8,8 +8,9 @@
  * - token bucket: any interval [t1, t2] holds at most limit + (t2 - t1) x limit / window.
  * Over-admission is (worst window - limit) / limit, floored at 0. Bounded in time and count.
  */
+
+import type { QuotaAlgorithm, QuotaLimitSpec } from "../../src/model/specs.js";
 import type { QuotaLimiter } from "../../src/quota/quota-limiter.js";
-import type { QuotaAlgorithm, QuotaLimitSpec } from "../../src/registry/model.js";
 
 /** Knobs of one hammer run. */
 export interface HammerOptions {

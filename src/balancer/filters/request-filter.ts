@@ -6,7 +6,7 @@
  * shadow mode and while no quota layer is plugged in). Undefined when the request has none of
  * these, so the hot path pays nothing.
  */
-import type { QuotaPolicy } from "../../registry/model.js";
+import type { QuotaPolicy } from "../../model/specs.js";
 import type { BackendState } from "../backend-state.js";
 import { FULL_QUOTA, type QuotaView } from "../quota-view.js";
 import type { SelectQuery } from "../select-query.js";

@@ -20,7 +20,7 @@
  * Sources: Envoy "Priority levels", "Panic threshold" and "Zone aware routing"
  * (arch_overview/upstream/load_balancing).
  */
-import type { LoadPolicy } from "../../registry/model.js";
+import type { LoadPolicy } from "../../model/specs.js";
 import type { BackendState } from "../backend-state.js";
 import { Pool, type PoolPlan } from "../pool.js";
 

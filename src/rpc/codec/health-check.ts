@@ -1,8 +1,8 @@
 /** HealthCheck (a service's or a backend's active probe) <-> the core's HealthCheckSpec. */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as T from "../../../gen/fulcrum/v1/types_pb.js";
-import type { BackendInput } from "../../registry/input.js";
-import type * as M from "../../registry/model.js";
+import type { BackendInput } from "../../model/input.js";
+import type * as M from "../../model/specs.js";
 import type { FieldViolation } from "../../shared/errors.js";
 import { fromMs, toMs } from "./primitives.js";
 

@@ -2,8 +2,8 @@
 import { create } from "@bufbuild/protobuf";
 import * as R from "../../../gen/fulcrum/v1/registry_pb.js";
 import * as T from "../../../gen/fulcrum/v1/types_pb.js";
-import type { BackendInput, RegisterInput, RegisterMode } from "../../registry/input.js";
-import type * as M from "../../registry/model.js";
+import type { BackendInput, RegisterInput, RegisterMode } from "../../model/input.js";
+import type * as M from "../../model/specs.js";
 import type { FieldViolation } from "../../shared/errors.js";
 import { invalidArgument } from "../../shared/errors.js";
 import { decodeHealthCheck } from "./health-check.js";

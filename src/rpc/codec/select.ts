@@ -4,7 +4,7 @@ import * as B from "../../../gen/fulcrum/v1/balancer_pb.js";
 import * as T from "../../../gen/fulcrum/v1/types_pb.js";
 import type { Explanation } from "../../balancer/explanation.js";
 import { type SelectQuery, selectQueryOf } from "../../balancer/select-query.js";
-import type * as M from "../../registry/model.js";
+import type * as M from "../../model/specs.js";
 import type { SelectExtras } from "../../sessions/session-router.js";
 import type { FieldViolation } from "../../shared/errors.js";
 import type { EncodingCache } from "./encoding-cache.js";

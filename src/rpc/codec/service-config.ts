@@ -5,9 +5,9 @@
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as T from "../../../gen/fulcrum/v1/types_pb.js";
-import { DEFAULT_STRATEGY } from "../../registry/defaults.js";
-import type { ServiceConfigInput } from "../../registry/input.js";
-import type * as M from "../../registry/model.js";
+import { DEFAULT_STRATEGY } from "../../balancer/strategies/parse-strategy.js";
+import type { ServiceConfigInput } from "../../model/input.js";
+import type * as M from "../../model/specs.js";
 import type { FieldViolation } from "../../shared/errors.js";
 import { decodeHealthCheck, encodeHealthCheck } from "./health-check.js";
 import { enumName, enumValue, fromMs, toMs } from "./primitives.js";

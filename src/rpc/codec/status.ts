@@ -2,9 +2,9 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import * as R from "../../../gen/fulcrum/v1/registry_pb.js";
 import * as T from "../../../gen/fulcrum/v1/types_pb.js";
-import type * as M from "../../registry/model.js";
+import type * as M from "../../model/specs.js";
+import type { BackendStatus, ServiceStatus } from "../../model/status.js";
 import type { ServiceSummary } from "../../registry/service-registry.js";
-import type { BackendStatus, ServiceStatus } from "../../registry/status.js";
 import { encodeHealthCheck } from "./health-check.js";
 import { enumValue, fromMs } from "./primitives.js";
 import { encodeConfig } from "./service-config.js";

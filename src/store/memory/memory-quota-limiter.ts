@@ -7,6 +7,7 @@
  * nothing behind.
  */
 
+import type { QuotaLimitSpec } from "../../model/specs.js";
 import {
   type BackendQuota,
   checkResult,
@@ -35,7 +36,6 @@ import type {
   ReserveResult,
 } from "../../quota/quota-limiter.js";
 import type { QuotaStatus } from "../../quota/quota-status.js";
-import type { QuotaLimitSpec } from "../../registry/model.js";
 
 /** Operations between two sweeps of states that no longer matter. */
 export const DEFAULT_QUOTA_SWEEP_EVERY_OPS = 1_024;

@@ -3,7 +3,7 @@
  * its kind (tcp, grpc, http).
  */
 import type { Probe } from "../../health/probe.js";
-import type { HealthCheckSpec } from "../../registry/model.js";
+import type { HealthCheckSpec } from "../../model/specs.js";
 import { createGrpcProbe } from "./grpc-probe.js";
 import { createHttpProbe } from "./http-probe.js";
 import { createTcpProbe } from "./tcp-probe.js";

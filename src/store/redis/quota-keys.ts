@@ -5,9 +5,10 @@
  * (service, backend) pairs from colliding whatever characters they hold. The prefix must not
  * contain braces.
  */
+
+import type { QuotaLimitSpec } from "../../model/specs.js";
 import { stateLayout } from "../../quota/dimension.js";
 import type { BackendQuotaKey } from "../../quota/quota-limiter.js";
-import type { QuotaLimitSpec } from "../../registry/model.js";
 
 /** The hash tag (with prefix) every quota key of `key` starts with. */
 export function quotaTag(prefix: string, key: BackendQuotaKey): string {

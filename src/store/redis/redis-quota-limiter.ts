@@ -9,6 +9,7 @@
  * (docs/quota.md). Key TTLs are durations computed from those clocks plus a slack.
  */
 import { Buffer } from "node:buffer";
+import type { QuotaLimitSpec } from "../../model/specs.js";
 import {
   type BackendQuota,
   checkResult,
@@ -33,7 +34,6 @@ import type {
   ReserveResult,
 } from "../../quota/quota-limiter.js";
 import type { QuotaStatus } from "../../quota/quota-status.js";
-import type { QuotaLimitSpec } from "../../registry/model.js";
 import { quotaKeys } from "./quota-keys.js";
 import {
   ADJUST_SCRIPT,

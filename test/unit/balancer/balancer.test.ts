@@ -2,15 +2,15 @@ import { describe, expect, it } from "vitest";
 import { createTicketSigner, fixedTicketSecret } from "../../../src/app/ticket-signer.js";
 import type { BackendState } from "../../../src/balancer/backend-state.js";
 import { Balancer, type BalancerOptions } from "../../../src/balancer/balancer.js";
+import type { LiveService } from "../../../src/balancer/live-service.js";
 import type { Outcome } from "../../../src/balancer/outcome.js";
 import type { QuotaView } from "../../../src/balancer/quota-view.js";
-import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
-import type { ServiceConfig } from "../../../src/registry/model.js";
-import type { ServiceEntry } from "../../../src/registry/service-entry.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
+import type { ServiceConfig } from "../../../src/model/specs.js";
 import type { FulcrumError } from "../../../src/shared/errors.js";
 import { backend, config, deps, query, snapshotOf } from "./fixtures.js";
 
-/** A Balancer over one service "s", with a stand-in registry that records finished drains. */
+/** A Balancer over one service "s", with a stand-in service table; drains it reports idle are recorded. */
 function setup(
   backends: BackendState[],
   cfg: ServiceConfig = config(),
@@ -22,14 +22,12 @@ function setup(
     config: cfg,
     backends: new Map(backends.map((b) => [b.spec.id, b])),
     snapshot: snapshotOf(backends, cfg, d),
-  } as unknown as ServiceEntry;
+  } as unknown as LiveService;
   const drained: string[] = [];
   const balancer = new Balancer({
-    registry: {
-      find: (name: string) => (name === "s" ? entry : undefined),
-      finishDrain: (_service: string, b: BackendState) => {
-        drained.push(b.spec.id);
-      },
+    services: { find: (name: string) => (name === "s" ? entry : undefined) },
+    onDrainIdle: (_service: string, backendId: string) => {
+      drained.push(backendId);
     },
     clock: d.clock,
     limits: { ...DEFAULT_REGISTRY_LIMITS, maxReportBatch: 100 },

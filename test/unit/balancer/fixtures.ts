@@ -4,10 +4,11 @@ import { FULL_QUOTA } from "../../../src/balancer/quota-view.js";
 import { type SelectDecision, selectFromSnapshot } from "../../../src/balancer/select.js";
 import type { SelectQuery } from "../../../src/balancer/select-query.js";
 import { buildSnapshot, type Snapshot } from "../../../src/balancer/snapshot.js";
+import { parseStrategy } from "../../../src/balancer/strategies/parse-strategy.js";
 import type { PickContext, PickerDeps } from "../../../src/balancer/strategy.js";
-import type { BackendSpec, LoadPolicy, ServiceConfig, StrategySpec } from "../../../src/registry/model.js";
+import type { BackendSpec, LoadPolicy, ServiceConfig, StrategySpec } from "../../../src/model/specs.js";
+import { Violations } from "../../../src/model/violations.js";
 import { resolveServiceConfig } from "../../../src/registry/resolve-config.js";
-import { Violations } from "../../../src/registry/violations.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
 
@@ -49,7 +50,7 @@ export function config(
   load: Partial<LoadPolicy> = {},
   extra: Partial<ServiceConfig> = {},
 ): ServiceConfig {
-  const base = resolveServiceConfig(undefined, new Violations());
+  const base = resolveServiceConfig(undefined, new Violations(), parseStrategy);
   return {
     ...base,
     ...extra,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { newBackendState, totalInFlight } from "../../../src/balancer/backend-state.js";
+import type { LiveService } from "../../../src/balancer/live-service.js";
 import { LoadShare } from "../../../src/balancer/load-share.js";
-import type { BackendSpec } from "../../../src/registry/model.js";
-import type { ServiceEntry } from "../../../src/registry/service-entry.js";
+import type { BackendSpec } from "../../../src/model/specs.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 function setup() {
@@ -10,7 +10,7 @@ function setup() {
   const spec = (id: string) =>
     ({ id, address: `${id}:1`, quotas: [], leaseTtlMs: 0 }) as unknown as BackendSpec;
   const backends = new Map(["b0", "b1"].map((id) => [id, newBackendState(spec(id), "healthy", clock.now())]));
-  const entry = { name: "s", backends } as unknown as ServiceEntry;
+  const entry = { name: "s", backends } as unknown as LiveService;
   const share = new LoadShare({
     replica: "me",
     clock,

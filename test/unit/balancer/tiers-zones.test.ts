@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { BackendState } from "../../../src/balancer/backend-state.js";
-import type { HealthState } from "../../../src/registry/model.js";
+import type { HealthState } from "../../../src/model/specs.js";
 import { backend, config, pickIds, select, snapshotOf, tally } from "./fixtures.js";
 
 function node(id: string, tier: number, zone = "", health: HealthState = "healthy"): BackendState {

@@ -18,12 +18,12 @@ import {
   signalOfResult,
   type ThresholdPolicy,
 } from "../../../src/health/policy.js";
+import type { HealthState } from "../../../src/model/specs.js";
 import {
   DEFAULT_FAILURE_THRESHOLD,
   DEFAULT_PROBE_INTERVAL_MS,
   DEFAULT_RECOVERY_SUCCESSES,
 } from "../../../src/registry/defaults.js";
-import type { HealthState } from "../../../src/registry/model.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 const DEFAULTS = {

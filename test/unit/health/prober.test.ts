@@ -15,7 +15,7 @@ import {
   DEFAULT_MAX_CONCURRENT_PROBES,
   type ProbeResult,
 } from "../../../src/health/prober.js";
-import type { BackendSpec, HealthCheckSpec } from "../../../src/registry/model.js";
+import type { BackendSpec, HealthCheckSpec } from "../../../src/model/specs.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom, type Random } from "../../../src/shared/random.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import { FailoverQuotaLimiter, LOCAL_ORIGIN } from "../../../src/quota/failover-quota-limiter.js";
 import type { QuotaLimiter } from "../../../src/quota/quota-limiter.js";
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryQuotaLimiter } from "../../../src/store/memory/memory-quota-limiter.js";
 import { describeQuotaLimiterContract } from "./quota-limiter-contract.js";

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import { FIXED_WINDOW_BUCKETS, windowBuckets } from "../../../src/quota/fixed-window.js";
 import { windowCharge, windowFits, windowUsage } from "../../../src/quota/sliding-window.js";
 import { DEFAULT_QUOTA_BUCKETS } from "../../../src/registry/defaults.js";
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 const spec = (algorithm: QuotaLimitSpec["algorithm"], buckets = 6): QuotaLimitSpec => ({

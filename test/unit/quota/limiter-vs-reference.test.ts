@@ -1,7 +1,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import { remainingRatio } from "../../../src/quota/quota-status.js";
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
 import { MemoryQuotaLimiter } from "../../../src/store/memory/memory-quota-limiter.js";
 import { checkAgainstModel, SCENARIO_START_MS, scenarioArb } from "./quota-scenarios.js";
 

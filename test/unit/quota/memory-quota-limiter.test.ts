@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import { MemoryQuotaLimiter } from "../../../src/store/memory/memory-quota-limiter.js";
 import { describeQuotaLimiterContract } from "./quota-limiter-contract.js";
 

@@ -5,9 +5,9 @@
  * ManualClock: every implementation takes `now` from its caller.
  */
 import { describe, expect, it } from "vitest";
+import type { QuotaAlgorithm, QuotaLimitSpec } from "../../../src/model/specs.js";
 import { MARKED_DIMENSION, type QuotaLimiter, type Reservation } from "../../../src/quota/quota-limiter.js";
 import { earliestRecoveryMs, recoveryMs, remainingRatio } from "../../../src/quota/quota-status.js";
-import type { QuotaAlgorithm, QuotaLimitSpec } from "../../../src/registry/model.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 /** What the suite needs from an implementation under test. */

@@ -6,9 +6,9 @@
  */
 import fc from "fast-check";
 import { expect } from "vitest";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import type { QuotaDenial, QuotaLimiter, Reservation } from "../../../src/quota/quota-limiter.js";
 import type { QuotaStatus } from "../../../src/quota/quota-status.js";
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
 import { type ModelDenial, ReferenceQuota } from "./reference-model.js";
 
 /** One operation of a scenario. */

@@ -10,7 +10,7 @@
  *   a formula.
  * Whole-number limits, costs and milliseconds only; time never goes backwards.
  */
-import type { QuotaLimitSpec } from "../../../src/registry/model.js";
+import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 
 interface DimensionModel {
   usage(t: number): number;

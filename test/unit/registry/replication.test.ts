@@ -1,17 +1,15 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import type { ServiceEvent } from "../../../src/registry/events.js";
-import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
 import type { RegistryLog } from "../../../src/registry/registry-log.js";
-import { ServiceRegistry } from "../../../src/registry/service-registry.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
-import { createSeededRandom } from "../../../src/shared/random.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
+import { wiredRegistry } from "./wiring.js";
 
 async function replica(log: RegistryLog, clock: ManualClock) {
   const events: ServiceEvent[] = [];
-  const registry = new ServiceRegistry({
+  const { registry, services } = wiredRegistry({
     clock,
-    random: createSeededRandom(1),
     limits: DEFAULT_REGISTRY_LIMITS,
     log,
     onEvent: (e) => events.push(e),
@@ -20,7 +18,7 @@ async function replica(log: RegistryLog, clock: ManualClock) {
     },
   });
   await registry.start();
-  return { registry, events };
+  return { registry, services, events };
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -39,7 +37,7 @@ describe("registry replication through the log", () => {
     });
     await a.registry.setHealth("s", "x", "unhealthy", "test");
     await flush();
-    expect(b.registry.get("s").backends.get("x")?.health).toBe("unhealthy");
+    expect(b.services.find("s")!.backends.get("x")?.health).toBe("unhealthy");
     expect(b.events.map((e) => [e.version, e.change.kind])).toEqual(
       a.events.map((e) => [e.version, e.change.kind]),
     );
@@ -68,7 +66,7 @@ describe("registry replication through the log", () => {
     ]);
     await flush();
     for (const r of [a, b])
-      expect([...r.registry.get("s").backends.keys()].sort()).toEqual(["from-a", "from-b"]);
+      expect([...r.services.find("s")!.backends.keys()].sort()).toEqual(["from-a", "from-b"]);
     expect(a.registry.versionOf("s")).toBe(b.registry.versionOf("s"));
   });
 
@@ -84,7 +82,7 @@ describe("registry replication through the log", () => {
     });
     const late = await replica(log, clock);
     expect(late.registry.versionOf("s")).toBe(a.registry.versionOf("s"));
-    expect(late.registry.get("s").snapshot.eligible.map((s) => s.spec.id)).toEqual(["x"]);
+    expect(late.services.find("s")!.snapshot.eligible.map((s) => s.spec.id)).toEqual(["x"]);
   });
 
   it("versions are never reused after a service is removed and registered again", async () => {

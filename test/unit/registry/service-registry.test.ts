@@ -1,19 +1,17 @@
 import { describe, expect, it } from "vitest";
+import type { BackendInput } from "../../../src/model/input.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import type { ServiceEvent } from "../../../src/registry/events.js";
-import type { BackendInput } from "../../../src/registry/input.js";
-import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
-import { ServiceRegistry } from "../../../src/registry/service-registry.js";
 import { FulcrumError } from "../../../src/shared/errors.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
-import { createSeededRandom } from "../../../src/shared/random.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
+import { wiredRegistry } from "./wiring.js";
 
 function setup(limits = DEFAULT_REGISTRY_LIMITS) {
   const clock = new ManualClock();
   const events: ServiceEvent[] = [];
-  const registry = new ServiceRegistry({
+  const { registry, services } = wiredRegistry({
     clock,
-    random: createSeededRandom(1),
     limits,
     log: new MemoryRegistryLog(),
     onEvent: (e) => events.push(e),
@@ -21,7 +19,7 @@ function setup(limits = DEFAULT_REGISTRY_LIMITS) {
       throw new Error(`background failure: ${message}: ${cause}`);
     },
   });
-  return { clock, events, registry };
+  return { clock, events, registry, services };
 }
 
 const b = (id: string, extra: Partial<BackendInput> = {}): BackendInput => ({
@@ -42,14 +40,14 @@ async function caught(fn: () => unknown): Promise<FulcrumError> {
 
 describe("registry", () => {
   it("R1 REPLACE keeps state of backends that stay, starts new ones fresh, drops missing ones, uses the new order", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     await registry.register({
       service: "s",
       config: undefined,
       backends: [b("a"), b("b"), b("c")],
       mode: "replace",
     });
-    const entry = registry.get("s");
+    const entry = services.find("s")!;
     entry.backends.get("a")!.inFlight = 5;
     entry.backends.get("a")!.consecutiveFailures = 2;
     await registry.register({ service: "s", config: undefined, backends: [b("d"), b("a")], mode: "replace" });
@@ -60,7 +58,7 @@ describe("registry", () => {
   });
 
   it("R1 a reorder alone is a change: new version, new snapshot order", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     const first = await registry.register({
       service: "s",
       config: undefined,
@@ -75,11 +73,11 @@ describe("registry", () => {
     });
     expect(second.changed).toBe(true);
     expect(second.version).toBeGreaterThan(first.version);
-    expect(registry.get("s").snapshot.eligible.map((s) => s.spec.id)).toEqual(["b", "a"]);
+    expect(services.find("s")!.snapshot.eligible.map((s) => s.spec.id)).toEqual(["b", "a"]);
   });
 
   it("R2 MERGE adds or updates listed backends only; a repeated address is idempotent; unknown service is NOT_FOUND", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     await registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
     await registry.register({
       service: "s",
@@ -87,7 +85,7 @@ describe("registry", () => {
       backends: [b("c"), b("a", { weight: 7 })],
       mode: "merge",
     });
-    const entry = registry.get("s");
+    const entry = services.find("s")!;
     expect([...entry.backends.keys()]).toEqual(["a", "b", "c"]);
     expect(entry.backends.get("a")!.spec.weight).toBe(7);
     const again = await registry.register({
@@ -104,11 +102,11 @@ describe("registry", () => {
   });
 
   it("R2 removing an absent backend is a no-op", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     await registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
     const result = await registry.deregister("s", ["zzz"], false, 0);
     expect(result.removed).toBe(0);
-    expect(registry.get("s").backends.size).toBe(1);
+    expect(services.find("s")!.backends.size).toBe(1);
   });
 
   it("R3 deregistering a whole service makes it unknown and ListServices forgets it", async () => {
@@ -120,7 +118,7 @@ describe("registry", () => {
   });
 
   it("R4 new backends start Healthy by default, Recovering when the service says probation", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     await registry.register({ service: "h", config: undefined, backends: [b("a")], mode: "replace" });
     await registry.register({
       service: "p",
@@ -128,8 +126,8 @@ describe("registry", () => {
       backends: [b("a")],
       mode: "replace",
     });
-    expect(registry.get("h").backends.get("a")!.health).toBe("healthy");
-    expect(registry.get("p").backends.get("a")!.health).toBe("recovering");
+    expect(services.find("h")!.backends.get("a")!.health).toBe("healthy");
+    expect(services.find("p")!.backends.get("a")!.health).toBe("recovering");
   });
 
   it("R7 every change bumps the version; identical re-registration does not", async () => {
@@ -160,9 +158,9 @@ describe("registry", () => {
   });
 
   it("R6 draining: no new selections, removed when in-flight reaches zero, or at drain_timeout", async () => {
-    const { registry, clock, events } = setup();
+    const { registry, clock, events, services } = setup();
     await registry.register({ service: "s", config: undefined, backends: [b("a"), b("b")], mode: "replace" });
-    const entry = registry.get("s");
+    const entry = services.find("s")!;
     entry.backends.get("a")!.inFlight = 1;
     entry.backends.get("b")!.inFlight = 1;
     const drained = await registry.deregister("s", ["a", "b"], true, 5_000);
@@ -170,7 +168,7 @@ describe("registry", () => {
     expect(entry.snapshot.eligible).toHaveLength(0);
     const a = entry.backends.get("a")!;
     a.inFlight = 0;
-    registry.finishDrain("s", a);
+    registry.finishDrain("s", "a");
     await registry.settled();
     expect(entry.backends.has("a")).toBe(false);
     clock.advance(5_000);
@@ -184,7 +182,7 @@ describe("registry", () => {
   });
 
   it("R5 a leased backend is removed when heartbeats stop, and kept while they come", async () => {
-    const { registry, clock, events } = setup();
+    const { registry, clock, events, services } = setup();
     await registry.register({
       service: "s",
       config: undefined,
@@ -196,12 +194,12 @@ describe("registry", () => {
     clock.advance(2_000);
     registry.expireLeases();
     await registry.settled();
-    expect(registry.get("s").backends.has("a")).toBe(true);
+    expect(services.find("s")!.backends.has("a")).toBe(true);
     clock.advance(1_500);
     registry.expireLeases();
     await registry.settled();
-    expect(registry.get("s").backends.has("a")).toBe(false);
-    expect(registry.get("s").backends.has("b")).toBe(true);
+    expect(services.find("s")!.backends.has("a")).toBe(false);
+    expect(services.find("s")!.backends.has("b")).toBe(true);
     expect(events.at(-1)?.change).toEqual({
       kind: "backend_removed",
       backendId: "a",
@@ -210,9 +208,9 @@ describe("registry", () => {
   });
 
   it("validates everything before changing anything, naming each field", async () => {
-    const { registry } = setup();
+    const { registry, services } = setup();
     await registry.register({ service: "s", config: undefined, backends: [b("a")], mode: "replace" });
-    const version = registry.get("s").version;
+    const version = services.find("s")!.version;
     const error = await caught(() =>
       registry.register({
         service: "s",
@@ -237,23 +235,27 @@ describe("registry", () => {
         "backends[2].quotas[0].window",
       ]),
     );
-    expect(registry.get("s").version).toBe(version);
-    expect([...registry.get("s").backends.keys()]).toEqual(["a"]);
+    expect(services.find("s")!.version).toBe(version);
+    expect([...services.find("s")!.backends.keys()]).toEqual(["a"]);
   });
 
   it("enforces max_services and max_backends_per_service with the limit's name", async () => {
-    const { registry } = setup({ ...DEFAULT_REGISTRY_LIMITS, maxServices: 1, maxBackendsPerService: 2 });
+    const { registry, services } = setup({
+      ...DEFAULT_REGISTRY_LIMITS,
+      maxServices: 1,
+      maxBackendsPerService: 2,
+    });
     await registry.register({ service: "one", config: undefined, backends: [b("a")], mode: "replace" });
-    const services = await caught(() =>
+    const tooMany = await caught(() =>
       registry.register({ service: "two", config: undefined, backends: [], mode: "replace" }),
     );
-    expect(services.code).toBe("resource_exhausted");
-    expect(services.message).toContain("max_services");
+    expect(tooMany.code).toBe("resource_exhausted");
+    expect(tooMany.message).toContain("max_services");
     const backends = await caught(() =>
       registry.register({ service: "one", config: undefined, backends: [b("b"), b("c")], mode: "merge" }),
     );
     expect(backends.message).toContain("max_backends_per_service");
-    expect(registry.get("one").backends.size).toBe(1);
+    expect(services.find("one")!.backends.size).toBe(1);
   });
 
   it("parses host:port strictly", async () => {

@@ -2,7 +2,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
 import { SelectResponseSchema } from "../../../gen/fulcrum/v1/balancer_pb.js";
-import type { BackendSpec } from "../../../src/registry/model.js";
+import type { BackendSpec } from "../../../src/model/specs.js";
 import { EncodingCache, encodeSelection, encodeSelectResponseFast } from "../../../src/rpc/codec/index.js";
 
 const text = fc.string({ unit: "grapheme", maxLength: 12 });

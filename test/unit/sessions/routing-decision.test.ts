@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { RoutingMode, SessionPolicy } from "../../../src/model/specs.js";
 import { DEFAULT_NEGATIVE_TTL_MS, DEFAULT_SESSION_IDLE_TTL_MS } from "../../../src/registry/defaults.js";
-import type { RoutingMode, SessionPolicy } from "../../../src/registry/model.js";
 import {
   decideSessionRoute,
   type PinnedBackendView,

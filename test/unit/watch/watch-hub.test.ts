@@ -1,24 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_REGISTRY_LIMITS } from "../../../src/registry/limits.js";
-import { ServiceRegistry } from "../../../src/registry/service-registry.js";
+import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
-import { createSeededRandom } from "../../../src/shared/random.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
 import { DEFAULT_WATCH_LIMITS, WatchHub, type WatchLimits } from "../../../src/watch/watch-hub.js";
 import type { WatchMessage } from "../../../src/watch/watch-message.js";
 import type { Watcher } from "../../../src/watch/watcher.js";
+import { wiredRegistry } from "../registry/wiring.js";
 
 async function setup(limits: Partial<WatchLimits> = {}) {
   const clock = new ManualClock();
   const hub: WatchHub = new WatchHub({
     clock,
     limits: { ...DEFAULT_WATCH_LIMITS, ...limits },
-    describe: (service) => registry.find(service)?.status(clock.now()),
+    describe: (service) => services.status(service),
     serviceNames: () => registry.names(),
   });
-  const registry = new ServiceRegistry({
+  const { registry, services } = wiredRegistry({
     clock,
-    random: createSeededRandom(1),
     limits: DEFAULT_REGISTRY_LIMITS,
     log: new MemoryRegistryLog(),
     onEvent: (e) => hub.publish(e),
@@ -34,7 +32,7 @@ async function setup(limits: Partial<WatchLimits> = {}) {
     backends: [{ id: "a", address: "a:1" }],
     mode: "replace",
   });
-  return { clock, hub, registry, add };
+  return { clock, hub, registry, services, add };
 }
 
 /** Takes the next `n` messages of a watcher (they are already queued or arrive synchronously). */
@@ -66,7 +64,7 @@ describe("watch hub", () => {
 
   it("resumes with exactly the missed deltas", async () => {
     const { hub, add, registry } = await setup();
-    const seen = registry.get("s").version;
+    const seen = registry.find("s")!.version;
     await add("s", "b");
     await add("s", "c");
     const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
@@ -79,7 +77,7 @@ describe("watch hub", () => {
 
   it("answers RESET + snapshot when the history needed to resume is gone", async () => {
     const { hub, add, registry } = await setup({ historyPerService: 2 });
-    const seen = registry.get("s").version;
+    const seen = registry.find("s")!.version;
     for (const id of ["b", "c", "d"]) await add("s", id);
     const watcher = hub.subscribe(["s"], new Map([["s", seen]]));
     const messages = await take(watcher, 2);
@@ -95,7 +93,7 @@ describe("watch hub", () => {
 
   it("answers RESET + snapshot for a version from another history (e.g. a restarted server)", async () => {
     const { hub, registry } = await setup();
-    const watcher = hub.subscribe(["s"], new Map([["s", registry.get("s").version + 1000]]));
+    const watcher = hub.subscribe(["s"], new Map([["s", registry.find("s")!.version + 1000]]));
     expect(kinds(await take(watcher, 2))).toEqual(["s:reset", "s:snapshot"]);
   });
 
@@ -125,7 +123,7 @@ describe("watch hub", () => {
 
   it("tells a watcher a service was removed, and a resume after removal gets RESET + removal", async () => {
     const { hub, registry } = await setup();
-    const seen = registry.get("s").version;
+    const seen = registry.find("s")!.version;
     const live = hub.subscribe(["s"], new Map([["s", seen]]));
     await registry.deregister("s", [], false, 0);
     expect(kinds(await take(live, 1))).toEqual(["s:service_removed"]);

@@ -1,5 +1,4 @@
-import { type BackendState, totalInFlight } from "../balancer/backend-state.js";
-import type { BackendSpec, HealthState, ServiceConfig } from "./model.js";
+import type { BackendSpec, HealthState, ServiceConfig } from "./specs.js";
 
 /** A backend as GetService and Watch show it: what was registered plus its live state. */
 export interface BackendStatus {
@@ -20,19 +19,4 @@ export interface ServiceStatus {
   readonly config: ServiceConfig;
   readonly version: number;
   readonly backends: readonly BackendStatus[];
-}
-
-/** A point-in-time copy of a backend's state. */
-export function describeBackend(state: BackendState, now: number): BackendStatus {
-  return {
-    spec: state.spec,
-    health: state.health,
-    draining: state.draining,
-    inFlight: totalInFlight(state),
-    consecutiveFailures: state.consecutiveFailures,
-    ewmaLatencyMs: state.ewmaLatencyMs,
-    quotaRemaining: {},
-    pinnedSessions: 0,
-    ejected: state.ejectedUntil > now,
-  };
 }

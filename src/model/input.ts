@@ -1,4 +1,4 @@
-import type { BackendSpec, HealthCheckSpec, QuotaLimitSpec, ServiceConfig } from "./model.js";
+import type { BackendSpec, HealthCheckSpec, QuotaLimitSpec, ServiceConfig } from "./specs.js";
 
 /** Every field optional, arrays whole: the shape of a request before defaults. */
 export type DeepPartial<T> = T extends readonly (infer U)[]

@@ -1,0 +1,15 @@
+/** A ServiceRegistry wired to a real ServiceTable (the balancer's follower), as build-core wires them. */
+import { ServiceTable } from "../../../src/balancer/service-table.js";
+import { parseStrategy } from "../../../src/balancer/strategies/parse-strategy.js";
+import { ServiceRegistry, type ServiceRegistryOptions } from "../../../src/registry/service-registry.js";
+import type { Clock } from "../../../src/shared/clock.js";
+import { createSeededRandom } from "../../../src/shared/random.js";
+
+/** The registry and the table that follows it; the table holds snapshots and runtime state. */
+export function wiredRegistry(
+  options: Omit<ServiceRegistryOptions, "members" | "parseStrategy"> & { readonly clock: Clock },
+): { registry: ServiceRegistry; services: ServiceTable } {
+  const services = new ServiceTable({ clock: options.clock, random: createSeededRandom(1) });
+  const registry = new ServiceRegistry({ ...options, members: services, parseStrategy });
+  return { registry, services };
+}
