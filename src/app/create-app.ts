@@ -3,7 +3,6 @@
  * Redis), the core (build-core.ts), both servers over one set of service implementations,
  * the links to other replicas, and the sweeps; and the shutdown order of behaviour.md O4.
  */
-import { fileURLToPath } from "node:url";
 import type { Balancer } from "../balancer/balancer.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../observability/logger.js";
@@ -24,8 +23,6 @@ import { startReplicaLinks } from "./replica-links.js";
 import { listenFailure, StartupError } from "./startup-error.js";
 import { createStateStore } from "./state-store.js";
 
-const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
-const PROTO_FILES = ["fulcrum/v1/registry.proto", "fulcrum/v1/balancer.proto"];
 /** How often expired tickets and lapsed leases are looked for. */
 const SWEEP_INTERVAL_MS = 1_000;
 
@@ -112,7 +109,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     await state.close();
   };
   const grpcServer = await bound("gRPC", "grpc", config.grpc, stopCore, () =>
-    startGrpcServer({ ...config.grpc, ...common, protoDir: PROTO_DIR, protoFiles: PROTO_FILES, encodings }),
+    startGrpcServer({ ...config.grpc, ...common, encodings }),
   );
   const webServer = await bound(
     "web",

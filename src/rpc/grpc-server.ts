@@ -7,8 +7,6 @@
 import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation } from "grpc-health-check";
 import * as codec from "./codec/index.js";
 import {
@@ -20,6 +18,7 @@ import {
 } from "./errors.js";
 import { installClientMistakeStatuses } from "./grpc-client-mistakes.js";
 import { decodeRequest, MalformedRequest } from "./malformed-request.js";
+import { addReflection } from "./reflection.js";
 
 /** A service descriptor with its implementation (Connect's ServiceImpl shape). */
 export interface ServiceBinding {
@@ -33,9 +32,6 @@ export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
   readonly bindings: readonly ServiceBinding[];
-  /** proto/ directory, for reflection. */
-  readonly protoDir: string;
-  readonly protoFiles: readonly string[];
   readonly maxMessageBytes: number;
   readonly errorLimits: ErrorSizeLimits;
   readonly log: ErrorLogger;
@@ -213,10 +209,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   }
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
-  const packageDefinition = protoLoader.loadSync([...options.protoFiles], {
-    includeDirs: [options.protoDir],
-  });
-  new ReflectionService(packageDefinition).addToServer(server);
+  addReflection(
+    server,
+    options.bindings.map((binding) => binding.service),
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.host}:${options.port}`,
