@@ -3,7 +3,7 @@
  * (RedisL2Store), against bentocache 1.6 with a memory L1 and its Redis driver as L2, on the
  * same redis-server (started here on a free loopback port and killed at the end), with the
  * same keys, values and client settings (ioredis, auto-pipelining, no offline queue).
- * Rows (performance.md, target >= 1.0 x on every row):
+ * Rows (docs/performance.md, target >= 1.0 x on every row):
  *
  * - L1 hit: `get` of a key held in L1 (1,000 keys cycled).
  * - L2 hit: `get` answered by Redis. Fulcrum reads through a cache with an empty L1 and

@@ -3,7 +3,7 @@
  * statistics, the printed table and the JSON file. Benchmarks are not tests: on small, noisy
  * machines an absolute rate means little, so every figure is measured beside a baseline in the
  * same run, alternating, and the ratio (median, min, max over the pairs) is what matters
- * (../shared/design/performance.md).
+ * (docs/performance.md).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

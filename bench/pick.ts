@@ -1,7 +1,7 @@
 /**
  * `pick`: in-process picks per second for every strategy at 10, 1,000 and 10,000 backends,
  * each beside a loop returning `backends[i++ % n]` over the same array in the same run
- * (performance.md). A pick is one call of the service's strategy chain on its snapshot pool
+ * (docs/performance.md). A pick is one call of the service's strategy chain on its snapshot pool
  * with no request filter: the part of Select a strategy owns. One extra row per size runs the
  * whole Select pipeline (selectFromSnapshot, round robin) for scale. Hash strategies rotate
  * over 1,024 keys; their flatness is a second comparison: picks at 10,000 vs 1,000 backends.

@@ -1,7 +1,7 @@
 /**
  * `quota`: the Redis quota limiter from 2 replicas (2 ioredis connections, 32 operations in
  * flight each) beside rate-limiter-flexible's RateLimiterRedis.consume on the same
- * redis-server in the same run (performance.md: >= 1.0 x, over-admission measured).
+ * redis-server in the same run (docs/performance.md: >= 1.0 x, over-admission measured).
  * One operation is one request's quota decision and settlement:
  * - row "requests": Fulcrum reserve + true-up of a requests-only limit (Report carries no
  *   requests usage, so the true-up is a no-op without a Redis call) vs one consume;

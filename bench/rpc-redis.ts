@@ -7,7 +7,7 @@
  * redis-server's counters are reset (CONFIG RESETSTAT) and read back (INFO commandstats), and
  * the commands issued during the run are divided by the Selects the replica answered (its
  * /metrics counter): in steady state a round-robin Select should cost no Redis command at all.
- * Target: >= 0.85 x the in-memory Select (performance.md).
+ * Target: >= 0.85 x the in-memory Select (docs/performance.md).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -4,7 +4,7 @@
  * grpc.health.v1.Health/Check on the gRPC port (grpc-js). connect-node on the web port does not
  * serve grpc.health.v1, so there the baseline is the cheapest Fulcrum RPC instead: ListServices
  * with a prefix that matches nothing (same transport, interceptor and codec as Select).
- * Target: Select >= 0.90 x baseline; p99 reported (performance.md).
+ * Target: Select >= 0.90 x baseline; p99 reported (docs/performance.md).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -3,7 +3,7 @@
  * Decisions/s over SelectStream (bidi, a bounded window of requests in flight) against unary
  * Select; outcomes/s over StreamReports (batches of outcomes named by service + backend_id)
  * against unary Report of one outcome per call. Targets: decisions >= 5x unary Select,
- * outcomes >= 10x unary Report (performance.md). Both sides use the cheapest client there is,
+ * outcomes >= 10x unary Report (docs/performance.md). Both sides use the cheapest client there is,
  * so the server is the limit, not the client: the streams a raw HTTP/2 driver with
  * pre-encoded frames (grpc-stream-driver.ts), the unary calls h2load with 50 calls in flight
  * (or a connect client with 50 in flight when h2load is missing). The server runs in its own

@@ -8,7 +8,7 @@
  * machine, one clock). Per N: p50, p99 and max over the streams, per change, and how many
  * streams got it. N is 1,000 and 10,000 (FULCRUM_BENCH_WATCHERS="200,500" overrides it, for
  * the smoke run). There is no baseline: the figures are absolute, the target is p99 < 250 ms
- * at 10,000 streams (performance.md). To fit the shared table, a row's "rate" is the p99 in
+ * at 10,000 streams (docs/performance.md). To fit the shared table, a row's "rate" is the p99 in
  * ms, its "baseline" the 250 ms target and its ratio 250 / p99 (>= 1 meets it).
  */
 import { type ChildProcess, fork } from "node:child_process";

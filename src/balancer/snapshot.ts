@@ -8,7 +8,7 @@ import { roundRobin } from "./strategies/round-robin.js";
 import type { PickerDeps } from "./strategy.js";
 
 /**
- * An immutable view of one service for the Select hot path (architecture.md, the picker
+ * An immutable view of one service for the Select hot path (docs/architecture.md, the picker
  * idea). Rebuilt when membership, health, drain, weights or config change; never per request.
  * Per-request counters (in-flight, latency) live on the BackendState objects it references.
  */

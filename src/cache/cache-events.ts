@@ -4,7 +4,7 @@
  * What: every L1 change (insert, update, invalidate with a reason) and every L2 trouble
  * (errors, corrupt records, bus failures, background load failures) becomes one event.
  * Why: metrics and logs listen to events, the core never imports an exporter (bentocache's
- * "metrics listen to events" rule, architecture.md). A writer only appends to each
+ * "metrics listen to events" rule, docs/architecture.md). A writer only appends to each
  * subscriber's queue (O(1)) and never waits for a listener; a queue that is full drops the
  * new event and counts it, so a slow or stuck listener costs memory up to its bound and
  * nothing else. Delivery runs in a microtask, in order, one event at a time per subscriber;

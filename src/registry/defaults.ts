@@ -1,5 +1,5 @@
 /**
- * Named defaults, with units in their names (behaviour.md and api.md give the values).
+ * Named defaults, with units in their names (docs/behaviour.md and the README's Configuration section give the values).
  * A field left unset (proto zero value) takes the default here.
  */
 export const DEFAULT_WEIGHT = 1;

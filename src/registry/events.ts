@@ -1,7 +1,7 @@
 import type { HealthState, ServiceConfig } from "../model/specs.js";
 import type { BackendStatus, ServiceStatus } from "../model/status.js";
 
-/** One change to a service, as Watch reports it (api.md, Watch). */
+/** One change to a service, as Watch reports it (WatchResponse in proto/fulcrum/v1/balancer.proto). */
 export type ServiceChange =
   | { readonly kind: "snapshot"; readonly status: ServiceStatus }
   | { readonly kind: "backend_added"; readonly backend: BackendStatus }

@@ -1,6 +1,6 @@
 import { type ErrorCode, type FieldViolation, FulcrumError } from "../shared/errors.js";
 
-/** gRPC status codes by domain error code: the one table (api.md, Errors). */
+/** gRPC status codes by domain error code: the one table (README, "Errors"). */
 export const GRPC_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_argument: 3,
   not_found: 5,

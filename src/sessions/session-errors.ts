@@ -1,11 +1,11 @@
 /**
- * The three session failures of api.md (Errors): FAILED_PRECONDITION with a google.rpc
+ * The three session failures (README, "Errors"; docs/sessions.md): FAILED_PRECONDITION with a google.rpc
  * ErrorInfo reason a client can switch on. Each message names the service, the session and
  * the limit or backend involved; docs/sessions.md says what a client should do on each.
  */
 import { FulcrumError } from "../shared/errors.js";
 
-/** ErrorInfo reasons of session routing (api.md, Errors). */
+/** ErrorInfo reasons of session routing (README, "Errors"). */
 export const SESSION_REASONS = {
   /** The pinned backend is unhealthy, drained past its deadline, or removed (P5). */
   backendLost: "SESSION_BACKEND_LOST",

@@ -37,7 +37,7 @@ interface History {
 }
 
 /**
- * Fans service events out to Watch streams (api.md, Watch): a snapshot first, then deltas;
+ * Fans service events out to Watch streams (the Watch messages of proto/fulcrum/v1/balancer.proto): a snapshot first, then deltas;
  * resume from `resume_versions` replays exactly what was missed while the bounded history
  * still holds it, and answers RESET + snapshot otherwise.
  */

@@ -1,5 +1,5 @@
 /**
- * Quota through the real RPCs (behaviour.md Q1-Q8, S8; api.md Select cost, Report usage /
+ * Quota through the real RPCs (behaviour.md Q1-Q8, S8; README "Quotas": Select cost, Report usage /
  * retry_after / remaining, RESOURCE_EXHAUSTED + RetryInfo): a real Fulcrum on loopback,
  * in memory with a ManualClock for the window math, and three replicas on one real Redis
  * with the real clock for global accuracy (Q6) and the degraded guarantee (Redis stopped).

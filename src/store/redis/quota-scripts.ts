@@ -1,5 +1,5 @@
 /**
- * The quota Lua scripts (hand-written on purpose, architecture.md): one per QuotaLimiter
+ * The quota Lua scripts (hand-written on purpose: docs/quota.md): one per QuotaLimiter
  * operation, each atomic over every key of one backend (one hash tag, so one Cluster slot).
  *
  * Keys: KEYS[1] is the backend's RATE_LIMITED mark, KEYS[2..] one string per limited

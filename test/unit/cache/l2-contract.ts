@@ -1,5 +1,5 @@
 /**
- * The L2Store contract suite (architecture.md: one contract suite per port, run against
+ * The L2Store contract suite (docs/architecture.md: one contract suite per port, run against
  * every implementation). Memory runs it in memory-l2.test.ts; the Redis and Redis Cluster
  * adapters run the same function with a harness over a real redis-server.
  */

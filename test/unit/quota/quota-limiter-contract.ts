@@ -1,5 +1,5 @@
 /**
- * The QuotaLimiter contract suite (architecture.md: one contract suite per port, run against
+ * The QuotaLimiter contract suite (docs/architecture.md: one contract suite per port, run against
  * every implementation): memory in memory-quota-limiter.test.ts, a real single Redis and a
  * real 3-master Redis Cluster in test/integration/quota-limiter.test.ts. Time is always a
  * ManualClock: every implementation takes `now` from its caller.

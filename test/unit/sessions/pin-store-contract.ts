@@ -1,5 +1,5 @@
 /**
- * The PinStore contract suite (architecture.md: one contract suite per port). The memory
+ * The PinStore contract suite (docs/architecture.md: one contract suite per port). The memory
  * store runs it in memory-pin-store.test.ts with a ManualClock; the Redis store runs the
  * same function in test/integration/pin-store.test.ts against a real redis-server and a
  * real three-master Redis Cluster, with short real TTLs.
