@@ -87,6 +87,8 @@ export async function startFulcrumProcess(extraArgs: readonly string[] = []): Pr
       "0",
       "--web-port",
       "0",
+      "--xds-port",
+      "0",
       "--log-level",
       "silent",
       ...extraArgs,

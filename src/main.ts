@@ -23,6 +23,7 @@ interface ServeFlags {
   host?: string;
   grpcPort?: number;
   webPort?: number;
+  xdsPort?: number;
   logLevel?: string;
   redis?: string;
   redisCluster?: string;
@@ -37,11 +38,15 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
     ...(flags.host && { host: flags.host }),
     ...(flags.webPort !== undefined && { port: flags.webPort }),
   };
+  const xds = {
+    ...(flags.host && { host: flags.host }),
+    ...(flags.xdsPort !== undefined && { port: flags.xdsPort }),
+  };
   const redis = {
     ...(flags.redis && { url: flags.redis }),
     ...(flags.redisCluster && { cluster: flags.redisCluster }),
   };
-  return { grpc, web, redis, ...(flags.logLevel && { logLevel: flags.logLevel }) };
+  return { grpc, web, xds, redis, ...(flags.logLevel && { logLevel: flags.logLevel }) };
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -53,7 +58,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       ? `Redis Cluster ${config.redis.cluster}`
       : "in memory";
   process.stdout.write(
-    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}, state ${state}\n`,
+    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}, xDS ${config.xds.host}:${app.xdsPort}, state ${state}\n`,
   );
   closeWithGrace({ delay: config.shutdownDeadlineMs + 1_000 }, async ({ err }) => {
     if (err) process.stderr.write(`fulcrum: ${err.stack ?? err}\n`);
@@ -96,7 +101,7 @@ program
   .option("-c, --config <file>", "YAML config file")
   .option(
     "--host <host>",
-    `listen address of both ports (env ${environmentVariable(["grpc", "host"])}, ${environmentVariable(["web", "host"])})`,
+    `listen address of every port (env ${environmentVariable(["grpc", "host"])}, ${environmentVariable(["web", "host"])}, ${environmentVariable(["xds", "host"])})`,
   )
   .option(
     "--grpc-port <port>",
@@ -106,6 +111,11 @@ program
   .option(
     "--web-port <port>",
     `Connect / gRPC-Web / HTTP port (default 4771, env ${environmentVariable(["web", "port"])})`,
+    portFlag,
+  )
+  .option(
+    "--xds-port <port>",
+    `xDS (ADS) port for Envoy and proxyless gRPC, 0 picks a free one (default 4772, env ${environmentVariable(["xds", "port"])})`,
     portFlag,
   )
   .option(

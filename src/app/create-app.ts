@@ -22,6 +22,7 @@ import { createHttpRoutes } from "./http-routes.js";
 import { startReplicaLinks } from "./replica-links.js";
 import { listenFailure, StartupError } from "./startup-error.js";
 import { createStateStore } from "./state-store.js";
+import { startXds } from "./xds-wiring.js";
 
 /** How often expired tickets and lapsed leases are looked for. */
 const SWEEP_INTERVAL_MS = 1_000;
@@ -37,6 +38,7 @@ export interface AppDeps {
 export interface App {
   readonly grpcPort: number;
   readonly webPort: number;
+  readonly xdsPort: number;
   readonly registry: ServiceRegistry;
   readonly balancer: Balancer;
   readonly watchHub: WatchHub;
@@ -121,6 +123,16 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     },
     () => startConnectServer({ ...config.web, ...common, routes: createHttpRoutes(metrics, () => ready) }),
   );
+  const xdsServer = await bound(
+    "xDS",
+    "xds",
+    config.xds,
+    async () => {
+      await Promise.all([grpcServer.close(0), webServer.close(0)]);
+      await stopCore();
+    },
+    () => startXds(core, config, metrics, logger, clock),
+  );
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,
     caches: state.cacheStats(),
@@ -138,6 +150,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   return {
     grpcPort: grpcServer.port,
     webPort: webServer.port,
+    xdsPort: xdsServer.port,
     registry: core.registry,
     balancer: core.balancer,
     watchHub: core.watchHub,
@@ -145,6 +158,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       closing ??= (async () => {
         ready = false;
         grpcServer.health.setStatus("", "NOT_SERVING");
+        await xdsServer.close();
         core.watchHub.closeAll();
         for (const stop of stopSweeps) stop();
         await Promise.all([

@@ -18,6 +18,21 @@ export const configSchema = z.strictObject({
   web: z
     .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4771) })
     .prefault({}),
+  /** The xDS (ADS) server (X1-X3). */
+  xds: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: port.default(4772),
+      /** ADS streams open at once; past it a new stream ends with RESOURCE_EXHAUSTED. */
+      maxStreams: positiveInt.default(10_000),
+      /** Resource names one stream may subscribe to per type. */
+      maxResourceNames: positiveInt.default(10_000),
+      /** Responses held for a client that does not read; later changes wait and are sent whole. */
+      maxQueuedResponses: positiveInt.default(64),
+      /** Every service is re-read this often, for changes that are not evented (outlier ejection). */
+      refreshMs: positiveInt.default(1_000),
+    })
+    .prefault({}),
   limits: z
     .strictObject({
       maxServices: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxServices),

@@ -11,6 +11,10 @@ export interface Metrics {
   recordHealthTransition(to: string): void;
   /** Counts one active-check result (H5). */
   recordProbe(status: string): void;
+  /** Counts one xDS response pushed, ACK or NACK received, by resource type (X3). */
+  recordXds(event: "push" | "ack" | "nack", resourceType: string): void;
+  /** Sets the number of open xDS streams of one protocol (sotw or delta). */
+  setXdsStreams(protocol: string, count: number): void;
   /**
    * Reports figures read at scrape time: quota decisions, cache counters per cache, open
    * tickets. `read` must be cheap and must not throw.
@@ -61,6 +65,18 @@ export function createMetrics(): Metrics {
     name: "fulcrum_probe_results_total",
     help: "Active health check results, by status.",
     labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  const xdsStreams = new Gauge({
+    name: "fulcrum_xds_streams",
+    help: "Open xDS (ADS) streams, by protocol: sotw or delta.",
+    labelNames: ["protocol"] as const,
+    registers: [registry],
+  });
+  const xdsEvents = new Counter({
+    name: "fulcrum_xds_messages_total",
+    help: "xDS responses pushed and ACKs / NACKs received, by event and resource type.",
+    labelNames: ["event", "type"] as const,
     registers: [registry],
   });
   let read: (() => ScrapeFigures) | undefined;
@@ -114,6 +130,12 @@ export function createMetrics(): Metrics {
     },
     recordProbe(status) {
       probes.inc({ status });
+    },
+    recordXds(event, type) {
+      xdsEvents.inc({ event, type });
+    },
+    setXdsStreams(protocol, count) {
+      xdsStreams.set({ protocol }, count);
     },
     observeAtScrape(reader) {
       read = reader;

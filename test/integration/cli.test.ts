@@ -17,6 +17,7 @@ describe("fulcrum CLI", () => {
       "--config",
       "--grpc-port",
       "--web-port",
+      "--xds-port",
       "--host",
       "--log-level",
       "FULCRUM_GRPC_PORT",
@@ -26,10 +27,23 @@ describe("fulcrum CLI", () => {
   });
 
   it("serve prints where it listens, is ready, and shuts down gracefully on SIGTERM (O4)", async () => {
-    const server = run(["serve", "--grpc-port", "0", "--web-port", "0", "--log-level", "silent"]);
+    const server = run([
+      "serve",
+      "--grpc-port",
+      "0",
+      "--web-port",
+      "0",
+      "--xds-port",
+      "0",
+      "--log-level",
+      "silent",
+    ]);
     await until(() => server.out().includes("fulcrum listening"));
-    const match = /gRPC 127\.0\.0\.1:(\d+), web .* http:\/\/127\.0\.0\.1:(\d+)/.exec(server.out());
+    const match = /gRPC 127\.0\.0\.1:(\d+), web .* http:\/\/127\.0\.0\.1:(\d+), xDS 127\.0\.0\.1:(\d+)/.exec(
+      server.out(),
+    );
     expect(match).not.toBeNull();
+    expect(Number(match![3])).toBeGreaterThan(0);
     const ready = await fetch(`http://127.0.0.1:${match![2]}/readyz`);
     expect(ready.status).toBe(200);
     server.child.kill("SIGTERM");

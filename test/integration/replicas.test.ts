@@ -185,7 +185,20 @@ describe("replicas on one Redis", () => {
   it("a replica killed mid-run loses nothing the others acknowledged", async () => {
     const child = spawn(
       process.execPath,
-      [BIN, "serve", "--grpc-port", "0", "--web-port", "0", "--log-level", "silent", "--redis", redis.url],
+      [
+        BIN,
+        "serve",
+        "--grpc-port",
+        "0",
+        "--web-port",
+        "0",
+        "--xds-port",
+        "0",
+        "--log-level",
+        "silent",
+        "--redis",
+        redis.url,
+      ],
       {
         stdio: ["ignore", "pipe", "inherit"],
       },

@@ -13,6 +13,7 @@ export async function startFulcrum(
       ...overrides,
       grpc: { port: 0, ...overrides.grpc },
       web: { port: 0, ...overrides.web },
+      xds: { port: 0, ...overrides.xds },
     },
   });
   return createApp(config, deps);

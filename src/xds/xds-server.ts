@@ -1,0 +1,145 @@
+/**
+ * The xDS server (X1-X3): the v3 Aggregated Discovery Service, state-of-the-world and delta,
+ * on its own port over @grpc/grpc-js. It follows the registry through `XdsSource` (change
+ * notifications plus service snapshots), rebuilds the resources of changed services on the
+ * next turn of the event loop and pushes them to the streams that follow them.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { ServiceStatus } from "../registry/status.js";
+import { type DeltaDiscoveryRequest, DeltaStream } from "./delta-stream.js";
+import { ResourceCatalog } from "./resource-catalog.js";
+import { type DiscoveryRequest, SotwStream } from "./sotw-stream.js";
+import { type AdsCall, StreamError, type StreamLimits, type XdsObserver } from "./stream-support.js";
+import { loadAdsService } from "./xds-protos.js";
+
+/** How the xDS server reads membership. */
+export interface XdsSource {
+  /** The current status of `service`, or undefined when it is not registered. */
+  describe(service: string): ServiceStatus | undefined;
+  /** Calls `onChange(service)` after every change of a service (and once per service at start); returns the unsubscribe. */
+  follow(onChange: (service: string) => void): () => void;
+  /** Every registered service, re-read on the refresh interval (outlier ejection is not evented). */
+  names(): readonly string[];
+}
+
+/** Stream kinds, for the open-streams gauge. */
+export type XdsProtocol = "sotw" | "delta";
+
+/** Where the server reports, beyond what each stream reports. */
+export interface XdsServerObserver extends XdsObserver {
+  streams(protocol: XdsProtocol, open: number): void;
+  /** A stream ended with an error the client caused (the message names the field or limit). */
+  rejected(message: string): void;
+}
+
+/** Options of the xDS server. */
+export interface XdsServerOptions extends StreamLimits {
+  readonly host: string;
+  readonly port: number;
+  readonly maxStreams: number;
+  /** How often every service is re-read, to follow changes that are not evented (ejections). */
+  readonly refreshMs: number;
+  readonly maxMessageBytes: number;
+  readonly source: XdsSource;
+  readonly observer: XdsServerObserver;
+}
+
+/** A running xDS server. */
+export interface XdsServerHandle {
+  readonly port: number;
+  /** Ends every stream, then stops listening. */
+  close(): Promise<void>;
+}
+
+type Stream = SotwStream | DeltaStream;
+
+/** Starts the xDS server; resolves once it listens. */
+export async function startXdsServer(options: XdsServerOptions): Promise<XdsServerHandle> {
+  const catalog = new ResourceCatalog((service) => options.source.describe(service));
+  const dirty = new Set<string>();
+  const flush = () => {
+    const names = [...dirty];
+    dirty.clear();
+    catalog.refresh(names);
+  };
+  const markDirty = (service: string) => {
+    if (dirty.size === 0) setImmediate(flush);
+    dirty.add(service);
+  };
+  const unfollow = options.source.follow(markDirty);
+  const refresher = setInterval(() => {
+    for (const name of [...catalog.names(), ...options.source.names()]) markDirty(name);
+  }, options.refreshMs);
+  refresher.unref();
+
+  const calls = new Map<AdsCall, XdsProtocol>();
+  const open = (protocol: XdsProtocol) => (call: AdsCall) => {
+    const count = () => [...calls.values()].filter((p) => p === protocol).length;
+    if (calls.size >= options.maxStreams) {
+      const message = `${calls.size} xDS streams open, the limit xds.maxStreams`;
+      options.observer.rejected(message);
+      call.destroy(
+        Object.assign(new Error(message), { code: grpc.status.RESOURCE_EXHAUSTED, details: message }),
+      );
+      return;
+    }
+    const stream: Stream =
+      protocol === "sotw"
+        ? new SotwStream(call, catalog, options.observer, options)
+        : new DeltaStream(call, catalog, options.observer, options);
+    const stopListening = catalog.listen((changed) => stream.onCatalogChange(changed));
+    calls.set(call, protocol);
+    options.observer.streams(protocol, count());
+    const finish = () => {
+      if (!calls.delete(call)) return;
+      stopListening();
+      options.observer.streams(protocol, count());
+    };
+    call.on("data", (request: DiscoveryRequest & DeltaDiscoveryRequest) => {
+      try {
+        stream.onRequest(request);
+      } catch (error) {
+        const failure =
+          error instanceof StreamError ? error : new StreamError(grpc.status.INTERNAL, String(error));
+        options.observer.rejected(failure.message);
+        finish();
+        call.destroy(
+          Object.assign(new Error(failure.message), { code: failure.code, details: failure.message }),
+        );
+      }
+    });
+    call.on("end", () => {
+      finish();
+      call.end();
+    });
+    call.on("cancelled", finish);
+    call.on("error", finish);
+    call.on("close", finish);
+  };
+
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+  });
+  server.addService(loadAdsService(), {
+    StreamAggregatedResources: open("sotw"),
+    DeltaAggregatedResources: open("delta"),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    ),
+  );
+  return {
+    port,
+    close() {
+      unfollow();
+      clearInterval(refresher);
+      for (const call of calls.keys()) call.end();
+      calls.clear();
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
