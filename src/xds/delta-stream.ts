@@ -4,18 +4,8 @@
  * `initial_resource_versions`, and gets only resources whose content changed plus the names
  * of removed ones. ACK and NACK are accounted as on a state-of-the-world stream.
  */
-import type { ResourceCatalog } from "./resource-catalog.js";
-import {
-  type AdsCall,
-  answerOf,
-  checkNames,
-  type RequestCommon,
-  StreamError,
-  type StreamLimits,
-  writable,
-  type XdsObserver,
-} from "./stream-support.js";
-import { type ResourceType, resourceTypeOf, TYPE_URL } from "./xds-protos.js";
+import { AdsStream, answerOf, checkNames, type RequestCommon, writable } from "./stream-support.js";
+import { type ResourceType, TYPE_URL } from "./xds-protos.js";
 
 /** A DeltaDiscoveryRequest as proto-loader decodes it. */
 export interface DeltaDiscoveryRequest extends RequestCommon {
@@ -36,27 +26,10 @@ interface TypeState {
 const WILDCARD = "*";
 
 /** One delta stream's subscriptions and what the client holds. */
-export class DeltaStream {
-  private readonly types = new Map<ResourceType, TypeState>();
-  private node = "(unknown node)";
-  private sequence = 0;
-
-  constructor(
-    private readonly call: AdsCall,
-    private readonly catalog: ResourceCatalog,
-    private readonly observer: XdsObserver,
-    private readonly limits: StreamLimits,
-  ) {
-    call.on("drain", () => {
-      for (const [type, state] of this.types) if (state.pending) this.send(type);
-    });
-  }
-
+export class DeltaStream extends AdsStream<TypeState> {
   /** Handles one DeltaDiscoveryRequest; throws StreamError for input that ends the stream. */
   onRequest(request: DeltaDiscoveryRequest): void {
-    if (request.node?.id) this.node = request.node.id;
-    const type = resourceTypeOf(request.type_url);
-    if (!type) throw new StreamError(3, `type_url: ${JSON.stringify(request.type_url)} is not served here`);
+    const type = this.typeOf(request);
     const state = this.types.get(type) ?? this.open(type, request);
     answerOf(request, type, state.nonce, this.node, this.observer);
     for (const name of request.resource_names_subscribe) {
@@ -100,7 +73,8 @@ export class DeltaStream {
     return state;
   }
 
-  private send(type: ResourceType): void {
+  /** Sends resources whose content the client does not hold, and the names of removed ones. */
+  protected send(type: ResourceType): void {
     const state = this.types.get(type)!;
     if (!writable(this.call, this.limits)) {
       state.pending = true;

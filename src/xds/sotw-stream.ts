@@ -5,19 +5,9 @@
  * pushed unasked when the content of a subscribed resource changes. An ACK gets no reply; a
  * NACK is reported and the client keeps what it last accepted until the next change.
  */
-import type { ResourceCatalog } from "./resource-catalog.js";
 import { shortHash, type XdsResource } from "./service-resources.js";
-import {
-  type AdsCall,
-  answerOf,
-  checkNames,
-  type RequestCommon,
-  StreamError,
-  type StreamLimits,
-  writable,
-  type XdsObserver,
-} from "./stream-support.js";
-import { type ResourceType, resourceTypeOf, TYPE_URL } from "./xds-protos.js";
+import { AdsStream, answerOf, checkNames, type RequestCommon, writable } from "./stream-support.js";
+import { type ResourceType, TYPE_URL } from "./xds-protos.js";
 
 /** A DiscoveryRequest as proto-loader decodes it. */
 export interface DiscoveryRequest extends RequestCommon {
@@ -55,25 +45,10 @@ function sameNames(a: ReadonlySet<string> | "all", b: ReadonlySet<string> | "all
 }
 
 /** One SotW stream's subscriptions and what it was last sent. */
-export class SotwStream {
-  private readonly types = new Map<ResourceType, TypeState>();
-  private node = "(unknown node)";
-  private sequence = 0;
-
-  constructor(
-    private readonly call: AdsCall,
-    private readonly catalog: ResourceCatalog,
-    private readonly observer: XdsObserver,
-    private readonly limits: StreamLimits,
-  ) {
-    call.on("drain", () => this.flushPending());
-  }
-
+export class SotwStream extends AdsStream<TypeState> {
   /** Handles one DiscoveryRequest; throws StreamError for input that ends the stream. */
   onRequest(request: DiscoveryRequest): void {
-    if (request.node?.id) this.node = request.node.id;
-    const type = resourceTypeOf(request.type_url);
-    if (!type) throw new StreamError(3, `type_url: ${JSON.stringify(request.type_url)} is not served here`);
+    const type = this.typeOf(request);
     checkNames("resource_names", request.resource_names.length, this.limits);
     const state = this.types.get(type);
     if (answerOf(request, type, state?.nonce, this.node, this.observer) === "stale") return;
@@ -107,7 +82,7 @@ export class SotwStream {
   }
 
   /** Sends the type's resources; unless `force`, only when their content changed. */
-  private send(type: ResourceType, force: boolean): void {
+  protected send(type: ResourceType, force: boolean): void {
     const state = this.types.get(type);
     if (!state) return;
     if (!writable(this.call, this.limits)) {
@@ -128,9 +103,5 @@ export class SotwStream {
       control_plane: { identifier: "fulcrum" },
     });
     this.observer.pushed(type);
-  }
-
-  private flushPending(): void {
-    for (const [type, state] of this.types) if (state.pending) this.send(type, false);
   }
 }

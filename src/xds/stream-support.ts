@@ -3,7 +3,8 @@
  * limits, ACK/NACK accounting and writing with bounded buffering.
  */
 import type * as grpc from "@grpc/grpc-js";
-import type { ResourceType } from "./xds-protos.js";
+import type { ResourceCatalog } from "./resource-catalog.js";
+import { type ResourceType, resourceTypeOf } from "./xds-protos.js";
 
 /** A NACK as a client sent it: the rejected response and the client's own error. */
 export interface Rejection {
@@ -93,4 +94,47 @@ export function checkNames(field: string, count: number, limits: StreamLimits): 
 /** True when `call` can take another response without passing the buffering limit. */
 export function writable(call: AdsCall, limits: StreamLimits): boolean {
   return call.writableLength < limits.maxQueuedResponses;
+}
+
+/** Per-type state every stream keeps: whether a change waits for the client to read. */
+export interface PendingState {
+  pending: boolean;
+}
+
+/**
+ * What both stream kinds share: the call, the catalog they read, the client's node id (for
+ * logs) and resending what waited while the client did not read.
+ */
+export abstract class AdsStream<State extends PendingState> {
+  protected readonly types = new Map<ResourceType, State>();
+  protected node = "(unknown node)";
+  protected sequence = 0;
+
+  constructor(
+    protected readonly call: AdsCall,
+    protected readonly catalog: ResourceCatalog,
+    protected readonly observer: XdsObserver,
+    protected readonly limits: StreamLimits,
+  ) {
+    call.on("drain", () => {
+      for (const [type, state] of this.types) if (state.pending) this.send(type, false);
+    });
+  }
+
+  /** Handles one request; throws StreamError for input that ends the stream. */
+  abstract onRequest(request: RequestCommon): void;
+
+  /** Sends what changed among `changed` services to the types that follow them. */
+  abstract onCatalogChange(changed: ReadonlySet<string>): void;
+
+  /** Sends the type's resources (unless `force`, only what changed). */
+  protected abstract send(type: ResourceType, force: boolean): void;
+
+  /** The resource type `request` asks for; notes the client's node id, sent on a stream's first request. */
+  protected typeOf(request: RequestCommon): ResourceType {
+    if (request.node?.id) this.node = request.node.id;
+    const type = resourceTypeOf(request.type_url);
+    if (!type) throw new StreamError(3, `type_url: ${JSON.stringify(request.type_url)} is not served here`);
+    return type;
+  }
 }

@@ -53,7 +53,7 @@ const edsRequest = (extra: object) => ({
   ...extra,
 });
 
-describe("an xDS client that NACKs", () => {
+describe("an xDS client that NACKs", { timeout: 60_000 }, () => {
   it("X3: the NACK is logged with the client's error and counted; others keep being served", async () => {
     probe.send(edsRequest({ node: { id: "nacker" }, version_info: "", response_nonce: "" }));
     const first = await probe.next();
@@ -99,7 +99,12 @@ describe("an xDS client that NACKs", () => {
   });
 
   it("X1: a deregistered service leaves LDS (a SotW response without it)", async () => {
-    probe.send({ type_url: TYPE_URL.listener, resource_names: ["echo"], version_info: "", response_nonce: "" });
+    probe.send({
+      type_url: TYPE_URL.listener,
+      resource_names: ["echo"],
+      version_info: "",
+      response_nonce: "",
+    });
     const listed = await probe.next((r) => r.type_url === TYPE_URL.listener);
     expect(listed.resources.map((r: { name: string }) => r.name)).toEqual(["echo"]);
     probe.send({ type_url: TYPE_URL.listener, resource_names: ["echo"], response_nonce: listed.nonce });

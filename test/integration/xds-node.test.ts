@@ -61,7 +61,7 @@ afterAll(async () => {
   await Promise.all(backends?.map((backend) => backend.stop()) ?? []);
 });
 
-describe("grpc-js-xds dialing xds:///echo through Fulcrum", () => {
+describe("grpc-js-xds dialing xds:///echo through Fulcrum", { timeout: 60_000 }, () => {
   it("X1 X2: calls spread over the healthy backends by weight", async () => {
     await untilSpread((s) => s.errors === 0 && Object.keys(s.counts).length === 3);
     const spread = await client.call(400);
