@@ -48,11 +48,19 @@ function protoRoots(): string[] {
   );
 }
 
+let loaded: grpc.ServiceDefinition | undefined;
+
 /**
  * The AggregatedDiscoveryService definition for a grpc-js server. Requests arrive as plain
- * objects with snake_case fields, enums as names, defaults filled in.
+ * objects with snake_case fields, enums as names, defaults filled in. Parsing the Envoy
+ * protos costs about a second of CPU, so it happens once per process.
  */
 export function loadAdsService(): grpc.ServiceDefinition {
+  loaded ??= parseAdsService();
+  return loaded;
+}
+
+function parseAdsService(): grpc.ServiceDefinition {
   const definition = protoLoader.loadSync(FILES, {
     keepCase: true,
     longs: String,
@@ -62,8 +70,8 @@ export function loadAdsService(): grpc.ServiceDefinition {
     json: true,
     includeDirs: protoRoots(),
   });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  const root = grpc.loadPackageDefinition(definition) as unknown as {
     envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
   };
-  return loaded.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+  return root.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
 }

@@ -40,7 +40,7 @@ async function oneLineFailure(run: CliProcess): Promise<{ code: number | null; l
   return { code, line: lines[0] as string };
 }
 
-const FREE_PORTS = ["--grpc-port", "0", "--web-port", "0"];
+const FREE_PORTS = ["--grpc-port", "0", "--web-port", "0", "--xds-port", "0"];
 
 describe("startup failures (O7)", { timeout: 60_000 }, () => {
   it("a gRPC port in use names the address and grpc.port", async () => {
@@ -57,6 +57,14 @@ describe("startup failures (O7)", { timeout: 60_000 }, () => {
     const { code, line } = await oneLineFailure(run);
     expect(code).toBe(1);
     expect(line).toBe(`fulcrum: web port 127.0.0.1:${port} is already in use (web.port, web.host)`);
+  });
+
+  it("an xDS port in use names the address and xds.port", async () => {
+    const port = await heldPort();
+    const run = runCli(["serve", "--grpc-port", "0", "--web-port", "0", "--xds-port", String(port)]);
+    const { code, line } = await oneLineFailure(run);
+    expect(code).toBe(1);
+    expect(line).toBe(`fulcrum: xDS port 127.0.0.1:${port} is already in use (xds.port, xds.host)`);
   });
 
   it("Redis refusing names the endpoint and redis.url, never the password", async () => {
