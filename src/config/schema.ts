@@ -16,7 +16,12 @@ export const configSchema = z.strictObject({
     .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4770) })
     .prefault({}),
   web: z
-    .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4771) })
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: port.default(4771),
+      /** Origins browsers may call the web port from (CORS); `*` allows any; none by default. */
+      corsOrigins: z.array(z.string().min(1)).default([]),
+    })
     .prefault({}),
   /** The xDS (ADS) server (X1-X3). */
   xds: z

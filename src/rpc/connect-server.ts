@@ -10,6 +10,7 @@ import * as net from "node:net";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as codec from "./codec/index.js";
+import { withCors } from "./cors.js";
 import {
   asFulcrumError,
   boundedError,
@@ -32,6 +33,8 @@ export interface ConnectServerOptions {
   readonly port: number;
   readonly bindings: readonly ServiceBinding[];
   readonly routes: readonly HttpRoute[];
+  /** Origins allowed to call across origins (CORS); `*` allows any; empty allows none. */
+  readonly corsOrigins: readonly string[];
   readonly maxMessageBytes: number;
   readonly errorLimits: ErrorSizeLimits;
   readonly log: ErrorLogger;
@@ -99,8 +102,8 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       res.end("not found\n");
     },
   });
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(withCors(options.corsOrigins, handler));
+  const h2 = http2.createServer({}, withCors(options.corsOrigins, handler));
   const sessions = new Set<http2.Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);

@@ -14,7 +14,7 @@ describe("config (O3)", () => {
   it("has the documented defaults", () => {
     const config = loadConfig();
     expect(config.grpc).toEqual({ host: "127.0.0.1", port: 4770 });
-    expect(config.web).toEqual({ host: "127.0.0.1", port: 4771 });
+    expect(config.web).toEqual({ host: "127.0.0.1", port: 4771, corsOrigins: [] });
     expect(config.limits.maxSelectCount).toBe(64);
   });
 
@@ -67,6 +67,10 @@ describe("environment variables (O3, O7)", () => {
     });
     expect(config.redis.url).toBe("redis://127.0.0.1:6390");
     expect(config.redis.connectTimeoutMs).toBe(250);
+    expect(loadConfig({ env: { FULCRUM_WEB_CORS_ORIGINS: "http://a.example, *" } }).web.corsOrigins).toEqual([
+      "http://a.example",
+      "*",
+    ]);
   });
 
   it("rejects an unknown FULCRUM_* variable naming the nearest setting", () => {
