@@ -21,7 +21,7 @@ export function startXds(
     ...config.xds,
     maxMessageBytes: config.limits.maxMessageBytes,
     source: {
-      describe: (service) => core.registry.find(service)?.status(clock.now()),
+      describe: (service) => core.services.status(service),
       names: () => core.registry.names(),
       follow(onChange) {
         const watcher = core.watchHub.subscribe([], new Map());

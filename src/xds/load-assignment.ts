@@ -5,7 +5,7 @@
  * IP-literal addresses.
  */
 import { isIP } from "node:net";
-import type { BackendStatus, ServiceStatus } from "../registry/status.js";
+import type { BackendStatus, ServiceStatus } from "../model/status.js";
 import type { LbMapping } from "./lb-policy.js";
 import { TYPE_URL } from "./xds-protos.js";
 

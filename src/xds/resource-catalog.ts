@@ -2,7 +2,7 @@
  * The xDS resources of every registered service, rebuilt from the service's status when the
  * registry reports a change, and the fan-out of "these services changed" to open streams.
  */
-import type { ServiceStatus } from "../registry/status.js";
+import type { ServiceStatus } from "../model/status.js";
 import { resourceVersionOf, type ServiceResources, serviceResourcesOf } from "./service-resources.js";
 
 /** Receives the names of services whose resources changed (or were removed). */

@@ -5,7 +5,7 @@
  * mapped lb policy, and the ClusterLoadAssignment.
  */
 import { createHash } from "node:crypto";
-import type { ServiceStatus } from "../registry/status.js";
+import type { ServiceStatus } from "../model/status.js";
 import { HASH_KEY_HEADER, type LbMapping, lbMappingOf } from "./lb-policy.js";
 import { loadAssignmentOf } from "./load-assignment.js";
 import { type ResourceType, TYPE_URL } from "./xds-protos.js";

@@ -5,7 +5,7 @@
  * next turn of the event loop and pushes them to the streams that follow them.
  */
 import * as grpc from "@grpc/grpc-js";
-import type { ServiceStatus } from "../registry/status.js";
+import type { ServiceStatus } from "../model/status.js";
 import { type DeltaDiscoveryRequest, DeltaStream } from "./delta-stream.js";
 import { ResourceCatalog } from "./resource-catalog.js";
 import { type DiscoveryRequest, SotwStream } from "./sotw-stream.js";
