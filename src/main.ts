@@ -10,6 +10,7 @@ import { StartupError } from "./app/startup-error.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
 import { redactUrl } from "./config/redact.js";
+import { collectStateFlag, type StateOverrides } from "./config/state-flags.js";
 
 function portFlag(value: string): number {
   const port = Number(value);
@@ -27,6 +28,7 @@ interface ServeFlags {
   logLevel?: string;
   redis?: string;
   redisCluster?: string;
+  state?: StateOverrides;
 }
 
 function overridesFrom(flags: ServeFlags): Record<string, unknown> {
@@ -46,7 +48,14 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
     ...(flags.redis && { url: flags.redis }),
     ...(flags.redisCluster && { cluster: flags.redisCluster }),
   };
-  return { grpc, web, xds, redis, ...(flags.logLevel && { logLevel: flags.logLevel }) };
+  return {
+    grpc,
+    web,
+    xds,
+    redis,
+    ...(flags.logLevel && { logLevel: flags.logLevel }),
+    ...(flags.state && { state: flags.state }),
+  };
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
@@ -125,6 +134,11 @@ program
   .option(
     "--redis-cluster <nodes>",
     `share state through a Redis Cluster: host:port,host:port,... (env ${environmentVariable(["redis", "cluster"])})`,
+  )
+  .option(
+    "--state <kind.field=value>",
+    "state.<kind>.<field> (repeatable), e.g. --state pins.failureMode=l1Only (docs/state.md)",
+    collectStateFlag,
   )
   .option(
     "--log-level <level>",

@@ -47,9 +47,11 @@ async function recover(options: PinRecoveryOptions, stopped: () => boolean): Pro
     try {
       if ((await epoch.check()) === "kept") {
         pins.revalidate();
+        const synced = await pins.reseed(false);
+        if (synced > 0) logger.info({ synced }, "session pins made while redis was away put back");
         return;
       }
-      const restored = await pins.reseed();
+      const restored = await pins.reseed(true);
       await epoch.adopt();
       logger.warn({ restored }, "redis came back empty; session pins put back from the replicas' L1");
       return;

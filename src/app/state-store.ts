@@ -6,6 +6,7 @@ import { createTieredCache } from "../cache/tiered-cache.js";
 import { ConfigError } from "../config/load-config.js";
 import { redactUrl } from "../config/redact.js";
 import type { FulcrumConfig } from "../config/schema.js";
+import { failureModeOf } from "../config/state-schema.js";
 import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
 import type { QuotaLimiter } from "../quota/quota-limiter.js";
@@ -99,6 +100,38 @@ async function ticketSecretsOn(
   return { source: shared, sync: () => shared.sync(), close: () => shared.close() };
 }
 
+/** Session pins: the Redis PinStore behind an L1 per replica, as `state.pins` says. */
+async function pinStateOn(redis: RedisClient, config: FulcrumConfig, clock: Clock, logger: Logger) {
+  let store: CachedPinStore | undefined;
+  const bus = new RedisBus({
+    client: redis,
+    prefix: config.redis.prefix,
+    onResubscribed: () => store?.revalidate(),
+  });
+  await bus.ready();
+  const settings = config.state.pins;
+  const cache = createTieredCache<CachedPin>({
+    namespace: PIN_CACHE_NAMESPACE,
+    name: "state.pins",
+    bus,
+    clock,
+    maxEntries: settings.l1MaxEntries,
+    logger,
+  });
+  store = new CachedPinStore({
+    store: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
+    cache,
+    clock,
+    failureMode: failureModeOf(settings),
+    l1TtlMs: settings.l1TtlMs,
+  });
+  const close = () => {
+    cache.close();
+    bus.close();
+  };
+  return { store, cache, close };
+}
+
 /** Reports Redis going away and coming back once per transition, not once per reconnect attempt. */
 function watchConnection(redis: RedisClient, logger: Logger): void {
   let up = true;
@@ -158,33 +191,16 @@ export async function createStateStore(
   watchConnection(redis, logger);
   const epoch = new StoreEpoch(redis, config.redis.prefix);
   await epoch.adopt();
-  let pinStoreRef: CachedPinStore | undefined;
-  const pinBus = new RedisBus({
-    client: redis,
-    prefix: config.redis.prefix,
-    onResubscribed: () => pinStoreRef?.revalidate(),
-  });
-  await pinBus.ready();
-  const pinCache = createTieredCache<CachedPin>({
-    namespace: PIN_CACHE_NAMESPACE,
-    name: "sessions",
-    bus: pinBus,
-    clock,
-    maxEntries: config.sessions.cachedPins,
-    logger,
-  });
-  const pinStore = new CachedPinStore({
-    store: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
-    cache: pinCache,
-    clock,
-  });
-  pinStoreRef = pinStore;
-  const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pinStore, clock, logger });
+  const pins = await pinStateOn(redis, config, clock, logger);
+  const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pins.store, clock, logger });
   const quotaLimiter = new FailoverQuotaLimiter({
     primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
     local: new MemoryQuotaLimiter(),
     localShare: 1 / config.quota.replicas,
-    onPrimaryError: (error) => logger.debug({ err: error }, "quota on redis failed; local budget used"),
+    retryPrimaryAfterMs: config.state.quota.l1TtlMs,
+    failureMode: failureModeOf(config.state.quota),
+    clock,
+    onPrimaryError: (error) => logger.debug({ err: error }, "quota on redis failed"),
   });
   const tickets = await ticketSecretsOn(redis, config);
   return {
@@ -194,18 +210,20 @@ export async function createStateStore(
       writeDeadlineMs: Math.max(1, Math.floor(config.redis.commandTimeoutMs / 2)),
     }),
     quotaLimiter,
-    pinStore,
+    pinStore: pins.store,
     ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
     loadBus: new RedisLoadBus(redis, config.redis.prefix),
-    cacheStats: () => ({ sessions: { ...pinCache.stats() } }),
+    cacheStats: () => ({
+      pins: { ...pins.cache.stats(), ...pins.store.counters },
+      quota: { ...quotaLimiter.counters },
+    }),
     ticketSecrets: tickets.source,
     syncTicketSecrets: tickets.sync,
     redis,
     async close() {
       tickets.close();
       stopRecovery();
-      pinCache.close();
-      pinBus.close();
+      pins.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
 import { DEFAULT_REGISTRY_LIMITS } from "../model/limits.js";
 import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
+import { stateSchema } from "./state-schema.js";
 
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
@@ -75,10 +76,10 @@ export const configSchema = z.strictObject({
       maxSessions: positiveInt.default(1_000_000),
       /** NOT_FOUND facts (P8) kept at once, least recently used dropped first. */
       maxNegativeFacts: positiveInt.default(100_000),
-      /** Pins each replica keeps in its L1 in front of Redis (C1 capacity). */
-      cachedPins: positiveInt.default(100_000),
     })
     .prefault({}),
+  /** Per kind of shared state: L1/L2 policies and failure mode (state-schema.ts). */
+  state: stateSchema,
   replicas: z
     .strictObject({
       /** How often a replica tells the others its in-flight counts (with Redis); the staleness bound of that view. */

@@ -8,12 +8,22 @@
  * window can admit up to one extra limit. After a failure the primary is left alone for
  * `retryPrimaryAfterMs` (of the callers' clock), then tried again.
  *
+ * The operator's failure mode (state.quota.failureMode, docs/state.md) says what a primary
+ * failure means: `l1Only` (default) is the local budget above; `retry` tries the primary
+ * again (`attempts` tries in all, backing off) before that; `error` refuses instead
+ * (UNAVAILABLE, fail closed: nothing is admitted that Redis did not count) and tries the
+ * primary again at every call.
+ *
  * Reservations remember where they were made (`origin`) and settle there. Settling a
  * primary reservation while the primary is down is skipped (its charge stays until its
  * window passes: the safe side) and reported to `onPrimaryError`. A RATE_LIMITED mark goes
  * to both, so it holds through a failover.
  */
+import { type FailureMode, runWithRetry } from "../cache/failure-mode.js";
 import type { QuotaLimitSpec } from "../model/specs.js";
+import { type Clock, systemClock } from "../shared/clock.js";
+import { FulcrumError } from "../shared/errors.js";
+import { type Random, systemRandom } from "../shared/random.js";
 import { trueUpDeltas } from "./quota-cost.js";
 import type {
   BackendQuotaKey,
@@ -41,6 +51,20 @@ export interface FailoverQuotaLimiterOptions {
   readonly retryPrimaryAfterMs: number;
   /** Told of every primary failure (for logs and metrics); must not throw. */
   readonly onPrimaryError: (error: unknown) => void;
+  /** What a primary failure does; default l1Only (the local budget). */
+  readonly failureMode: FailureMode;
+  /** Waits between the tries of `retry`. */
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+/** Where answers came from, for /metrics (L2: the primary; L1: the local budget). */
+export interface FailoverCounters {
+  l2Hits: number;
+  l2Errors: number;
+  l2Retries: number;
+  l1Hits: number;
+  refused: number;
 }
 
 /** The limits a replica enforces on its own: each cut to `share` of itself. */
@@ -52,6 +76,8 @@ export function localLimits(limits: readonly QuotaLimitSpec[], share: number): Q
 export class FailoverQuotaLimiter implements QuotaLimiter {
   private readonly options: FailoverQuotaLimiterOptions;
   private primaryDownUntilMs = Number.NEGATIVE_INFINITY;
+  /** Counters since start. */
+  readonly counters: FailoverCounters = { l2Hits: 0, l2Errors: 0, l2Retries: 0, l1Hits: 0, refused: 0 };
 
   constructor(
     options: Partial<FailoverQuotaLimiterOptions> & Pick<FailoverQuotaLimiterOptions, "primary" | "local">,
@@ -64,6 +90,9 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
       localShare,
       retryPrimaryAfterMs: options.retryPrimaryAfterMs ?? DEFAULT_RETRY_PRIMARY_AFTER_MS,
       onPrimaryError: options.onPrimaryError ?? (() => {}),
+      failureMode: options.failureMode ?? { kind: "l1Only" },
+      clock: options.clock ?? systemClock,
+      random: options.random ?? systemRandom,
     };
   }
 
@@ -151,14 +180,36 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
     onPrimary: (primary: QuotaLimiter) => Promise<T>,
     onLocal: (local: QuotaLimiter, share: number) => Promise<T>,
   ): Promise<T> {
-    if (!this.degraded(nowMs)) {
+    const { failureMode, primary } = this.options;
+    if (failureMode.kind === "error" || !this.degraded(nowMs)) {
       try {
-        return await onPrimary(this.options.primary);
+        const answer = await runWithRetry(() => onPrimary(primary), {
+          mode: failureMode,
+          clock: this.options.clock,
+          random: this.options.random,
+          onFailure: (_error, _attempt, willRetry) => {
+            if (willRetry) this.counters.l2Retries++;
+          },
+        });
+        this.counters.l2Hits++;
+        return answer;
       } catch (error) {
         this.failed(error, nowMs);
+        if (failureMode.kind === "error") throw this.refusal(error);
       }
     }
+    this.counters.l1Hits++;
     return onLocal(this.options.local, this.options.localShare);
+  }
+
+  private refusal(cause: unknown): FulcrumError {
+    this.counters.refused++;
+    return new FulcrumError(
+      "unavailable",
+      "quota: the shared quota store is unavailable and state.quota.failureMode is error: refused (fail closed); retry",
+      {},
+      { cause },
+    );
   }
 
   private async settlePrimary(
@@ -177,6 +228,7 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
   }
 
   private failed(error: unknown, nowMs: number): void {
+    this.counters.l2Errors++;
     this.primaryDownUntilMs = nowMs + this.options.retryPrimaryAfterMs;
     try {
       this.options.onPrimaryError(error);

@@ -1,0 +1,58 @@
+/**
+ * `state.<kind>`: how each kind of shared state uses its L1 (in process) and L2 (Redis), and
+ * what happens while Redis is away (docs/state.md has the promise of every mode per kind).
+ * Kinds whose writes must be atomic across replicas (pins: the pin compare-and-set; quota:
+ * the reserve script) keep their Lua path and fill or invalidate the L1 from its result, so
+ * they take no read or write policy. The defaults keep the behaviour from before these
+ * settings existed.
+ */
+import { z } from "zod";
+
+const positiveInt = z.number().int().positive();
+
+/** The failure modes an operator chooses from (behaviour.md C5). */
+export const STATE_FAILURE_MODES = ["l1Only", "error", "retry"] as const;
+/** Tries of `retry` (the first included) unless `attempts` says otherwise. */
+export const DEFAULT_STATE_RETRY_ATTEMPTS = 3;
+/** The most tries `retry` may be given (as the tiered cache's own bound). */
+export const MAX_STATE_RETRY_ATTEMPTS = 20;
+
+const failureMode = z.enum(STATE_FAILURE_MODES);
+const attempts = z.number().int().min(1).max(MAX_STATE_RETRY_ATTEMPTS).default(DEFAULT_STATE_RETRY_ATTEMPTS);
+
+export const stateSchema = z
+  .strictObject({
+    pins: z
+      .strictObject({
+        /** Default `error`: new pins fail UNAVAILABLE while Redis is away (as before). */
+        failureMode: failureMode.default("error"),
+        attempts,
+        /** Pins each replica keeps in its L1 (C1 capacity). */
+        l1MaxEntries: positiveInt.default(100_000),
+        /** How long the L1 answers alone for a pin; 0: a quarter of the service's idle TTL. */
+        l1TtlMs: z.number().int().min(0).default(0),
+      })
+      .prefault({}),
+    quota: z
+      .strictObject({
+        /** Default `l1Only`: each replica enforces its local share while Redis is away (as before). */
+        failureMode: failureMode.default("l1Only"),
+        attempts,
+        /** After a Redis failure, how long `l1Only` stays on the local share before trying Redis again. */
+        l1TtlMs: positiveInt.default(1_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+/** The validated `state` settings. */
+export type StateConfig = z.infer<typeof stateSchema>;
+/** One kind's failure mode setting. */
+export type StateFailureMode = (typeof STATE_FAILURE_MODES)[number];
+
+/** The tiered cache's FailureMode for a kind's settings. */
+export function failureModeOf(settings: { failureMode: StateFailureMode; attempts: number }) {
+  return settings.failureMode === "retry"
+    ? ({ kind: "retry", attempts: settings.attempts } as const)
+    : ({ kind: settings.failureMode } as const);
+}
