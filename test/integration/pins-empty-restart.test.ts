@@ -20,10 +20,12 @@ const backends = Array.from({ length: 6 }, (_, i) => ({ id: `b${i}`, address: `1
 
 describe("session pins across an empty Redis restart", () => {
   let redis: RedisProcess;
-  let replicas: App[] = [];
+  const replicas: App[] = [];
   beforeAll(async () => {
     redis = await startRedis();
-    replicas = await Promise.all([0, 1, 2].map(() => startFulcrum({ redis: { url: redis.url } })));
+    // One at a time, with a lenient command timeout: the test machine may be busy.
+    for (let i = 0; i < 3; i++)
+      replicas.push(await startFulcrum({ redis: { url: redis.url, commandTimeoutMs: 5_000 } }));
   });
   afterAll(async () => {
     await Promise.all(replicas.map((app) => app.close()));

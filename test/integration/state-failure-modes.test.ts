@@ -29,7 +29,7 @@ afterEach(async () => {
 
 async function start(state: FulcrumConfigInput["state"], extra: FulcrumConfigInput = {}): Promise<Clients> {
   redis = await startRedis();
-  app = await startFulcrum({ redis: { url: redis.url }, state, ...extra });
+  app = await startFulcrum({ redis: { url: redis.url, commandTimeoutMs: 5_000 }, state, ...extra });
   return grpcTransportClients(app.grpcPort);
 }
 
