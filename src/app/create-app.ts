@@ -131,7 +131,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       await Promise.all([grpcServer.close(0), webServer.close(0)]);
       await stopCore();
     },
-    () => startXds(core, config, metrics, logger, clock),
+    () => startXds(core, config, metrics, logger),
   );
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,

@@ -5,7 +5,6 @@
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Clock } from "../shared/clock.js";
 import { startXdsServer, type XdsServerHandle } from "../xds/xds-server.js";
 import type { Core } from "./build-core.js";
 
@@ -15,7 +14,6 @@ export function startXds(
   config: FulcrumConfig,
   metrics: Metrics,
   logger: Logger,
-  clock: Clock,
 ): Promise<XdsServerHandle> {
   return startXdsServer({
     ...config.xds,
