@@ -9,6 +9,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type FieldViolation, invalidArgument } from "../shared/errors.js";
 import * as codec from "./codec/index.js";
 import { withCors } from "./cors.js";
 import {
@@ -84,15 +85,33 @@ function withConnectErrors(
   return wrapped;
 }
 
+/**
+ * Routes each method of `binding` with its own JSON read options: unknown fields and enum
+ * names are INVALID_ARGUMENT naming the field path (docs/behaviour.md O5), before the method runs.
+ */
+function routeStrictly(
+  router: ConnectRouter,
+  binding: ServiceBinding,
+  log: ErrorLogger,
+  limits: ErrorSizeLimits,
+) {
+  const impl = withConnectErrors(binding, log, limits);
+  const reject = (violation: FieldViolation) => toConnectError(invalidArgument([violation]), log, limits);
+  for (const method of binding.service.methods) {
+    const fn = impl[method.localName];
+    if (fn)
+      router.rpc(method as never, fn as never, {
+        jsonOptions: codec.strictJsonOptions(method.input, reject),
+      });
+  }
+}
+
 /** Starts the web server; resolves once it listens. */
 export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServerHandle> {
   const handler = connectNodeAdapter({
     routes(router: ConnectRouter) {
       for (const binding of options.bindings)
-        router.service(
-          binding.service as never,
-          withConnectErrors(binding, options.log, options.errorLimits) as never,
-        );
+        routeStrictly(router, binding, options.log, options.errorLimits);
     },
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,

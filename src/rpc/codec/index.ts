@@ -46,5 +46,6 @@ export {
   encodeServiceList,
   encodeServiceStatus,
 } from "./status.js";
+export { strictJsonOptions } from "./strict-json.js";
 export { decodeWatch, encodeWatchMessage } from "./watch.js";
 export { messageEncoder, responseEncoder } from "./wire.js";

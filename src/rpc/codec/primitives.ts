@@ -3,9 +3,10 @@
  * proto enums <-> the core's lower-case names. Problems are collected as field violations so
  * one request reports all of them at once.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, type DescEnum } from "@bufbuild/protobuf";
 import { type Duration, DurationSchema } from "@bufbuild/protobuf/wkt";
 import { type FieldViolation, invalidArgument } from "../../shared/errors.js";
+import { unknownEnumValue } from "./enum-names.js";
 
 /** A Duration in ms; undefined when unset. A negative or non-finite duration is a violation of `field`. */
 export function toMs(
@@ -26,22 +27,23 @@ export function fromMs(ms: number): Duration {
 }
 
 /**
- * An enum number as the core's lower-case name (`Strategy.ROUND_ROBIN` -> "round_robin");
- * undefined for UNSPECIFIED (the core applies its default). A number the enum does not
- * define is a violation of `field`.
+ * An enum number as the core's lower-case name (STRATEGY_ROUND_ROBIN -> "round_robin");
+ * undefined for the zero value (UNSPECIFIED: the core applies its default). A number the enum
+ * does not define selects no behaviour we know: a violation of `field` naming the known values
+ * (docs/behaviour.md O5).
  */
 export function enumName(
-  e: Record<number, string>,
+  desc: DescEnum,
   value: number,
   field: string,
   bad: FieldViolation[],
 ): string | undefined {
-  const name = e[value];
-  if (name === undefined) {
-    bad.push({ field, description: `unknown enum value ${value}` });
+  const known = desc.value[value];
+  if (known === undefined) {
+    bad.push({ field, description: unknownEnumValue(desc, value) });
     return undefined;
   }
-  return name === "UNSPECIFIED" ? undefined : name.toLowerCase();
+  return value === 0 ? undefined : known.localName.toLowerCase();
 }
 
 /** The core's lower-case name as an enum number: "round_robin" -> Strategy.ROUND_ROBIN. */

@@ -6,6 +6,7 @@ import type { BackendInput, RegisterInput, RegisterMode } from "../../model/inpu
 import type * as M from "../../model/specs.js";
 import type { FieldViolation } from "../../shared/errors.js";
 import { invalidArgument } from "../../shared/errors.js";
+import { unknownEnumValue } from "./enum-names.js";
 import { decodeHealthCheck } from "./health-check.js";
 import { enumName, enumValue, throwIfBad, toMs } from "./primitives.js";
 import { decodeConfig } from "./service-config.js";
@@ -24,7 +25,7 @@ function decodeBackend(b: T.Backend, i: number, bad: FieldViolation[]): BackendI
       dimension: q.dimension,
       limit: q.limit,
       windowMs: toMs(q.window, `${path}.quotas[${j}].window`, bad),
-      algorithm: enumName(T.QuotaAlgorithm, q.algorithm, `${path}.quotas[${j}].algorithm`, bad) as
+      algorithm: enumName(T.QuotaAlgorithmSchema, q.algorithm, `${path}.quotas[${j}].algorithm`, bad) as
         | M.QuotaAlgorithm
         | undefined,
       buckets: q.buckets,
@@ -41,7 +42,7 @@ export function decodeRegister(req: R.RegisterRequest): RegisterInput {
     service: req.service,
     config: req.config && decodeConfig(req.config, bad),
     backends: req.backends.map((b, i) => decodeBackend(b, i, bad)),
-    mode: enumName(R.RegisterMode, req.mode, "mode", bad) as RegisterMode | undefined,
+    mode: enumName(R.RegisterModeSchema, req.mode, "mode", bad) as RegisterMode | undefined,
   };
   throwIfBad(bad);
   return input;
@@ -83,17 +84,15 @@ export function encodeHeartbeatResponse(result: {
   return create(R.HeartbeatResponseSchema, { renewed: result.renewed, unknownIds: [...result.unknownIds] });
 }
 
-/** SetHealthRequest -> the state to set; only HEALTHY and UNHEALTHY may be forced. */
+/** SetHealthRequest -> the state to set; only HEALTHY and UNHEALTHY may be forced, anything else names `health`. */
 export function decodeSetHealth(req: R.SetHealthRequest): "healthy" | "unhealthy" {
-  if (req.health !== T.HealthState.HEALTHY && req.health !== T.HealthState.UNHEALTHY) {
-    throw invalidArgument([
-      {
-        field: "health",
-        description: `must be HEALTHY or UNHEALTHY, got ${T.HealthState[req.health] ?? req.health}`,
-      },
-    ]);
-  }
-  return req.health === T.HealthState.HEALTHY ? "healthy" : "unhealthy";
+  if (req.health === T.HealthState.HEALTHY) return "healthy";
+  if (req.health === T.HealthState.UNHEALTHY) return "unhealthy";
+  const known = T.HealthStateSchema.value[req.health];
+  const description = known
+    ? `must be HEALTH_STATE_HEALTHY or HEALTH_STATE_UNHEALTHY, got ${known.name}`
+    : unknownEnumValue(T.HealthStateSchema, req.health);
+  throw invalidArgument([{ field: "health", description }]);
 }
 
 /** SetHealth's answer: the version after the change and the state before it. */

@@ -14,7 +14,7 @@ export function decodeOutcomes(outcomes: readonly B.Outcome[]): Outcome[] {
     ticket: o.ticket,
     service: o.service,
     backendId: o.backendId,
-    result: enumName(T.CallResult, o.result, `outcomes[${i}].result`, bad) as CallResult | undefined,
+    result: enumName(T.CallResultSchema, o.result, `outcomes[${i}].result`, bad) as CallResult | undefined,
     latencyMs: toMs(o.latency, `outcomes[${i}].latency`, bad) ?? 0,
     usage: o.usage,
     retryAfterMs: toMs(o.retryAfter, `outcomes[${i}].retry_after`, bad) ?? 0,

@@ -18,7 +18,7 @@ function decodeStrategy(
   path: string,
   bad: FieldViolation[],
 ): ServiceConfigInput["strategy"] {
-  const name = enumName(T.Strategy, config.strategy, `${path}.strategy`, bad);
+  const name = enumName(T.StrategySchema, config.strategy, `${path}.strategy`, bad);
   const settingsOf = strategyOfSettings(config.settings);
   if (settingsOf !== undefined && settingsOf !== (name ?? DEFAULT_STRATEGY)) {
     bad.push({
@@ -34,7 +34,7 @@ function decodeStrategy(
 }
 
 function decodeHealthState(value: T.HealthState, field: string, bad: FieldViolation[]) {
-  return enumName(T.HealthState, value, field, bad) as M.HealthState | undefined;
+  return enumName(T.HealthStateSchema, value, field, bad) as M.HealthState | undefined;
 }
 
 function decodeHealthPolicy(
@@ -92,7 +92,7 @@ export function decodeConfig(c: T.ServiceConfig, bad: FieldViolation[]): Service
       watchThresholds: c.quota.watchThresholds,
     },
     session: c.session && {
-      routingMode: enumName(T.RoutingMode, c.session.routingMode, `${p}.session.routing_mode`, bad) as
+      routingMode: enumName(T.RoutingModeSchema, c.session.routingMode, `${p}.session.routing_mode`, bad) as
         | M.RoutingMode
         | undefined,
       statefulCommands: c.session.statefulCommands,

@@ -30,7 +30,7 @@ export function strategyOfSettings(oneof: SettingsOneof): string | undefined {
 
 /** `metric` when the enum names one; absent when UNSPECIFIED. */
 function decodeMetric(value: T.LoadMetric, field: string, bad: FieldViolation[]): Settings {
-  const metric = enumName(T.LoadMetric, value, field, bad);
+  const metric = enumName(T.LoadMetricSchema, value, field, bad);
   return metric === undefined ? {} : { metric };
 }
 

@@ -45,14 +45,18 @@ describe("strategy settings mapper", () => {
     expect(bad).toEqual([]);
   });
 
-  it("S17 an unknown metric number is named by its field path", () => {
+  it("S17 O5 an unknown metric number is named by its field path", () => {
     const config = create(StrategyConfigSchema, {
       settings: { case: "powerOfTwo", value: { metric: 42 as LoadMetric } },
     });
     const bad: FieldViolation[] = [];
     decodeStrategySettings(config.settings, "config.strategy.power_of_two", bad);
     expect(bad).toEqual([
-      { field: "config.strategy.power_of_two.metric", description: "unknown enum value 42" },
+      {
+        field: "config.strategy.power_of_two.metric",
+        description:
+          "unknown value 42; expected LOAD_METRIC_UNSPECIFIED, LOAD_METRIC_IN_FLIGHT, LOAD_METRIC_EWMA_LATENCY, LOAD_METRIC_PEAK_EWMA",
+      },
     ]);
   });
 });
