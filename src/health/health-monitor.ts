@@ -64,6 +64,13 @@ export interface HealthMonitorOptions {
 
 interface ServiceHealth {
   readonly records: Map<string, HealthRecord>;
+  /**
+   * Transitions this replica sent to the registry and has not yet seen come back, per
+   * backend, oldest first. While one is outstanding the registry's state lags this replica's
+   * record, and the record (with its counters) stays the truth: a batch of outcomes counts
+   * one by one (H9) instead of restarting from the registry's older state.
+   */
+  readonly pending: Map<string, BackendState["health"][]>;
   readonly outliers: OutlierTracker;
   stopOutlierSweep: (() => void) | undefined;
   outlierIntervalMs: number;
@@ -163,7 +170,7 @@ export class HealthMonitor {
 
   private recordOf(health: ServiceHealth, backend: BackendState): HealthRecord {
     const known = health.records.get(backend.spec.id);
-    if (known && known.health === backend.health) return known;
+    if (known && (known.health === backend.health || health.pending.has(backend.spec.id))) return known;
     const fresh = {
       ...initialHealthRecord(backend.health, this.options.clock.now()),
       ...(known && { lastProbeAt: known.lastProbeAt }),
@@ -179,9 +186,29 @@ export class HealthMonitor {
     this.keep(service, health, backend, step.record);
     if (!step.transition) return;
     const { current, reason } = step.transition;
-    this.options.registry.setHealth(service, backend.spec.id, current, reason).catch((cause: unknown) => {
-      this.options.onError(`recording ${backend.spec.id} ${current}`, cause);
-    });
+    const id = backend.spec.id;
+    const pending = health.pending.get(id) ?? [];
+    pending.push(current);
+    health.pending.set(id, pending);
+    this.options.registry.setHealth(service, id, current, reason).then(
+      // A transition the registry took without a change event (already in that state) is done too.
+      () => this.settle(health, id, current),
+      (cause: unknown) => {
+        // Not recorded: the registry's state is the truth again from the next outcome on.
+        health.pending.delete(id);
+        this.options.onError(`recording ${id} ${current}`, cause);
+      },
+    );
+  }
+
+  /** Drops the oldest outstanding transition to `state`; true when there was one. */
+  private settle(health: ServiceHealth, backendId: string, state: BackendState["health"]): boolean {
+    const pending = health.pending.get(backendId);
+    const at = pending?.indexOf(state) ?? -1;
+    if (!pending || at < 0) return false;
+    pending.splice(0, at + 1);
+    if (pending.length === 0) health.pending.delete(backendId);
+    return true;
   }
 
   private keep(service: string, health: ServiceHealth, backend: BackendState, record: HealthRecord): void {
@@ -190,9 +217,13 @@ export class HealthMonitor {
     this.options.targets.setCounters(service, backend.spec.id, consecutiveFailures, consecutiveSuccesses);
   }
 
-  /** Health set elsewhere wins over local counters: restart them in the new state. */
+  /**
+   * Health set elsewhere wins over local counters: restart them in the new state. This
+   * replica's own transitions coming back change nothing: its record is already past them.
+   */
   private mirror(service: string, backendId: string, current: BackendState["health"]): void {
     const health = this.services.get(service);
+    if (health && this.settle(health, backendId, current)) return;
     const record = health?.records.get(backendId);
     if (!health || !record || record.health === current) return;
     health.records.set(backendId, {
@@ -225,6 +256,7 @@ export class HealthMonitor {
     if (!health) {
       health = {
         records: new Map(),
+        pending: new Map(),
         outliers: new OutlierTracker(),
         stopOutlierSweep: undefined,
         outlierIntervalMs: 0,
@@ -232,6 +264,7 @@ export class HealthMonitor {
       this.services.set(service, health);
     }
     for (const id of [...health.records.keys()]) if (!entry.backends.has(id)) health.records.delete(id);
+    for (const id of [...health.pending.keys()]) if (!entry.backends.has(id)) health.pending.delete(id);
     health.outliers.sync(entry.backends.keys());
     this.scheduleOutlierSweep(service, health);
     this.options.prober?.sync(
