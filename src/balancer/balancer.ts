@@ -1,9 +1,11 @@
 import type { RegistryLimits } from "../model/limits.js";
 import type { Clock } from "../shared/clock.js";
-import { type FieldViolation, FulcrumError, invalidArgument } from "../shared/errors.js";
+import { type FieldViolation, invalidArgument } from "../shared/errors.js";
 import type { BackendState } from "./backend-state.js";
+import { type Refusal, serviceNotFound } from "./decision.js";
 import type { Explanation } from "./explanation.js";
 import { requestFilter } from "./filters/request-filter.js";
+import type { LiveService } from "./live-service.js";
 import { DEFAULT_LATENCY_DECAY_MS, recordLatency } from "./load/latency-estimate.js";
 import type { Outcome } from "./outcome.js";
 import { FULL_QUOTA, type QuotaView } from "./quota-view.js";
@@ -81,6 +83,12 @@ export interface Selection extends Choice {
   readonly ticket: string;
 }
 
+/** A choice, or why there is none. */
+export type ChoiceDecision = { readonly kind: "picked"; readonly choice: Choice } | Refusal;
+
+/** A ticketed selection, or why there is none. */
+export type SelectionDecision = { readonly kind: "picked"; readonly selection: Selection } | Refusal;
+
 /** Called when a ticket ends without a Report (its lease expired): settle what it held. */
 export type TicketExpiryListener = (ticket: Ticket) => void;
 
@@ -100,56 +108,56 @@ export class Balancer {
     this.context = { hashKey: "", quota: options.quota ?? FULL_QUOTA, serviceInFlight: 0 };
   }
 
+  /** The service a Select is about: looked up once per request and passed along. */
+  find(service: string): LiveService | undefined {
+    return this.options.services.find(service);
+  }
+
   /**
-   * Select: validated query in, chosen backends and a ticket out; FulcrumError otherwise:
-   * NOT_FOUND (unknown service), UNAVAILABLE (nothing eligible), RESOURCE_EXHAUSTED (all out of quota).
+   * Select in one call (tests, benches): checks the query (INVALID_ARGUMENT is thrown: bad
+   * input, not a decision), looks the service up, chooses and takes the ticket.
    */
-  select(service: string, query: SelectQuery): Selection {
-    return this.commit(service, this.choose(service, query));
+  select(service: string, query: SelectQuery): SelectionDecision {
+    this.validateQuery(service, query);
+    const live = this.find(service);
+    return live ? this.selectIn(live, query) : serviceNotFound(service);
+  }
+
+  /** Chooses in `live` and takes the ticket of what was picked (the plain Select path). */
+  selectIn(live: LiveService, query: SelectQuery): SelectionDecision {
+    const decision = this.choose(live, query);
+    if (decision.kind !== "picked") return decision;
+    return { kind: "picked", selection: this.commit(live, decision.choice) };
   }
 
   /**
    * The backends Select would pick, without taking anything: no ticket, no in-flight slot
    * (the layers around the balancer may turn a choice down and choose again). An Unhealthy
-   * backend due for its one probe selection (H2) is chosen first.
+   * backend due for its one probe selection (H2) is chosen first. Never throws.
    */
-  choose(service: string, query: SelectQuery): Choice {
-    this.validateQuery(service, query);
-    const entry = this.options.services.find(service);
-    if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
-    const snapshot = entry.snapshot;
+  choose(live: LiveService, query: SelectQuery): ChoiceDecision {
+    const snapshot = live.snapshot;
     const probe =
-      snapshot.unhealthy.length > 0 ? this.probeFor(service, snapshot.unhealthy, query) : undefined;
-    if (probe)
-      return {
-        backends: [probe],
-        degraded: false,
-        version: snapshot.version,
-        explanation: undefined,
-        probe: true,
-      };
-    this.context.hashKey = query.hashKey;
-    this.context.serviceInFlight = this.tickets.inFlightOf(service);
-    const decision = selectFromSnapshot(snapshot, query, this.context);
-    if (decision.kind !== "picked") {
-      const code = decision.kind === "exhausted" ? "resource_exhausted" : "unavailable";
-      throw new FulcrumError(code, `service ${JSON.stringify(service)}: ${decision.message}`);
+      snapshot.unhealthy.length > 0 ? this.probeFor(live.name, snapshot.unhealthy, query) : undefined;
+    if (probe) {
+      const choice = { backends: [probe], degraded: false, version: snapshot.version, probe: true };
+      return { kind: "picked", choice: { ...choice, explanation: undefined } };
     }
-    return {
-      backends: decision.backends,
-      degraded: decision.degraded,
-      version: snapshot.version,
-      explanation: decision.explanation,
-    };
+    this.context.hashKey = query.hashKey;
+    this.context.serviceInFlight = this.tickets.inFlightOf(live.name);
+    const decision = selectFromSnapshot(snapshot, query, this.context);
+    if (decision.kind !== "picked")
+      return { ...decision, message: `service ${JSON.stringify(live.name)}: ${decision.message}` };
+    const { backends, degraded, explanation } = decision;
+    return { kind: "picked", choice: { backends, degraded, version: snapshot.version, explanation } };
   }
 
   /** Takes the in-flight slots of a choice and returns it with its ticket (S12). */
-  commit(service: string, choice: Choice, reservations?: readonly unknown[]): Selection {
-    const entry = this.options.services.find(service);
+  commit(live: LiveService, choice: Choice, reservations?: readonly unknown[]): Selection {
     const now = this.options.clock.now();
-    const lease = entry?.config.load.ticketLeaseMs ?? 0;
+    const lease = live.config.load.ticketLeaseMs;
     const payload = choice.probe || reservations ? { probe: choice.probe, reservations } : undefined;
-    const ticket = this.tickets.issue(service, choice.backends, now + lease, payload, now);
+    const ticket = this.tickets.issue(live.name, choice.backends, now + lease, payload, now);
     return { ...choice, ticket: ticket.id };
   }
 
@@ -251,7 +259,8 @@ export class Balancer {
     }
   }
 
-  private validateQuery(service: string, query: SelectQuery): void {
+  /** INVALID_ARGUMENT naming the field when a query is past a limit (thrown: bad input, not a decision). */
+  validateQuery(service: string, query: SelectQuery): void {
     const { limits } = this.options;
     if (service && query.count <= limits.maxSelectCount && query.exclude.length <= limits.maxExclude) return;
     const violations: FieldViolation[] = [];

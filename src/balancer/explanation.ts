@@ -1,17 +1,17 @@
 /**
  * Explain (behaviour.md S16): the decision trace of one Select, computed only when the caller
  * asks, after the pick, so the hot path pays nothing for it. Every backend of the service is
- * listed with the first filter that removed it, in this order:
- * draining, unhealthy (health not allowed, outside panic/fail-open), excluded, labels,
- * out_of_quota, backpressure (past the hard limit), tier (a higher tier than the one that
- * served), zone (outside the caller's preferred zone), backpressure_soft (past the soft limit
- * while others were under it). Scores are the serving strategy's (load, weight, hash score,
+ * listed with the first filter that removed it, in the order of the filter table
+ * (filters/filter-table.ts): draining, ejected, unhealthy, excluded, labels, the layers'
+ * negative_availability, pin_capacity and quota_denied, out_of_quota, backpressure, tier,
+ * zone, backpressure_soft. Scores are the serving strategy's (load, weight, hash score,
  * headroom); the reason names the strategy (or the fallback that picked), the tier and any
  * panic or fail-open.
  */
 import type { BackendState } from "./backend-state.js";
 import { pastShare } from "./filters/backpressure.js";
-import { labelsMatch, outOfQuota, quotaFilterActive } from "./filters/request-filter.js";
+import { FILTER_TABLE, type FilterName, removedByRequest } from "./filters/filter-table.js";
+import { outOfQuota, quotaFilterActive } from "./filters/request-filter.js";
 import type { TierRoute } from "./filters/tiers.js";
 import type { SelectQuery } from "./select-query.js";
 import type { Snapshot } from "./snapshot.js";
@@ -44,21 +44,6 @@ export interface PickTrace {
   /** Position in the strategy chain of the picker of each pick (0: the primary). */
   readonly links: number[];
 }
-
-/** The filters, in the order they are reported and applied to each backend. */
-export const EXPLAIN_FILTERS = [
-  "draining",
-  "unhealthy",
-  "excluded",
-  "labels",
-  "out_of_quota",
-  "backpressure",
-  "tier",
-  "zone",
-  "backpressure_soft",
-] as const;
-
-type FilterName = (typeof EXPLAIN_FILTERS)[number];
 
 /** Builds the explanation of a finished Select. */
 export function explainSelection(
@@ -97,18 +82,23 @@ function appliedFilters(
   context: PickContext,
   trace: PickTrace,
 ): FilterName[] {
+  const layers = new Set(query.filters?.map((filter) => filter.name));
   const on: Record<FilterName, boolean> = {
     draining: true,
+    ejected: snapshot.backends.some((backend) => backend.ejectedUntil > 0),
     unhealthy: true,
     excluded: query.exclude.length > 0,
     labels: Object.keys(query.labels).length > 0,
+    negative_availability: layers.has("negative_availability"),
+    pin_capacity: layers.has("pin_capacity"),
+    quota_denied: layers.has("quota_denied"),
     out_of_quota: quotaFilterActive(context.quota, snapshot.config.quota),
     backpressure: snapshot.backpressure,
     tier: snapshot.routes.length > 1,
     zone: query.zone !== "",
     backpressure_soft: snapshot.backpressure && trace.routes.length > 0 && !trace.relaxed,
   };
-  return EXPLAIN_FILTERS.filter((filter) => on[filter]);
+  return FILTER_TABLE.filter((filter) => on[filter]);
 }
 
 function classifier(
@@ -126,9 +116,9 @@ function classifier(
   const softApplied = snapshot.backpressure && trace.routes.length > 0 && !trace.relaxed;
   return (backend) => {
     if (backend.draining) return "draining";
-    if (!servable.has(backend)) return "unhealthy";
-    if (excluded.has(backend.spec.id)) return "excluded";
-    if (!labelsMatch(backend, query.labels)) return "labels";
+    if (!servable.has(backend)) return backend.ejectedUntil > 0 ? "ejected" : "unhealthy";
+    const byRequest = removedByRequest(backend, query, excluded);
+    if (byRequest) return byRequest;
     if (quotaOn && outOfQuota(backend, context.quota, snapshot.config.quota)) return "out_of_quota";
     if (snapshot.backpressure && pastShare(backend, hard)) return "backpressure";
     if (tiers.size > 0 && !tiers.has(backend.spec.tier)) return "tier";
@@ -147,7 +137,7 @@ function reason(
 ): string {
   if (chosen.length === 0)
     return snapshot.routes.length === 0
-      ? "no backend is eligible: every backend is unhealthy or draining and fail_open is off"
+      ? "no backend is eligible: every backend is unhealthy, ejected or draining and fail_open is off"
       : "no candidate left after the request's filters";
   const link = trace.links[0] ?? 0;
   const picker = snapshot.chain[link] ?? snapshot.strategy;

@@ -1,4 +1,4 @@
-import type { BackendState } from "./backend-state.js";
+import type { LayerFilter } from "./filters/filter-table.js";
 
 /** A Select in domain terms, after validation. */
 export interface SelectQuery {
@@ -10,10 +10,10 @@ export interface SelectQuery {
   readonly count: number;
   readonly explain: boolean;
   /**
-   * An extra per-request filter from the layers around the balancer (session pin capacity,
-   * negative availability, quota denials); undefined for a plain Select.
+   * Named filters from the layers around the balancer (negative availability, session pin
+   * capacity, quota denials; filters/filter-table.ts); undefined for a plain Select.
    */
-  readonly accept?: ((backend: BackendState) => boolean) | undefined;
+  readonly filters?: readonly LayerFilter[] | undefined;
   /** False: never an Unhealthy backend's probe selection (H2), e.g. for a session about to be pinned. */
   readonly allowProbe?: boolean;
 }

@@ -95,7 +95,7 @@ export function selectFromSnapshot(
 
 /** True when the request has no filter at all: no exclude, labels, quota filter or backpressure. */
 function isPlain(snapshot: Snapshot, query: SelectQuery, context: PickContext): boolean {
-  if (query.exclude.length > 0 || query.accept || snapshot.backpressure) return false;
+  if (query.exclude.length > 0 || query.filters?.length || snapshot.backpressure) return false;
   for (const _ in query.labels) return false;
   return !quotaFilterActive(context.quota, snapshot.config.quota);
 }
@@ -175,9 +175,11 @@ function describeFailure(
   if (backends.length === 0) return { kind: "unavailable", message: "service has no backends" };
   if (routes.length === 0) {
     const draining = backends.filter((b) => b.draining).length;
+    const ejected = backends.filter((b) => !b.draining && b.ejectedUntil > 0).length;
+    const unhealthy = backends.length - draining - ejected;
     return {
       kind: "unavailable",
-      message: `none of ${backends.length} backends is eligible (${backends.length - draining} unhealthy, ${draining} draining; fail_open is off)`,
+      message: `none of ${backends.length} backends is eligible (${unhealthy} unhealthy, ${ejected} ejected, ${draining} draining; fail_open is off)`,
     };
   }
   const candidates = new Set(routes.flatMap((route) => route.pool.backends));

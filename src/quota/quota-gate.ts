@@ -8,13 +8,13 @@
  * so most_available and the quota filter read headroom without a round trip (QuotaView).
  */
 import type { BackendState } from "../balancer/backend-state.js";
-import type { Choice } from "../balancer/balancer.js";
-import { labelsMatch } from "../balancer/filters/request-filter.js";
+import type { Choice, ChoiceDecision } from "../balancer/balancer.js";
+import type { Refusal } from "../balancer/decision.js";
+import { removedByRequest, withFilter } from "../balancer/filters/filter-table.js";
 import type { Outcome } from "../balancer/outcome.js";
 import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
-import { FulcrumError } from "../shared/errors.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import {
@@ -24,6 +24,11 @@ import {
   type Recovery,
   remainingRatio,
 } from "./quota-status.js";
+
+/** A choice with its reservations (one per chosen backend with limits), or why there is none. */
+export type AdmitDecision =
+  | { readonly kind: "picked"; readonly choice: Choice; readonly reservations: Reservation[] }
+  | Refusal;
 
 /** Choices turned down for quota before Select gives up on one request. */
 export const MAX_QUOTA_ATTEMPTS = 8;
@@ -85,52 +90,50 @@ export class QuotaGate implements QuotaView {
   }
 
   /**
-   * Chooses and reserves (Q3): re-chooses around backends that cannot take `cost`; throws
-   * RESOURCE_EXHAUSTED with the earliest retry when none can. Resolves with the choice and
-   * its reservations (one per backend with limits).
+   * Chooses and reserves (Q3): re-chooses around backends that cannot take `cost` (the
+   * `quota_denied` filter); exhausted with the earliest retry when none can.
    */
   async admit(
     service: string,
     query: SelectQuery,
     cost: Readonly<Record<string, number>>,
-    choose: (query: SelectQuery) => Choice,
-  ): Promise<{ choice: Choice; reservations: Reservation[] }> {
+    choose: (query: SelectQuery) => ChoiceDecision,
+  ): Promise<AdmitDecision> {
     const denied = new Set<BackendState>();
     let retryAfterMs = Number.POSITIVE_INFINITY;
-    const base = query.accept;
-    const accept = (b: BackendState) => !denied.has(b) && (!base || base(b));
+    const scoped = withFilter(query, { name: "quota_denied", accept: (b) => !denied.has(b) });
     for (let attempt = 0; attempt < MAX_QUOTA_ATTEMPTS; attempt++) {
-      let choice: Choice;
-      try {
-        choice = choose({ ...query, accept });
-      } catch (error) {
-        if (
-          error instanceof FulcrumError &&
-          error.code === "resource_exhausted" &&
-          !error.detail.retryAfterMs
-        )
-          throw this.filteredOut(service, query, denied, retryAfterMs, error);
-        if (denied.size === 0 || !(error instanceof FulcrumError) || error.code !== "unavailable")
-          throw error;
-        break;
+      const decision = choose(scoped);
+      switch (decision.kind) {
+        case "picked": {
+          const result = await this.reserveAll(service, decision.choice.backends, cost);
+          if (result.ok)
+            return { kind: "picked", choice: decision.choice, reservations: result.reservations };
+          denied.add(result.backend);
+          retryAfterMs = Math.min(retryAfterMs, result.retryAfterMs);
+          continue;
+        }
+        case "exhausted":
+          return this.filteredOut(service, scoped, retryAfterMs, decision);
+        case "unavailable":
+          if (denied.size === 0) return decision;
+          return this.exhausted(service, denied.size, retryAfterMs);
+        case "not_found":
+          return decision;
       }
-      const result = await this.reserveAll(service, choice.backends, cost);
-      if (result.ok) return { choice, reservations: result.reservations };
-      denied.add(result.backend);
-      retryAfterMs = Math.min(retryAfterMs, result.retryAfterMs);
     }
-    throw this.exhausted(service, denied.size, retryAfterMs);
+    return this.exhausted(service, denied.size, retryAfterMs);
   }
 
-  /** Reserves `cost` on backends already chosen (a pinned session's backend); RESOURCE_EXHAUSTED when one cannot take it. */
+  /** Reserves `cost` on backends already chosen (a pinned session's backend); exhausted when one cannot take it. */
   async reserveOn(
     service: string,
     backends: readonly BackendState[],
     cost: Readonly<Record<string, number>>,
-  ): Promise<Reservation[]> {
+  ): Promise<{ readonly kind: "reserved"; readonly reservations: Reservation[] } | Refusal> {
     const result = await this.reserveAll(service, backends, cost);
-    if (result.ok) return result.reservations;
-    throw this.exhausted(service, 1, result.retryAfterMs);
+    if (result.ok) return { kind: "reserved", reservations: result.reservations };
+    return this.exhausted(service, 1, result.retryAfterMs);
   }
 
   /** Report (Q3, Q4): true-up to usage, RATE_LIMITED marks, upstream remaining. */
@@ -231,33 +234,30 @@ export class QuotaGate implements QuotaView {
   }
 
   /**
-   * The balancer's quota filter left nothing (Q5): the same RESOURCE_EXHAUSTED, with RetryInfo
-   * of the earliest recovery among the backends it skipped for quota (and those refused here).
+   * The balancer's quota filter left nothing (Q5): the same refusal, with RetryInfo of the
+   * earliest recovery among the backends it skipped for quota (and those refused here). The
+   * backends the request's other filters removed (the filter table's) do not count.
    */
   private filteredOut(
     service: string,
     query: SelectQuery,
-    denied: ReadonlySet<BackendState>,
     deniedRetryMs: number,
-    error: FulcrumError,
-  ): FulcrumError {
+    refusal: Refusal & { readonly kind: "exhausted" },
+  ): Refusal {
     const filter = this.options.filterOf?.(service);
-    if (!filter) return error;
+    if (!filter) return refusal;
     const now = this.options.clock.now();
+    const excluded = new Set(query.exclude);
     const statuses: QuotaStatus[] = [];
     for (const backend of filter.candidates) {
-      if (denied.has(backend) || query.exclude.includes(backend.spec.id)) continue;
-      if (!labelsMatch(backend, query.labels) || (query.accept && !query.accept(backend))) continue;
+      if (removedByRequest(backend, query, excluded)) continue;
       const ratio = this.remainingRatio(backend);
       const status = this.statuses.get(backend);
       if (status && (!(ratio > 0) || ratio < filter.threshold)) statuses.push(status);
     }
     const retry = Math.min(deniedRetryMs, earliestRecoveryMs(statuses, now, filter.threshold));
-    if (!Number.isFinite(retry)) return error;
-    return new FulcrumError(error.code, error.message, {
-      ...error.detail,
-      retryAfterMs: Math.max(1, Math.ceil(retry)),
-    });
+    if (!Number.isFinite(retry)) return refusal;
+    return { ...refusal, retryAfterMs: Math.max(1, Math.ceil(retry)) };
   }
 
   private note(
@@ -279,17 +279,17 @@ export class QuotaGate implements QuotaView {
       onHeadroom(service, backend, crossing);
   }
 
-  private exhausted(service: string, tried: number, retryAfterMs: number): FulcrumError {
+  private exhausted(service: string, tried: number, retryAfterMs: number): Refusal {
     const retry = Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs)) : undefined;
     const when =
       retry === undefined
         ? "the cost is larger than any backend's whole limit"
         : `the first frees up in ${retry} ms`;
-    return new FulcrumError(
-      "resource_exhausted",
-      `service ${JSON.stringify(service)}: ${tried} eligible backend(s) out of quota for this cost; ${when}`,
-      retry === undefined ? {} : { retryAfterMs: retry },
-    );
+    return {
+      kind: "exhausted",
+      message: `service ${JSON.stringify(service)}: ${tried} eligible backend(s) out of quota for this cost; ${when}`,
+      ...(retry !== undefined && { retryAfterMs: retry }),
+    };
   }
 }
 

@@ -5,12 +5,14 @@ import type {
   StreamReportsRequest,
 } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { Balancer } from "../balancer/balancer.js";
+import { serviceNotFound } from "../balancer/decision.js";
 import type { HealthMonitor } from "../health/health-monitor.js";
-import type { SessionRouter } from "../sessions/session-router.js";
+import type { RoutedDecision, SessionRouter } from "../sessions/session-router.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchHub } from "../watch/watch-hub.js";
 import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+import { refusalError } from "./refusal-status.js";
 
 /** What BalancerService needs. */
 export interface BalancerServiceDeps {
@@ -36,15 +38,28 @@ export function createBalancerServiceImpl(
   const { balancer, router, watchHub, health, log, encodings } = deps;
   const errorStatus = (failure: FulcrumError) => codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
 
-  /** The snapshot alone answers most Selects synchronously; sessions, resource keys and quota take the router. */
+  /** A routed decision as the answer, or its refusal as the error status. */
+  function answer(decision: RoutedDecision) {
+    if (decision.kind !== "picked") throw refusalError(decision);
+    return codec.encodeSelection(decision.selection, decision.sessionMode, encodings);
+  }
+
+  /**
+   * The service is looked up once and passed along. The snapshot alone answers most Selects
+   * synchronously; sessions, resource keys and quota take the router.
+   */
   function select(req: SelectRequest) {
     const query = codec.decodeSelect(req);
     const extras = codec.decodeSelectExtras(req);
-    if (!router.needed(req.service, extras))
-      return codec.encodeSelection(balancer.select(req.service, query), undefined, encodings);
-    return router
-      .select(req.service, query, extras)
-      .then((routed) => codec.encodeSelection(routed.selection, routed.sessionMode, encodings));
+    balancer.validateQuery(req.service, query);
+    const live = balancer.find(req.service);
+    if (!live) throw refusalError(serviceNotFound(req.service));
+    if (!router.needed(live, extras)) {
+      const decision = balancer.selectIn(live, query);
+      if (decision.kind !== "picked") throw refusalError(decision);
+      return codec.encodeSelection(decision.selection, undefined, encodings);
+    }
+    return router.select(live, query, extras).then(answer);
   }
 
   return {

@@ -8,8 +8,10 @@
  * stores, so they hold from any replica.
  */
 import type { BackendState } from "../balancer/backend-state.js";
-import type { Balancer, Choice, Selection } from "../balancer/balancer.js";
+import type { Balancer, Choice, SelectionDecision } from "../balancer/balancer.js";
+import type { Refusal } from "../balancer/decision.js";
 import type { Explanation } from "../balancer/explanation.js";
+import { withFilter } from "../balancer/filters/filter-table.js";
 import type { LiveService } from "../balancer/live-service.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { QuotaGate } from "../quota/quota-gate.js";
@@ -22,7 +24,7 @@ import type { PinStore } from "./pin-store.js";
 import { decideSessionRoute, type SessionMode } from "./routing-decision.js";
 
 /** What the router needs of the balancer: a side-effect-free choice, then a ticket for it. */
-export type SessionBalancer = Pick<Balancer, "choose" | "commit">;
+export type SessionBalancer = Pick<Balancer, "choose" | "commit" | "selectIn">;
 
 /** The extras of a Select beyond the balancer's query. */
 export interface SelectExtras {
@@ -44,10 +46,14 @@ export interface SessionRouterOptions {
   readonly onPinReleased?: (service: string, backend: BackendState) => void;
 }
 
-/** A Select's answer with the session's mode; `undefined` mode when the Select had no session. */
-export interface RoutedSelection {
-  readonly selection: Selection;
-  readonly sessionMode: SessionMode | undefined;
+/** A Select's answer with the session's mode (`undefined` when the Select had no session), or why there is none. */
+export type RoutedDecision =
+  | (SelectionDecision & { readonly kind: "picked"; readonly sessionMode: SessionMode | undefined })
+  | Refusal;
+
+/** A decision of the session-less paths, tagged with a session mode when picked. */
+function routed(decision: SelectionDecision, sessionMode: SessionMode | undefined): RoutedDecision {
+  return decision.kind === "picked" ? { ...decision, sessionMode } : decision;
 }
 
 /** Routes Selects that carry a session_id or a resource_key; others go straight to the balancer. */
@@ -55,22 +61,27 @@ export class SessionRouter {
   constructor(private readonly options: SessionRouterOptions) {}
 
   /** True when a Select needs this path: a session, a command, a resource key, or quota on the service. */
-  needed(service: string, extras: SelectExtras): boolean {
+  needed(live: LiveService, extras: SelectExtras): boolean {
     if (extras.sessionId || extras.command || extras.resourceKey) return true;
-    return this.options.find(service)?.snapshot.quotaLimited ?? false;
+    return live.snapshot.quotaLimited;
   }
 
-  /** Select with session routing (P1-P7), negative availability (P8) and quota reservation (Q3). */
-  async select(service: string, query: SelectQuery, extras: SelectExtras): Promise<RoutedSelection> {
+  /**
+   * Select with session routing (P1-P7), negative availability (P8) and quota reservation
+   * (Q3) in the service `live` (looked up once by the caller). Session-protocol failures
+   * (P1 stateful command, P5 lost pin, P6 pin capacity) and an unavailable pin store are thrown.
+   */
+  async select(live: LiveService, query: SelectQuery, extras: SelectExtras): Promise<RoutedDecision> {
+    const service = live.name;
     const skip = extras.resourceKey ? this.options.negative.skipper(service, extras.resourceKey) : undefined;
     const scoped: SelectQuery = skip
-      ? { ...query, accept: (backend: BackendState) => !skip(backend.spec.id) }
+      ? withFilter(query, { name: "negative_availability", accept: (backend) => !skip(backend.spec.id) })
       : query;
     if (!extras.sessionId) {
-      if (extras.command) this.rejectIfStatefulOnly(service, extras.command);
-      return { selection: await this.admit(service, scoped, extras.cost), sessionMode: undefined };
+      if (extras.command) this.rejectIfStatefulOnly(live, extras.command);
+      return routed(await this.admit(live, scoped, extras.cost), undefined);
     }
-    const entry = this.entry(service);
+    const entry = live;
     const policy = entry.config.session;
     const pin = await storeCall(
       service,
@@ -88,24 +99,18 @@ export class SessionRouter {
     });
     switch (decision.kind) {
       case "per_command":
-        return { selection: await this.admit(service, scoped, extras.cost), sessionMode: "per_command" };
-      case "use_pin":
-        return {
-          selection: await this.commitPinned(
-            service,
-            decision.backendId,
-            extras.cost,
-            query.explain && extras.sessionId,
-          ),
-          sessionMode: "stateful",
-        };
+        return routed(await this.admit(live, scoped, extras.cost), "per_command");
+      case "use_pin": {
+        const explainFor = query.explain && extras.sessionId;
+        return routed(await this.commitPinned(live, decision.backendId, extras.cost, explainFor), "stateful");
+      }
       case "reject":
       case "lost":
         throw decision.error;
       case "pin_new":
       case "repin":
         return this.pinNew(
-          service,
+          live,
           scoped,
           extras,
           decision.kind === "repin" ? decision.fromBackendId : undefined,
@@ -115,28 +120,28 @@ export class SessionRouter {
 
   /** Choose, reserve quota where the chosen backends have limits, then take the ticket. */
   private async admit(
-    service: string,
+    live: LiveService,
     query: SelectQuery,
     cost: Readonly<Record<string, number>>,
-  ): Promise<Selection> {
+  ): Promise<SelectionDecision> {
     const { balancer, quota } = this.options;
-    if (!this.entry(service).snapshot.quotaLimited)
-      return balancer.commit(service, balancer.choose(service, query));
-    const { choice, reservations } = await quota.admit(service, query, cost, (q) =>
-      balancer.choose(service, q),
-    );
-    return balancer.commit(service, choice, reservations);
+    if (!live.snapshot.quotaLimited) return balancer.selectIn(live, query);
+    const admitted = await quota.admit(live.name, query, cost, (q) => balancer.choose(live, q));
+    if (admitted.kind !== "picked") return admitted;
+    return { kind: "picked", selection: balancer.commit(live, admitted.choice, admitted.reservations) };
   }
 
   /** Reserve on an already chosen backend set (a pin), then take the ticket. */
   private async commitChoice(
-    service: string,
+    live: LiveService,
     choice: Choice,
     cost: Readonly<Record<string, number>>,
-  ): Promise<Selection> {
+  ): Promise<SelectionDecision> {
     const { balancer, quota } = this.options;
-    if (!quota.applies(choice.backends)) return balancer.commit(service, choice);
-    return balancer.commit(service, choice, await quota.reserveOn(service, choice.backends, cost));
+    if (!quota.applies(choice.backends)) return { kind: "picked", selection: balancer.commit(live, choice) };
+    const reserved = await quota.reserveOn(live.name, choice.backends, cost);
+    if (reserved.kind !== "reserved") return reserved;
+    return { kind: "picked", selection: balancer.commit(live, choice, reserved.reservations) };
   }
 
   /** EndSession (P7): the released backend id, or undefined when the session had no pin. A draining backend may now leave (R6). */
@@ -147,16 +152,16 @@ export class SessionRouter {
     return released;
   }
 
+  /** P2, P6: picks among backends with a free pin slot (the `pin_capacity` filter) and pins the session. */
   private async pinNew(
-    service: string,
+    live: LiveService,
     query: SelectQuery,
     extras: SelectExtras,
     replacing: string | undefined,
-  ): Promise<RoutedSelection> {
+  ): Promise<RoutedDecision> {
     const { balancer, store } = this.options;
     const { sessionId } = extras;
-    const entry = this.entry(service);
-    const accept = query.accept;
+    const service = live.name;
     // A session is never pinned to an Unhealthy backend's probe selection.
     const single: SelectQuery = { ...query, count: 1, allowProbe: false };
     const outcome = await storeCall(
@@ -165,88 +170,69 @@ export class SessionRouter {
         store,
         service,
         sessionId,
-        idleTtlMs: entry.config.session.idleTtlMs,
+        idleTtlMs: live.config.session.idleTtlMs,
         ...(replacing !== undefined && { replacing }),
         pick: (room: (candidate: PinCandidate) => boolean) => {
-          const fits = (b: BackendState) =>
-            room({ id: b.spec.id, maxConnections: b.spec.maxConnections }) && (!accept || accept(b));
-          try {
-            const choice = balancer.choose(service, { ...single, accept: fits });
-            const backend = choice.backends[0];
-            return backend && { id: backend.spec.id, maxConnections: backend.spec.maxConnections, choice };
-          } catch {
-            return undefined;
-          }
+          const fits = (b: BackendState) => room({ id: b.spec.id, maxConnections: b.spec.maxConnections });
+          const decision = balancer.choose(live, withFilter(single, { name: "pin_capacity", accept: fits }));
+          if (decision.kind !== "picked") return undefined;
+          const backend = decision.choice.backends[0];
+          const choice = decision.choice;
+          return backend && { id: backend.spec.id, maxConnections: backend.spec.maxConnections, choice };
         },
       }),
     );
     switch (outcome.kind) {
       case "pinned":
-        return {
-          selection: await this.commitChoice(service, outcome.backend.choice, extras.cost),
-          sessionMode: "stateful",
-        };
-      case "existing":
-        return {
-          selection: await this.commitPinned(
-            service,
-            outcome.backendId,
-            extras.cost,
-            query.explain && sessionId,
-          ),
-          sessionMode: "stateful",
-        };
+        return routed(await this.commitChoice(live, outcome.backend.choice, extras.cost), "stateful");
+      case "existing": {
+        const explainFor = query.explain && sessionId;
+        return routed(await this.commitPinned(live, outcome.backendId, extras.cost, explainFor), "stateful");
+      }
       case "capacity":
         throw outcome.error;
-      case "none":
-        balancer.choose(service, single);
-        throw new FulcrumError(
-          "unavailable",
-          `service ${JSON.stringify(service)}: no backend can take session ${JSON.stringify(sessionId)}`,
-        );
+      case "none": {
+        // Nothing was turned down for pin capacity: the refusal is the plain choice's own.
+        const plain = balancer.choose(live, single);
+        if (plain.kind !== "picked") return plain;
+        const message = `service ${JSON.stringify(service)}: no backend can take session ${JSON.stringify(sessionId)}`;
+        return { kind: "unavailable", message };
+      }
     }
   }
 
   /** The pinned backend, ticketed; with `explainFor` (the session id) the trace says the pin decided (S16). */
   private commitPinned(
-    service: string,
+    live: LiveService,
     backendId: string,
     cost: Readonly<Record<string, number>>,
     explainFor: string | false,
-  ): Promise<Selection> {
-    const entry = this.entry(service);
-    const backend = entry.backends.get(backendId);
-    if (!backend)
-      throw new FulcrumError(
-        "unavailable",
-        `service ${JSON.stringify(service)}: pinned backend ${JSON.stringify(backendId)} is gone`,
-      );
-    const explanation = explainFor ? pinExplanation(entry, backendId, explainFor) : undefined;
+  ): Promise<SelectionDecision> {
+    const backend = live.backends.get(backendId);
+    if (!backend) {
+      const message = `service ${JSON.stringify(live.name)}: pinned backend ${JSON.stringify(backendId)} is gone`;
+      return Promise.resolve({ kind: "unavailable", message });
+    }
+    const explanation = explainFor ? pinExplanation(live, backendId, explainFor) : undefined;
     return this.commitChoice(
-      service,
-      { backends: [backend], degraded: false, version: entry.snapshot.version, explanation },
+      live,
+      { backends: [backend], degraded: false, version: live.snapshot.version, explanation },
       cost,
     );
   }
 
   /** A session-less Select naming a stateful command on a PER_COMMAND service is still refused (P1). */
-  private rejectIfStatefulOnly(service: string, command: string): void {
+  private rejectIfStatefulOnly(live: LiveService, command: string): void {
     const decision = decideSessionRoute({
-      service,
+      service: live.name,
       sessionId: "",
-      policy: this.entry(service).config.session,
+      policy: live.config.session,
       command,
       pin: undefined,
       pinnedBackend: undefined,
       now: this.options.clock.now(),
     });
     if (decision.kind === "reject") throw decision.error;
-  }
-
-  private entry(service: string): LiveService {
-    const entry = this.options.find(service);
-    if (!entry) throw new FulcrumError("not_found", `service ${JSON.stringify(service)} is not registered`);
-    return entry;
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * The per-request candidate filter (behaviour.md S11, Q5): exclude (backend ids the caller
- * already tried), required labels (every listed label must match exactly), the caller layers'
- * extra filter (sessions, negative availability, quota denials), and the quota
+ * The per-request candidate filter (behaviour.md S11, Q5), built from the filter table
+ * (filter-table.ts): exclude (backend ids the caller already tried), required labels (every
+ * listed label must match exactly), the layers' named filters (negative availability, pin
+ * capacity, quota denials), and the quota
  * filter (out of quota: remaining ratio <= 0 or below the service's filter_threshold; off in
  * shadow mode and while no quota layer is plugged in). Undefined when the request has none of
  * these, so the hot path pays nothing.
@@ -11,6 +12,7 @@ import type { BackendState } from "../backend-state.js";
 import { FULL_QUOTA, type QuotaView } from "../quota-view.js";
 import type { SelectQuery } from "../select-query.js";
 import type { Accept } from "../strategy.js";
+import { type LayerFilter, labelsMatch } from "./filter-table.js";
 
 /** The quota filter's settings (QuotaPolicy's). */
 export type QuotaFilterPolicy = Pick<QuotaPolicy, "filterThreshold" | "shadow">;
@@ -26,12 +28,6 @@ export function outOfQuota(backend: BackendState, quota: QuotaView, policy: Quot
   return !(ratio > 0) || ratio < policy.filterThreshold;
 }
 
-/** True when every label in `labels` is on `backend` with the same value. */
-export function labelsMatch(backend: BackendState, labels: Readonly<Record<string, string>>): boolean {
-  for (const key in labels) if (backend.spec.labels[key] !== labels[key]) return false;
-  return true;
-}
-
 /** The filter of exclude, labels and quota, or undefined when none applies. */
 export function requestFilter(
   query: SelectQuery,
@@ -44,12 +40,17 @@ export function requestFilter(
     break;
   }
   const checkQuota = quotaFilterActive(quota, policy);
-  const extra = query.accept;
-  if (query.exclude.length === 0 && !hasLabels && !checkQuota && !extra) return undefined;
+  const layers = query.filters;
+  if (query.exclude.length === 0 && !hasLabels && !checkQuota && !layers?.length) return undefined;
   const excluded = query.exclude.length > 0 ? new Set(query.exclude) : undefined;
   return (backend) =>
     !excluded?.has(backend.spec.id) &&
-    (!extra || extra(backend)) &&
     (!hasLabels || labelsMatch(backend, query.labels)) &&
+    (!layers || passesLayers(backend, layers)) &&
     (!checkQuota || !outOfQuota(backend, quota, policy));
+}
+
+function passesLayers(backend: BackendState, layers: readonly LayerFilter[]): boolean {
+  for (const layer of layers) if (!layer.accept(backend)) return false;
+  return true;
 }

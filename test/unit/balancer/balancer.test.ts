@@ -5,9 +5,9 @@ import { Balancer, type BalancerOptions } from "../../../src/balancer/balancer.j
 import type { LiveService } from "../../../src/balancer/live-service.js";
 import type { Outcome } from "../../../src/balancer/outcome.js";
 import type { QuotaView } from "../../../src/balancer/quota-view.js";
+import type { SelectQuery } from "../../../src/balancer/select-query.js";
 import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import type { ServiceConfig } from "../../../src/model/specs.js";
-import type { FulcrumError } from "../../../src/shared/errors.js";
 import { backend, config, deps, query, snapshotOf } from "./fixtures.js";
 
 /** A Balancer over one service "s", with a stand-in service table; drains it reports idle are recorded. */
@@ -38,6 +38,14 @@ function setup(
   return { balancer, clock: d.clock, drained };
 }
 
+/** Selects in "s"; the selection, or the test fails with the refusal's message. */
+function picked(balancer: Balancer, q: SelectQuery) {
+  const decision = balancer.select("s", q);
+  if (decision.kind !== "picked")
+    throw new Error(`expected a pick, got ${decision.kind}: ${decision.message}`);
+  return decision.selection;
+}
+
 function outcome(extra: Partial<Outcome>): Outcome {
   return {
     ticket: "",
@@ -57,8 +65,8 @@ describe("in-flight tickets", () => {
   it("S12 in-flight: +1 on Select, -1 on Report, idempotent", () => {
     const a = backend("a");
     const { balancer } = setup([a]);
-    const first = balancer.select("s", query());
-    balancer.select("s", query());
+    const first = picked(balancer, query());
+    picked(balancer, query());
     expect(a.inFlight).toBe(2);
     expect(balancer.tickets.inFlightOf("s")).toBe(2);
     expect(balancer.report([outcome({ ticket: first.ticket })])).toEqual({ applied: 1, ignored: 0 });
@@ -72,9 +80,9 @@ describe("in-flight tickets", () => {
     const b = backend("b");
     const cfg = config({}, { ticketLeaseMs: 5_000 });
     const { balancer, clock } = setup([a, b], cfg);
-    const early = balancer.select("s", query({ count: 2 }));
+    const early = picked(balancer, query({ count: 2 }));
     clock.advance(3_000);
-    balancer.select("s", query());
+    picked(balancer, query());
     expect([a.inFlight, b.inFlight]).toEqual([2, 1]);
     clock.advance(1_999);
     balancer.expireTickets();
@@ -93,7 +101,7 @@ describe("in-flight tickets", () => {
   it("S12 R6 a draining backend is finished when its last ticket expires", () => {
     const a = backend("a");
     const { balancer, clock, drained } = setup([a], config({}, { ticketLeaseMs: 1_000 }));
-    balancer.select("s", query());
+    picked(balancer, query());
     a.draining = true;
     clock.advance(1_000);
     balancer.expireTickets();
@@ -113,7 +121,7 @@ describe("report feeds latency and listeners", () => {
         onOutcome: (service, backend, o) => heard.push(`${service}/${backend.spec.id}/${o.result}`),
       },
     );
-    const both = balancer.select("s", query({ count: 2 }));
+    const both = picked(balancer, query({ count: 2 }));
     balancer.report([outcome({ ticket: both.ticket, latencyMs: 40, result: "failure" })]);
     expect([a.ewmaLatencyMs, b.ewmaLatencyMs]).toEqual([40, 40]);
     expect(heard.sort()).toEqual(["s/a/failure", "s/b/failure"]);
@@ -129,7 +137,7 @@ describe("report feeds latency and listeners", () => {
     const a = backend("a");
     const b = backend("b");
     const { balancer } = setup([a, b]);
-    const both = balancer.select("s", query({ count: 2 }));
+    const both = picked(balancer, query({ count: 2 }));
     balancer.report([outcome({ ticket: both.ticket, backendId: "b", latencyMs: 7 })]);
     expect([a.ewmaLatencyMs, b.ewmaLatencyMs, a.inFlight, b.inFlight]).toEqual([0, 7, 0, 0]);
   });
@@ -153,18 +161,12 @@ describe("quota view", () => {
     const ratios: Record<string, number> = { a: 0, b: 0.5 };
     const quota: QuotaView = { remainingRatio: (b) => ratios[b.spec.id] ?? 1 };
     const { balancer } = setup([backend("a"), backend("b")], config(), { quota });
-    expect(balancer.select("s", query()).backends[0]!.spec.id).toBe("b");
-    expect(balancer.select("s", query()).backends[0]!.spec.id).toBe("b");
+    expect(picked(balancer, query()).backends[0]!.spec.id).toBe("b");
+    expect(picked(balancer, query()).backends[0]!.spec.id).toBe("b");
     ratios.b = 0;
-    const error = (() => {
-      try {
-        balancer.select("s", query());
-      } catch (e) {
-        return e as FulcrumError;
-      }
-    })();
-    expect(error?.code).toBe("resource_exhausted");
-    expect(error?.message).toContain("out of quota");
+    const refused = balancer.select("s", query());
+    expect(refused.kind).toBe("exhausted");
+    expect(refused.kind !== "picked" && refused.message).toContain("out of quota");
   });
 
   it("S13 a degraded pick is reported on the Selection", () => {
@@ -172,6 +174,6 @@ describe("quota view", () => {
     const b = backend("b");
     b.health = "unhealthy";
     const { balancer } = setup([a, b], config({}, { panicThresholdPercent: 60 }));
-    expect(balancer.select("s", query()).degraded).toBe(true);
+    expect(picked(balancer, query()).degraded).toBe(true);
   });
 });

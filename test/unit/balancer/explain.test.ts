@@ -98,4 +98,31 @@ describe("explain", () => {
     const decision = select(snapshotOf([backend("a")]));
     expect(decision.explanation).toBeUndefined();
   });
+
+  it("S16 H4 an ejected backend is named ejected, not unhealthy, in explain and in the refusal", () => {
+    const ejected = backend("ejected");
+    ejected.ejectedUntil = 1;
+    const down = backend("down");
+    down.health = "unhealthy";
+    // Four of six servable: above the 50% panic threshold, so the tier is not in panic.
+    const ok = ["ok1", "ok2", "ok3", "ok4"].map((id) => backend(id));
+    const e = explain(select(snapshotOf([ejected, down, ...ok]), { explain: true }));
+    expect(removedBy(e)).toEqual({
+      ejected: "ejected",
+      down: "unhealthy",
+      ok1: "",
+      ok2: "",
+      ok3: "",
+      ok4: "",
+    });
+    expect(e.filters.slice(0, 3)).toEqual([
+      { filter: "draining", removed: 0 },
+      { filter: "ejected", removed: 1 },
+      { filter: "unhealthy", removed: 1 },
+    ]);
+    const none = select(snapshotOf([ejected, down]), { explain: true });
+    expect(none.kind).toBe("unavailable");
+    expect(none.kind !== "picked" && none.message).toContain("1 unhealthy, 1 ejected, 0 draining");
+    expect(removedBy(explain(none))).toEqual({ ejected: "ejected", down: "unhealthy" });
+  });
 });
