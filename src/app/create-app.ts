@@ -121,7 +121,13 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       await grpcServer.close(0);
       await stopCore();
     },
-    () => startConnectServer({ ...config.web, ...common, routes: createHttpRoutes(metrics, () => ready) }),
+    () =>
+      startConnectServer({
+        ...config.web,
+        ...common,
+        timeouts: config.web,
+        routes: createHttpRoutes(metrics, () => ready),
+      }),
   );
   const xdsServer = await bound(
     "xDS",

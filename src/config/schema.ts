@@ -2,6 +2,8 @@ import { z } from "zod";
 import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
 import { DEFAULT_REGISTRY_LIMITS } from "../model/limits.js";
 import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
+import { DEFAULT_GRPC_IDLE_TIMEOUT_MS } from "../rpc/grpc-server.js";
+import { DEFAULT_WEB_TIMEOUTS } from "../rpc/web-listener.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
 
@@ -14,7 +16,12 @@ const positiveInt = z.number().int().positive();
  */
 export const configSchema = z.strictObject({
   grpc: z
-    .strictObject({ host: z.string().min(1).default("127.0.0.1"), port: port.default(4770) })
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: port.default(4770),
+      /** A connection without calls for this long gets GOAWAY and is closed; silent sockets too. */
+      idleTimeoutMs: positiveInt.default(DEFAULT_GRPC_IDLE_TIMEOUT_MS),
+    })
     .prefault({}),
   web: z
     .strictObject({
@@ -22,6 +29,12 @@ export const configSchema = z.strictObject({
       port: port.default(4771),
       /** Origins browsers may call the web port from (CORS); `*` allows any; none by default. */
       corsOrigins: z.array(z.string().min(1)).default([]),
+      /** A new socket must send its first bytes within this. */
+      prefaceTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.prefaceTimeoutMs),
+      /** HTTP/1.1 request headers must be complete within this (slowloris). */
+      headersTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.headersTimeoutMs),
+      /** A connection with no traffic for this long is closed. */
+      idleTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.idleTimeoutMs),
     })
     .prefault({}),
   /** The xDS (ADS) server (X1-X3). */

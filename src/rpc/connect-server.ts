@@ -2,11 +2,8 @@
  * Serves the same service implementations with @connectrpc/connect-node on the web port:
  * Connect, gRPC-Web and gRPC, over HTTP/1.1 (browsers, curl) and h2c on one port, told apart
  * by the HTTP/2 connection preface. Plain HTTP routes (/healthz, /readyz, /metrics, the
- * dashboard) are served by the fallback handler.
+ * dashboard) are served by the fallback handler. Sockets, timeouts and shutdown: web-listener.ts.
  */
-import * as http from "node:http";
-import * as http2 from "node:http2";
-import * as net from "node:net";
 import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
@@ -20,8 +17,7 @@ import {
   GRPC_STATUS,
 } from "./errors.js";
 import type { ServiceBinding } from "./grpc-server.js";
-
-const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
+import { startWebListener, type WebTimeouts } from "./web-listener.js";
 
 /** A plain HTTP handler for paths that are not RPCs; false when it does not serve the path. */
 export type HttpRoute = (
@@ -38,13 +34,14 @@ export interface ConnectServerOptions {
   readonly corsOrigins: readonly string[];
   readonly maxMessageBytes: number;
   readonly errorLimits: ErrorSizeLimits;
+  readonly timeouts: WebTimeouts;
   readonly log: ErrorLogger;
 }
 
 /** A running web server. */
 export interface ConnectServerHandle {
   readonly port: number;
-  /** Stops accepting; open HTTP/2 sessions get GOAWAY; anything left after the deadline is cut. */
+  /** Stops taking requests at once; idle connections close; anything left after the deadline is cut. */
   close(deadlineMs: number): Promise<void>;
 }
 
@@ -121,43 +118,6 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       res.end("not found\n");
     },
   });
-  const h1 = http.createServer(withCors(options.corsOrigins, handler));
-  const h2 = http2.createServer({}, withCors(options.corsOrigins, handler));
-  const sessions = new Set<http2.Http2Session>();
-  h2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.once("readable", () => {
-      const head: Buffer | null = socket.read();
-      if (!head) return void socket.destroy();
-      socket.unshift(head);
-      const isH2 = head
-        .subarray(0, H2_PREFACE.length)
-        .equals(H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)));
-      (isH2 ? h2 : h1).emit("connection", socket);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", reject);
-    listener.listen(options.port, options.host, () => resolve());
-  });
-  const port = (listener.address() as net.AddressInfo).port;
-  return {
-    port,
-    close: (deadlineMs) =>
-      new Promise<void>((resolve) => {
-        listener.close(() => resolve());
-        for (const session of sessions) session.close();
-        h1.closeIdleConnections();
-        setTimeout(() => {
-          for (const socket of sockets) socket.destroy();
-        }, deadlineMs).unref();
-        if (sockets.size === 0) resolve();
-      }),
-  };
+  const listener = await startWebListener(options.host, options.port, withCors(options.corsOrigins, handler), options.timeouts);
+  return { port: listener.port, close: (deadlineMs) => listener.close(deadlineMs) };
 }

@@ -33,11 +33,16 @@ export interface GrpcServerOptions {
   readonly port: number;
   readonly bindings: readonly ServiceBinding[];
   readonly maxMessageBytes: number;
+  /** A connection without calls for this long gets GOAWAY and is closed (silent sockets too). */
+  readonly idleTimeoutMs: number;
   readonly errorLimits: ErrorSizeLimits;
   readonly log: ErrorLogger;
   /** The server's encoding cache, shared with the service implementations. */
   readonly encodings: codec.EncodingCache;
 }
+
+/** Default of grpc.idleTimeoutMs: clients reconnect transparently after an idle GOAWAY. */
+export const DEFAULT_GRPC_IDLE_TIMEOUT_MS = 120_000;
 
 /** A running gRPC server. */
 export interface GrpcServerHandle {
@@ -202,6 +207,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const server = new grpc.Server({
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
+    "grpc.max_connection_idle_ms": options.idleTimeoutMs,
   });
   for (const binding of options.bindings) {
     const { definition, handlers } = definitionOf(binding, statusOf, options.encodings);
