@@ -13,8 +13,17 @@ function yamlFile(text: string): string {
 describe("config (O3)", () => {
   it("has the documented defaults", () => {
     const config = loadConfig();
-    expect(config.grpc).toEqual({ host: "127.0.0.1", port: 4770 });
-    expect(config.web).toEqual({ host: "127.0.0.1", port: 4771, corsOrigins: [] });
+    expect(config.grpc).toEqual({ host: "127.0.0.1", port: 4770, idleTimeoutMs: 120_000 });
+    expect(config.web).toEqual({
+      host: "127.0.0.1",
+      port: 4771,
+      corsOrigins: [],
+      prefaceTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+    });
+    expect(config.limits.maxErrorViolations).toBe(10);
+    expect(config.limits.maxErrorTextBytes).toBe(200);
     expect(config.limits.maxSelectCount).toBe(64);
   });
 
