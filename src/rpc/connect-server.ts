@@ -118,6 +118,11 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       res.end("not found\n");
     },
   });
-  const listener = await startWebListener(options.host, options.port, withCors(options.corsOrigins, handler), options.timeouts);
+  const listener = await startWebListener(
+    options.host,
+    options.port,
+    withCors(options.corsOrigins, handler),
+    options.timeouts,
+  );
   return { port: listener.port, close: (deadlineMs) => listener.close(deadlineMs) };
 }
