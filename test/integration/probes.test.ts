@@ -22,6 +22,7 @@ import type { HealthCheckSpec } from "../../src/model/specs.js";
 import { systemClock } from "../../src/shared/clock.js";
 import { systemRandom } from "../../src/shared/random.js";
 import { createProbe } from "../../src/store/probes/probe-by-kind.js";
+import { until } from "../support/eventually.js";
 
 const HOST = "127.0.0.1";
 const probe = createProbe();
@@ -70,14 +71,6 @@ async function listen(server: TcpServer | HttpServer, port = 0): Promise<number>
 function close(server: TcpServer | HttpServer): Promise<void> {
   if ("closeAllConnections" in server) server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 const probers: Prober[] = [];
@@ -131,10 +124,10 @@ describe("H5 TCP probe", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(transitions).toEqual([]);
     await close(server);
-    await waitFor(() => record.health === "unhealthy");
+    await until(() => record.health === "unhealthy");
     server = createTcpServer((socket) => socket.destroy());
     await listen(server, port);
-    await waitFor(() => record.health === "healthy");
+    await until(() => record.health === "healthy");
     expect(transitions).toEqual(["degraded", "unhealthy", "recovering", "healthy"]);
     await close(server);
   });
@@ -226,9 +219,9 @@ describe("H5 HTTP probe", () => {
     status = 200;
     const seen: ProbeOutcome["status"][] = [];
     startProber([{ backendId: "b0", host: HOST, port, spec: httpCheck() }], (_id, r) => seen.push(r.status));
-    await waitFor(() => seen.length >= 2);
+    await until(() => seen.length >= 2);
     status = 503;
-    await waitFor(() => seen.includes("fail"));
+    await until(() => seen.includes("fail"));
     expect(seen[0]).toBe("pass");
   });
 });
@@ -254,13 +247,13 @@ describe("H5 a backend that never answers", () => {
     const prober = startProber([{ backendId: "b0", host: HOST, port, spec: httpCheck({}, 150) }], (_id, r) =>
       results.push(r),
     );
-    await waitFor(() => results.length >= 2);
+    await until(() => results.length >= 2);
     prober.stop();
     expect(results.slice(0, 2).map((r) => r.status)).toEqual(["timeout", "timeout"]);
     // The probe waited for its timeout before failing (no early give-up).
     expect(results[0]!.durationMs).toBeGreaterThanOrEqual(140);
-    await waitFor(() => sockets.closed === sockets.opened);
-    await waitFor(() => prober.stats().running === 0);
+    await until(() => sockets.closed === sockets.opened);
+    await until(() => prober.stats().running === 0);
   });
 
   it("H5 every probe kind settles promptly when aborted", async () => {
@@ -318,7 +311,7 @@ describe("H5 at most 64 probes in flight across the process", () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     prober.stop();
-    await waitFor(() => load.active === 0);
+    await until(() => load.active === 0);
     expect(load.peak).toBeLessThanOrEqual(DEFAULT_MAX_CONCURRENT_PROBES);
     expect(clientPeak).toBeLessThanOrEqual(DEFAULT_MAX_CONCURRENT_PROBES);
     // The cap is what binds: without it 200 would run at once.
@@ -338,7 +331,7 @@ describe("H5 at most 64 probes in flight across the process", () => {
     const prober = startProber(targets, () => {}, BACKENDS);
     await new Promise((resolve) => setTimeout(resolve, 500));
     prober.stop();
-    await waitFor(() => load.active === 0);
+    await until(() => load.active === 0);
     expect(load.peak).toBeGreaterThan(DEFAULT_MAX_CONCURRENT_PROBES);
   });
 });

@@ -11,7 +11,7 @@ import type { ResultRow } from "../../bench/harness.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-it("Q6: npm run bench -- quota runs both rows and reports over-admission", async () => {
+it("npm run bench -- quota runs both rows and reports over-admission", async () => {
   const started = Date.now() - 1_000;
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve) => {
     execFile(

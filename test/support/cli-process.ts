@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { until as untilHolds } from "./eventually.js";
 
 /** bin/fulcrum.mjs of this checkout. */
 export const FULCRUM_BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
@@ -44,13 +45,9 @@ export function killCliProcesses(): void {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
 }
 
-/** Polls `predicate` every 50 ms until it holds; throws after `ms`. */
-export async function until(predicate: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** Waits until `predicate` holds (a process printed something), at most `ms` (eventually.ts polling). */
+export function until(predicate: () => boolean, ms = 15_000): Promise<void> {
+  return untilHolds(predicate, ms);
 }
 
 /** The ports `fulcrum serve` printed in its "listening" line. */

@@ -12,3 +12,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5_
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Waits until the synchronous `condition` holds, polling like `eventually`, for at most `ms`. */
+export async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  await eventually(async () => (condition() ? true : undefined), ms);
+}

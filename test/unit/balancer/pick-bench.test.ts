@@ -4,7 +4,7 @@ import { isSkipped } from "../../../bench/harness.js";
 import { pickBench } from "../../../bench/pick.js";
 
 describe("pick bench (smoke)", () => {
-  it("S1-S8 measures every strategy at 10, 1k and 10k backends beside the loop, plus hash flatness", async () => {
+  it("measures every strategy at 10, 1k and 10k backends beside the loop, plus hash flatness", async () => {
     const rows = await pickBench.run({ seconds: 0.01, pairs: 1, warmupSeconds: 0, progress: () => {} });
     expect(rows).toHaveLength(11 * 3 + 3 + 3);
     for (const row of rows) {
