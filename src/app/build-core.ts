@@ -92,7 +92,12 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
   };
   await registry.start();
   const quota = buildQuotaGate(deps, registry, services, watchHub);
-  const negative = new NegativeAvailability({ clock, maxFacts: config.sessions.maxNegativeFacts });
+  const negative = new NegativeAvailability({
+    clock,
+    maxFacts: config.sessions.maxNegativeFacts,
+    shared: state.negativeFacts,
+    onShareError: (cause) => deps.logger.debug({ err: cause }, "sharing a negative-availability fact failed"),
+  });
   const balancer = new Balancer({
     services,
     onDrainIdle: (service, backendId) => registry.finishDrain(service, backendId),

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import type { LoadBus } from "../balancer/load-share.js";
 import { LOCAL_ONLY_RELAY, type TicketRelay } from "../balancer/ticket-relay.js";
-import { createTieredCache } from "../cache/tiered-cache.js";
+import type { TieredCache } from "../cache/tiered-cache-api.js";
 import { ConfigError } from "../config/load-config.js";
 import { redactUrl } from "../config/redact.js";
 import type { FulcrumConfig } from "../config/schema.js";
@@ -11,7 +11,7 @@ import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
 import type { QuotaLimiter } from "../quota/quota-limiter.js";
 import type { RegistryLog } from "../registry/registry-log.js";
-import { type CachedPin, CachedPinStore } from "../sessions/cached-pin-store.js";
+import type { NegativeRecord } from "../sessions/negative-availability.js";
 import type { PinStore } from "../sessions/pin-store.js";
 import type { Clock } from "../shared/clock.js";
 import { MemoryPinStore } from "../store/memory/memory-pin-store.js";
@@ -26,13 +26,13 @@ import {
   type RedisTarget,
 } from "../store/redis/redis-client.js";
 import { RedisLoadBus } from "../store/redis/redis-load-bus.js";
-import { RedisPinStore } from "../store/redis/redis-pin-store.js";
 import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
 import { RedisTicketSecrets } from "../store/redis/redis-ticket-secrets.js";
 import { StoreEpoch } from "../store/redis/store-epoch.js";
 import { followEmptyRestarts } from "./pin-recovery.js";
+import { negativeFactsOn, pinStateOn } from "./state-caches.js";
 import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
@@ -41,6 +41,8 @@ export interface StateStore {
   /** Quota reservations: in memory, or on Redis with per-replica local budgets while it is down. */
   readonly quotaLimiter: QuotaLimiter;
   readonly pinStore: PinStore;
+  /** Negative-availability facts shared through Redis; undefined in memory (one replica). */
+  readonly negativeFacts: TieredCache<NegativeRecord> | undefined;
   /** Carries in-flight counts between replicas; undefined in memory (one replica). */
   readonly loadBus: LoadBus | undefined;
   /** Carries Reports of other replicas' tickets to them. */
@@ -76,13 +78,6 @@ function describeTarget(config: FulcrumConfig["redis"]): string {
   return config.url ? redactUrl(config.url) : `cluster ${config.cluster}`;
 }
 
-/**
- * The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). It
- * is not flushed when the bus re-subscribes: the L1 pins are what the replica puts back
- * after an empty Redis restart (pin-recovery.ts); they ask the store again instead.
- */
-const PIN_CACHE_NAMESPACE = "pins";
-
 /** A configured secret as is; otherwise the one the replicas share through Redis (item 4 of issue 10). */
 async function ticketSecretsOn(
   redis: RedisClient,
@@ -98,38 +93,6 @@ async function ticketSecretsOn(
   });
   await shared.start();
   return { source: shared, sync: () => shared.sync(), close: () => shared.close() };
-}
-
-/** Session pins: the Redis PinStore behind an L1 per replica, as `state.pins` says. */
-async function pinStateOn(redis: RedisClient, config: FulcrumConfig, clock: Clock, logger: Logger) {
-  let store: CachedPinStore | undefined;
-  const bus = new RedisBus({
-    client: redis,
-    prefix: config.redis.prefix,
-    onResubscribed: () => store?.revalidate(),
-  });
-  await bus.ready();
-  const settings = config.state.pins;
-  const cache = createTieredCache<CachedPin>({
-    namespace: PIN_CACHE_NAMESPACE,
-    name: "state.pins",
-    bus,
-    clock,
-    maxEntries: settings.l1MaxEntries,
-    logger,
-  });
-  store = new CachedPinStore({
-    store: new RedisPinStore({ client: redis, prefix: config.redis.prefix }),
-    cache,
-    clock,
-    failureMode: failureModeOf(settings),
-    l1TtlMs: settings.l1TtlMs,
-  });
-  const close = () => {
-    cache.close();
-    bus.close();
-  };
-  return { store, cache, close };
 }
 
 /** Reports Redis going away and coming back once per transition, not once per reconnect attempt. */
@@ -166,6 +129,7 @@ export async function createStateStore(
       ticketRelay: LOCAL_ONLY_RELAY,
       loadBus: undefined,
       cacheStats: () => ({}),
+      negativeFacts: undefined,
       ticketSecrets: fixedTicketSecret(config.tickets.secret ?? randomTicketSecret()),
       syncTicketSecrets: async () => {},
       redis: undefined,
@@ -191,7 +155,14 @@ export async function createStateStore(
   watchConnection(redis, logger);
   const epoch = new StoreEpoch(redis, config.redis.prefix);
   await epoch.adopt();
-  const pins = await pinStateOn(redis, config, clock, logger);
+  const bus = new RedisBus({
+    client: redis,
+    prefix: config.redis.prefix,
+    onResubscribed: () => pins.store.revalidate(),
+  });
+  await bus.ready();
+  const pins = pinStateOn(redis, bus, config, clock, logger);
+  const negativeFacts = negativeFactsOn(redis, bus, config, clock, logger);
   const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pins.store, clock, logger });
   const quotaLimiter = new FailoverQuotaLimiter({
     primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
@@ -216,14 +187,18 @@ export async function createStateStore(
     cacheStats: () => ({
       pins: { ...pins.cache.stats(), ...pins.store.counters },
       quota: { ...quotaLimiter.counters },
+      negative: { ...negativeFacts.stats() },
     }),
+    negativeFacts,
     ticketSecrets: tickets.source,
     syncTicketSecrets: tickets.sync,
     redis,
     async close() {
       tickets.close();
       stopRecovery();
-      pins.close();
+      pins.cache.close();
+      negativeFacts.close();
+      bus.close();
       await redis.quit().catch(() => redis.disconnect());
     },
   };

@@ -3,8 +3,9 @@
  * what happens while Redis is away (docs/state.md has the promise of every mode per kind).
  * Kinds whose writes must be atomic across replicas (pins: the pin compare-and-set; quota:
  * the reserve script) keep their Lua path and fill or invalidate the L1 from its result, so
- * they take no read or write policy. The defaults keep the behaviour from before these
- * settings existed.
+ * they take no read or write policy; negative-availability facts go through the tiered
+ * cache both ways and take every policy. The defaults keep the behaviour from before these
+ * settings existed (facts are shared now, and a Redis failure leaves each replica its own).
  */
 import { z } from "zod";
 
@@ -40,6 +41,18 @@ export const stateSchema = z
         attempts,
         /** After a Redis failure, how long `l1Only` stays on the local share before trying Redis again. */
         l1TtlMs: positiveInt.default(1_000),
+      })
+      .prefault({}),
+    negative: z
+      .strictObject({
+        /** Default `l1Only`: a Select uses the facts this replica has while Redis is away. */
+        failureMode: failureMode.default("l1Only"),
+        attempts,
+        readPolicy: z.enum(["sequential", "race", "parallel"]).default("sequential"),
+        writePolicy: z.enum(["sequential", "optimisticParallel", "race"]).default("optimisticParallel"),
+        refill: z.enum(["never", "always"]).default("always"),
+        /** Resource keys whose shared facts each replica keeps in its L1 (C1 capacity); copies live as long as the facts, dropped when another replica writes. */
+        l1MaxEntries: positiveInt.default(10_000),
       })
       .prefault({}),
   })

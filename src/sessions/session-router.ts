@@ -73,7 +73,13 @@ export class SessionRouter {
    */
   async select(live: LiveService, query: SelectQuery, extras: SelectExtras): Promise<RoutedDecision> {
     const service = live.name;
-    const skip = extras.resourceKey ? this.options.negative.skipper(service, extras.resourceKey) : undefined;
+    const skip = extras.resourceKey
+      ? await sharedStoreCall(
+          service,
+          "negative-availability",
+          this.options.negative.skipperFor(service, extras.resourceKey),
+        )
+      : undefined;
     const scoped: SelectQuery = skip
       ? withFilter(query, { name: "negative_availability", accept: (backend) => !skip(backend.spec.id) })
       : query;
@@ -238,11 +244,16 @@ export class SessionRouter {
 
 /** The pin store failing (Redis away) is UNAVAILABLE for the session, never INTERNAL. */
 function storeCall<T>(service: string, call: Promise<T>): Promise<T> {
+  return sharedStoreCall(service, "session", call);
+}
+
+/** A shared-state call whose failure (not a FulcrumError) becomes UNAVAILABLE naming the store. */
+function sharedStoreCall<T>(service: string, store: string, call: Promise<T>): Promise<T> {
   return call.catch((cause: unknown) => {
     if (cause instanceof FulcrumError) throw cause;
     throw new FulcrumError(
       "unavailable",
-      `service ${JSON.stringify(service)}: the session store is unavailable; retry`,
+      `service ${JSON.stringify(service)}: the ${store} store is unavailable; retry`,
       {},
       { cause },
     );

@@ -167,3 +167,55 @@ describe("state.quota.failureMode with redis-server stopped", () => {
     await eventually(() => c.balancer.select({ service: "q" }), 10_000);
   });
 });
+
+async function startNegative(mode: Mode): Promise<Clients> {
+  const c = await start({ negative: { failureMode: mode, attempts: 2 } });
+  await c.registry.register({ service: "p8", backends: backends.slice(0, 2) });
+  await redis!.stop();
+  return c;
+}
+
+describe("state.negative (P8 facts through the tiered cache, Redis as L2)", () => {
+  it("P8 C9 a NOT_FOUND reported on one replica makes Selects with that key skip the backend on another", async () => {
+    const onA = await start({});
+    const other = await startFulcrum({ redis: { url: redis!.url, commandTimeoutMs: 5_000 } });
+    try {
+      await onA.registry.register({ service: "p8", backends: backends.slice(0, 2) });
+      const onB = grpcTransportClients(other.grpcPort);
+      await eventually(() => onB.registry.getService({ service: "p8" }));
+      await onA.balancer.report({
+        outcomes: [{ service: "p8", backendId: "b0", result: CallResult.NOT_FOUND, resourceKey: "<m1@x>" }],
+      });
+      await eventually(async () =>
+        (await redis!.cli("--scan", "--pattern", "fulcrum:negative:*")).includes("<m1@x>") ? true : undefined,
+      );
+      const picks = new Set<string | undefined>();
+      for (let i = 0; i < 6; i++) {
+        const picked = await onB.balancer.select({ service: "p8", resourceKey: "<m1@x>" });
+        await onB.balancer.report({ outcomes: [{ ticket: picked.ticket, result: CallResult.SUCCESS }] });
+        picks.add(picked.backends[0]?.id);
+      }
+      expect([...picks]).toEqual(["b1"]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  for (const mode of ["l1Only", "retry"] as const) {
+    it(`P8 C5 ${mode}: with Redis stopped a Select with a resource key is answered from this replica's facts`, async () => {
+      const c = await startNegative(mode);
+      const picked = await c.balancer.select({ service: "p8", resourceKey: "<m2@x>" });
+      expect(["b0", "b1"]).toContain(picked.backends[0]?.id);
+      expect(await cacheCounter("negative", "l2Errors")).toBeGreaterThan(0);
+      if (mode === "retry") expect(await cacheCounter("negative", "l2Retries")).toBeGreaterThan(0);
+    });
+  }
+
+  it("P8 C5 error: with Redis stopped a Select with a resource key fails UNAVAILABLE naming the store; without one it is answered", async () => {
+    const c = await startNegative("error");
+    const refused = await failure(c.balancer.select({ service: "p8", resourceKey: "<m3@x>" }));
+    expect(refused.code).toBe(Code.Unavailable);
+    expect(refused.rawMessage).toContain("negative-availability store is unavailable");
+    expect((await c.balancer.select({ service: "p8" })).backends).toHaveLength(1);
+  });
+});

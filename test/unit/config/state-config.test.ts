@@ -14,10 +14,15 @@ function rejection(run: () => unknown): string {
 }
 
 describe("state.<kind> settings (O3, C5)", () => {
-  it("defaults keep the earlier behaviour: pins fail with error, quota falls back to the local share", () => {
+  it("defaults keep the earlier behaviour: pins fail with error, quota falls back to the local share, facts l1Only", () => {
     const { state } = loadConfig();
     expect(state.pins).toEqual({ failureMode: "error", attempts: 3, l1MaxEntries: 100_000, l1TtlMs: 0 });
     expect(state.quota).toEqual({ failureMode: "l1Only", attempts: 3, l1TtlMs: 1_000 });
+    expect(state.negative).toMatchObject({
+      failureMode: "l1Only",
+      readPolicy: "sequential",
+      refill: "always",
+    });
   });
 
   it("file < env < flags, with --state kind.field=value", () => {
@@ -46,6 +51,9 @@ describe("state.<kind> settings (O3, C5)", () => {
       "state.pins.l1MaxEntries",
     );
     expect(rejection(() => loadConfig({ overrides: { state: { health: {} } } }))).toContain("state");
+    expect(
+      rejection(() => loadConfig({ overrides: { state: { negative: { readPolicy: "fastest" } } } })),
+    ).toContain("state.negative.readPolicy");
     expect(() => collectStateFlag("pins=l1Only")).toThrow("<kind>.<field>=<value>");
   });
 });
