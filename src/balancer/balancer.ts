@@ -1,5 +1,5 @@
 import type { RegistryLimits } from "../model/limits.js";
-import type { Clock } from "../shared/clock.js";
+import { type Clock, MAX_TIMER_MS } from "../shared/clock.js";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
 import type { BackendState } from "./backend-state.js";
 import { type Refusal, serviceNotFound } from "./decision.js";
@@ -303,10 +303,14 @@ export class Balancer {
           description: "not a ticket issued by this Fulcrum cluster",
         });
       }
-      if (!Number.isFinite(o.latencyMs) || o.latencyMs < 0) {
+      for (const [field, ms] of [
+        ["latency", o.latencyMs],
+        ["retry_after", o.retryAfterMs],
+      ] as const) {
+        if (Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIMER_MS) continue;
         violations.push({
-          field: `outcomes[${i}].latency`,
-          description: `must be >= 0, got ${o.latencyMs} ms`,
+          field: `outcomes[${i}].${field}`,
+          description: `must be from 0 to ${MAX_TIMER_MS} ms, got ${ms} ms`,
         });
       }
     });

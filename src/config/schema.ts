@@ -4,11 +4,17 @@ import { DEFAULT_REGISTRY_LIMITS } from "../model/limits.js";
 import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
 import { DEFAULT_GRPC_IDLE_TIMEOUT_MS } from "../rpc/grpc-server.js";
 import { DEFAULT_WEB_TIMEOUTS } from "../rpc/web-listener.js";
+import { MAX_TIMER_MS } from "../shared/clock.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
 
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
+/** A duration in ms that ends in a timer: at most MAX_TIMER_MS, the longest Node honours (issue 10 item 10). */
+const timerMs = positiveInt.max(
+  MAX_TIMER_MS,
+  `must be at most ${MAX_TIMER_MS} ms (24.8 days), the longest timer Node runs`,
+);
 
 /**
  * Every setting of `fulcrum serve`, with defaults. Sources, later ones winning: these
@@ -20,7 +26,7 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default("127.0.0.1"),
       port: port.default(4770),
       /** A connection without calls for this long gets GOAWAY and is closed; silent sockets too. */
-      idleTimeoutMs: positiveInt.default(DEFAULT_GRPC_IDLE_TIMEOUT_MS),
+      idleTimeoutMs: timerMs.default(DEFAULT_GRPC_IDLE_TIMEOUT_MS),
     })
     .prefault({}),
   web: z
@@ -30,11 +36,11 @@ export const configSchema = z.strictObject({
       /** Origins browsers may call the web port from (CORS); `*` allows any; none by default. */
       corsOrigins: z.array(z.string().min(1)).default([]),
       /** A new socket must send its first bytes within this. */
-      prefaceTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.prefaceTimeoutMs),
+      prefaceTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.prefaceTimeoutMs),
       /** HTTP/1.1 request headers must be complete within this (slowloris). */
-      headersTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.headersTimeoutMs),
+      headersTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.headersTimeoutMs),
       /** A connection with no traffic for this long is closed. */
-      idleTimeoutMs: positiveInt.default(DEFAULT_WEB_TIMEOUTS.idleTimeoutMs),
+      idleTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.idleTimeoutMs),
     })
     .prefault({}),
   /** The xDS (ADS) server (X1-X3). */
@@ -49,7 +55,7 @@ export const configSchema = z.strictObject({
       /** Responses held for a client that does not read; later changes wait and are sent whole. */
       maxQueuedResponses: positiveInt.default(64),
       /** Every service is re-read this often, for changes that are not evented (outlier ejection). */
-      refreshMs: positiveInt.default(1_000),
+      refreshMs: timerMs.default(1_000),
     })
     .prefault({}),
   limits: z
@@ -74,7 +80,7 @@ export const configSchema = z.strictObject({
       historyPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyPerService),
       queuePerWatcher: positiveInt.default(DEFAULT_WATCH_LIMITS.queuePerWatcher),
       maxWatchers: positiveInt.default(DEFAULT_WATCH_LIMITS.maxWatchers),
-      heartbeatMs: positiveInt.default(DEFAULT_WATCH_LIMITS.heartbeatMs),
+      heartbeatMs: timerMs.default(DEFAULT_WATCH_LIMITS.heartbeatMs),
     })
     .prefault({}),
   health: z
@@ -96,7 +102,7 @@ export const configSchema = z.strictObject({
   replicas: z
     .strictObject({
       /** How often a replica tells the others its in-flight counts (with Redis); the staleness bound of that view. */
-      loadShareIntervalMs: positiveInt.default(1_000),
+      loadShareIntervalMs: timerMs.default(1_000),
     })
     .prefault({}),
   quota: z
@@ -132,13 +138,13 @@ export const configSchema = z.strictObject({
         .regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, "must be host:port[,host:port...]")
         .optional(),
       prefix: z.string().min(1).default("fulcrum"),
-      commandTimeoutMs: positiveInt.default(1_000),
+      commandTimeoutMs: timerMs.default(1_000),
       /** How long startup waits for Redis to be ready (refused connections are retried) before it exits. */
-      connectTimeoutMs: positiveInt.default(5_000),
+      connectTimeoutMs: timerMs.default(5_000),
     })
     .prefault({})
     .refine((r) => !(r.url && r.cluster), { message: "set url or cluster, not both", path: ["cluster"] }),
-  shutdownDeadlineMs: positiveInt.default(10_000),
+  shutdownDeadlineMs: timerMs.default(10_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -1,7 +1,7 @@
 import type { BackendInput } from "../model/input.js";
 import type { RegistryLimits } from "../model/limits.js";
 import type { BackendSpec, QuotaAlgorithm, QuotaLimitSpec } from "../model/specs.js";
-import type { Violations } from "../model/violations.js";
+import { describeMs, type Violations } from "../model/violations.js";
 import { parseHostPort } from "./address.js";
 import * as D from "./defaults.js";
 import { resolveHealthCheck } from "./resolve-health-check.js";
@@ -10,6 +10,8 @@ import { resolveHealthCheck } from "./resolve-health-check.js";
 const NAME = /^[A-Za-z0-9[][A-Za-z0-9._\-/:[\]@]*$/;
 const QUOTA_ALGORITHMS: readonly QuotaAlgorithm[] = ["sliding_window", "token_bucket", "fixed_window"];
 const MAX_QUOTA_BUCKETS = 600;
+/** The longest quota window: a year and a day. Windows are compared with the clock, never waited on with a timer. */
+const MAX_QUOTA_WINDOW_MS = 366 * 86_400_000;
 
 /** Checks a service or backend name; returns true when it is good. */
 export function checkName(field: string, name: string, limits: RegistryLimits, v: Violations): boolean {
@@ -107,8 +109,11 @@ function resolveQuotas(
     dimensions.add(dimension);
     if (q.limit === undefined || !Number.isFinite(q.limit) || q.limit <= 0)
       v.add(`${at}.limit`, `must be a number > 0, got ${q.limit ?? 0}`);
-    if (!q.windowMs || q.windowMs <= 0)
-      v.add(`${at}.window`, `must be a duration > 0, got ${q.windowMs ?? 0} ms`);
+    if (!q.windowMs || !(q.windowMs > 0 && q.windowMs <= MAX_QUOTA_WINDOW_MS))
+      v.add(
+        `${at}.window`,
+        `must be a duration > 0 and at most ${MAX_QUOTA_WINDOW_MS} ms (${describeMs(MAX_QUOTA_WINDOW_MS)}), got ${q.windowMs ?? 0} ms`,
+      );
     const algorithm = q.algorithm ?? "sliding_window";
     if (!QUOTA_ALGORITHMS.includes(algorithm)) v.add(`${at}.algorithm`, `unknown algorithm ${algorithm}`);
     return {

@@ -152,10 +152,13 @@ export class ServiceRegistry {
     drain: boolean,
     drainTimeoutMs: number,
   ): Promise<{ version: number; removed: number; draining: number }> {
+    const v = new Violations();
+    const timeoutMs = v.duration("drain_timeout", drainTimeoutMs, DEFAULT_DRAIN_TIMEOUT_MS);
+    v.throwIfAny();
     this.entry(service);
     let removed = 0;
     let draining = 0;
-    const deadline = this.options.clock.now() + (drainTimeoutMs || DEFAULT_DRAIN_TIMEOUT_MS);
+    const deadline = this.options.clock.now() + timeoutMs;
     await this.mutate(service, (current) => {
       const plan =
         current &&
