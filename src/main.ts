@@ -7,6 +7,9 @@ import closeWithGrace from "close-with-grace";
 import { Command, InvalidArgumentError } from "commander";
 import { createApp } from "./app/create-app.js";
 import { StartupError } from "./app/startup-error.js";
+import { addAdminCommands } from "./cli/admin-commands.js";
+import { withClientFlags } from "./cli/command-runner.js";
+import { addQueryCommands } from "./cli/query-commands.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
 import { redactUrl } from "./config/redact.js";
@@ -156,28 +159,25 @@ program
     }
   });
 
-program
-  .command("watch")
+addQueryCommands(program);
+addAdminCommands(program, (path) => readFileSync(path, "utf8"));
+
+withClientFlags(program.command("watch"))
   .description(
-    "print a live line per change of the named services (all when none): health, membership, drain",
+    "print a live line per change of the named services (all when none); resumes after a reconnect",
   )
   .argument("[services...]", "service names")
-  .option("-s, --server <url>", "a Fulcrum gRPC or web address", "http://127.0.0.1:4770")
+  .addHelpText("after", "\nExample:\n  fulcrum watch payments --server 127.0.0.1:4770")
   .action(async (services: string[], flags: { server: string }) => {
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
-    try {
-      await runWatchCommand({
-        server: flags.server,
-        services,
-        write: (line) => process.stdout.write(`${line}\n`),
-        signal: abort.signal,
-      });
-    } catch (error) {
-      if (abort.signal.aborted) return;
-      process.stderr.write(`fulcrum watch: ${(error as Error).message}\n`);
-      process.exit(1);
-    }
+    process.once("SIGTERM", () => abort.abort());
+    await runWatchCommand({
+      server: flags.server,
+      services,
+      write: (line) => process.stdout.write(`${line}\n`),
+      signal: abort.signal,
+    });
   });
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@ import { startFulcrum } from "../support/server.js";
 afterEach(killCliProcesses);
 const run = runCli;
 
-describe("fulcrum CLI", () => {
+describe("fulcrum CLI", { timeout: 90_000 }, () => {
   it("--help lists serve and its flags", async () => {
     const top = run(["--help"]);
     expect(await top.exited).toBe(0);

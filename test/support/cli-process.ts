@@ -46,7 +46,7 @@ export function killCliProcesses(): void {
 }
 
 /** Waits until `predicate` holds (a process printed something), at most `ms` (eventually.ts polling). */
-export function until(predicate: () => boolean, ms = 15_000): Promise<void> {
+export function until(predicate: () => boolean, ms = 60_000): Promise<void> {
   return untilHolds(predicate, ms);
 }
 

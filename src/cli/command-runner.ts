@@ -1,0 +1,44 @@
+/** What every client command shares: the --server / --json flags, output, and exit codes. */
+import type { Command } from "commander";
+import { connectTo, DEFAULT_SERVER, describeFailure, exitCodeOf, type FulcrumClients } from "./client.js";
+
+/** The global flags of client commands. */
+export interface ClientFlags {
+  readonly server: string;
+  readonly json?: boolean;
+}
+
+/** What a command's body gets: clients and a way to print either text or JSON. */
+export interface CommandContext {
+  readonly clients: FulcrumClients;
+  readonly flags: ClientFlags;
+  /** Prints `json` (as JSON) with --json, else `text`. */
+  print(text: string, json: unknown): void;
+}
+
+/** Adds --server and --json to a client command. */
+export function withClientFlags(command: Command): Command {
+  return command
+    .option("-s, --server <host:port>", "a Fulcrum gRPC address", DEFAULT_SERVER)
+    .option("--json", "print JSON for scripts");
+}
+
+/**
+ * Runs a command body against the server; a failed call prints one line on stderr and exits
+ * with the gRPC status code (exitCodeOf).
+ */
+export async function runClientCommand(flags: ClientFlags, body: (context: CommandContext) => Promise<void>) {
+  const context: CommandContext = {
+    clients: connectTo(flags.server),
+    flags,
+    print(text, json) {
+      process.stdout.write(`${flags.json ? JSON.stringify(json, null, 2) : text}\n`);
+    },
+  };
+  try {
+    await body(context);
+  } catch (error) {
+    process.stderr.write(`fulcrum: ${describeFailure(error, flags.server)}\n`);
+    process.exit(exitCodeOf(error));
+  }
+}
