@@ -1,16 +1,17 @@
 import { DEFAULT_REGISTER_MODE, type RegisterInput } from "../model/input.js";
 import type { RegistryLimits } from "../model/limits.js";
 import type { MemberBackend, MemberService, MembershipFollower } from "../model/membership.js";
-import type { HealthState, ServiceConfig } from "../model/specs.js";
+import type { HealthState } from "../model/specs.js";
 import type { ServiceStatus } from "../model/status.js";
 import type { StrategyParser } from "../model/strategy-parser.js";
 import { Violations } from "../model/violations.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS } from "./defaults.js";
-import type { ServiceChange, ServiceEventListener } from "./events.js";
+import type { ServiceEventListener } from "./events.js";
 import { logFailure } from "./log-failure.js";
 import { type Plan, planDrain, planHealth, planRegister, planRemove } from "./plan.js";
+import { extendLeases, memberOf, type Registered, refreshChange, statusOf, storedOf } from "./registered.js";
 import type { AppendedEntry, LeaseRenewal, RegistryLog, StoredService } from "./registry-log.js";
 import { checkName, resolveBackends } from "./resolve-backends.js";
 import { resolveServiceConfig } from "./resolve-config.js";
@@ -40,14 +41,6 @@ export interface ServiceSummary {
   readonly version: number;
   readonly backends: number;
   readonly healthy: number;
-}
-
-/** One registered service as the registry keeps it: members in registration order. */
-interface Registered {
-  readonly name: string;
-  config: ServiceConfig;
-  version: number;
-  backends: Map<string, MemberBackend>;
 }
 
 /**
@@ -267,7 +260,7 @@ export class ServiceRegistry {
 
   /** GetService. */
   describe(service: string): ServiceStatus {
-    return this.statusOf(this.entry(service));
+    return statusOf(this.entry(service), this.options.members);
   }
 
   /** ListServices, sorted by name. */
@@ -343,7 +336,7 @@ export class ServiceRegistry {
       this.options.onEvent({
         service: entry.service,
         version: entry.firstVersion + i,
-        change: live ? this.refresh(change, live) : change,
+        change: live ? refreshChange(change, live, this.options.members) : change,
       });
     });
   }
@@ -376,33 +369,6 @@ export class ServiceRegistry {
   private uninstall(service: string): boolean {
     this.options.members.removed(service);
     return this.services.delete(service);
-  }
-
-  private statusOf(entry: Registered): ServiceStatus {
-    const { members } = this.options;
-    return {
-      name: entry.name,
-      config: entry.config,
-      version: entry.version,
-      backends: [...entry.backends.values()].map((backend) => members.describe(entry.name, backend)),
-    };
-  }
-
-  /** Events carry the live view of what they describe, as the replica applying them sees it. */
-  private refresh(change: ServiceChange, entry: Registered): ServiceChange {
-    switch (change.kind) {
-      case "snapshot":
-        return { kind: "snapshot", status: this.statusOf(entry) };
-      case "backend_added":
-      case "backend_updated": {
-        const member = entry.backends.get(change.backend.spec.id);
-        return member
-          ? { kind: change.kind, backend: this.options.members.describe(entry.name, member) }
-          : change;
-      }
-      default:
-        return change;
-    }
   }
 
   private onRemoteEntry(entry: AppendedEntry): void {
@@ -438,7 +404,7 @@ export class ServiceRegistry {
     this.options.onEvent({
       service,
       version,
-      change: { kind: "snapshot", status: this.statusOf(entry) },
+      change: { kind: "snapshot", status: statusOf(entry, this.options.members) },
     });
   }
 
@@ -453,7 +419,7 @@ export class ServiceRegistry {
       this.options.onEvent({
         service: stored.name,
         version,
-        change: { kind: "snapshot", status: this.statusOf(entry) },
+        change: { kind: "snapshot", status: statusOf(entry, this.options.members) },
       });
     }
   }
@@ -462,29 +428,5 @@ export class ServiceRegistry {
     const tracked = work.catch((error: unknown) => this.options.onBackgroundError(what, error));
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
-  }
-}
-
-/** One service's membership as the follower and `find` see it. */
-function memberOf(entry: Registered): MemberService {
-  return {
-    name: entry.name,
-    config: entry.config,
-    version: entry.version,
-    backends: [...entry.backends.values()],
-  };
-}
-
-/** The part every replica shares. */
-function storedOf(entry: Registered): StoredService {
-  return { name: entry.name, config: entry.config, backends: [...entry.backends.values()] };
-}
-
-/** Leases only ever move later: a renewal heard late never shortens one. */
-function extendLeases(entry: Registered, expiries: Readonly<Record<string, number>>): void {
-  for (const [id, expiresAt] of Object.entries(expiries)) {
-    const backend = entry.backends.get(id);
-    if (backend && expiresAt > backend.leaseExpiresAt)
-      entry.backends.set(id, { ...backend, leaseExpiresAt: expiresAt });
   }
 }
