@@ -83,7 +83,7 @@ export async function registerLoadServices(
 export interface LoadTally {
   /** Successful calls by method. */
   readonly ok: Record<string, number>;
-  /** Failed calls by `method status`, e.g. `Register Unavailable`. */
+  /** Failed calls by `method status`, e.g. `Register Unavailable` (methods: Select, PinSelect, QuotaSelect, Report, Register, EndSession). */
   readonly failed: Record<string, number>;
   /** The first message of each failure kind, to tell failure modes apart. */
   readonly failureMessages: Record<string, string>;
@@ -172,10 +172,11 @@ async function selectAndReport(
   tally: LoadTally,
   service: string,
   extra: { sessionId?: string; command?: string },
+  method = "Select",
 ) {
   try {
     const picked = await clients.balancer.select({ service, ...extra }, timeout());
-    count(tally.ok, "Select");
+    count(tally.ok, method);
     try {
       await clients.balancer.report({ outcomes: [{ ticket: picked.ticket, result: 1 }] }, timeout());
       count(tally.ok, "Report");
@@ -184,7 +185,7 @@ async function selectAndReport(
     }
     return picked;
   } catch (error) {
-    noteFailure(tally, "Select", error);
+    noteFailure(tally, method, error);
     return undefined;
   }
 }
@@ -206,10 +207,13 @@ async function register(clients: ReplicaClients, tally: LoadTally, id: string, n
 }
 
 async function pinSession(clients: ReplicaClients, tally: LoadTally, sessionId: string, n: number) {
-  const picked = await selectAndReport(clients, tally, LOAD_SERVICES.sessions, {
-    sessionId,
-    command: "GROUP misc.test",
-  });
+  const picked = await selectAndReport(
+    clients,
+    tally,
+    LOAD_SERVICES.sessions,
+    { sessionId, command: "GROUP misc.test" },
+    "PinSelect",
+  );
   const backendId = picked?.backends[0]?.id;
   if (!backendId) return;
   // One session in four ends; the others stay pinned for the check afterwards.
@@ -230,7 +234,7 @@ async function quotaSelect(clients: ReplicaClients, tally: LoadTally) {
   try {
     const picked = await clients.balancer.select({ service: LOAD_SERVICES.quota }, timeout());
     tally.quotaAdmissions.push(Date.now());
-    count(tally.ok, "Select");
+    count(tally.ok, "QuotaSelect");
     await clients.balancer
       .report({ outcomes: [{ ticket: picked.ticket, result: 1 }] }, timeout())
       .catch((error: unknown) => noteFailure(tally, "Report", error));
@@ -239,7 +243,7 @@ async function quotaSelect(clients: ReplicaClients, tally: LoadTally) {
       tally.quotaRefused++;
       return;
     }
-    noteFailure(tally, "Select", error);
+    noteFailure(tally, "QuotaSelect", error);
   }
 }
 
