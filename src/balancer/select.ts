@@ -8,6 +8,7 @@
  * has no filters and count is 1, beyond the answer itself.
  */
 import type { BackendState } from "./backend-state.js";
+import type { Refusal } from "./decision.js";
 import type { Explanation } from "./explanation.js";
 import { explainSelection, type PickTrace } from "./explanation.js";
 import { pastShare } from "./filters/backpressure.js";
@@ -28,18 +29,13 @@ export type SelectDecision =
       readonly degraded: boolean;
       readonly explanation?: Explanation | undefined;
     }
-  | {
-      /** No backend left: unhealthy, draining, excluded, labels, backpressure (UNAVAILABLE). */
-      readonly kind: "unavailable";
-      readonly message: string;
-      readonly explanation?: Explanation | undefined;
-    }
-  | {
-      /** Backends were left by every filter but quota (RESOURCE_EXHAUSTED, Q5). */
-      readonly kind: "exhausted";
-      readonly message: string;
-      readonly explanation?: Explanation | undefined;
-    };
+  | Exclude<Refusal, { readonly kind: "not_found" }>;
+
+/**
+ * The back-off a BACKPRESSURE refusal suggests when no backend has a latency estimate yet:
+ * about one short call, after which in-flight slots have usually come free.
+ */
+export const DEFAULT_BACKPRESSURE_RETRY_MS = 20;
 
 /** The two passes of one pick: strict skips soft-backpressured backends; relaxed (if any) admits them. */
 interface Passes {
@@ -165,21 +161,21 @@ function recordTrace(trace: PickTrace, from: typeof last): void {
   trace.links.push(pool.lastLink);
 }
 
-/** Why nothing was picked: unavailable (with the filters that emptied the tiers) or exhausted (quota). */
-function describeFailure(
-  snapshot: Snapshot,
-  query: SelectQuery,
-  context: PickContext,
-): { kind: "unavailable" | "exhausted"; message: string } {
+/** Why nothing was picked, with what the caller can do about it (E1). */
+function describeFailure(snapshot: Snapshot, query: SelectQuery, context: PickContext): SelectDecision {
   const { backends, routes, config } = snapshot;
-  if (backends.length === 0) return { kind: "unavailable", message: "service has no backends" };
+  if (backends.length === 0)
+    return { kind: "unavailable", reason: "NO_BACKENDS", message: "service has no backends" };
   if (routes.length === 0) {
     const draining = backends.filter((b) => b.draining).length;
     const ejected = backends.filter((b) => !b.draining && b.ejectedUntil > 0).length;
     const unhealthy = backends.length - draining - ejected;
     return {
       kind: "unavailable",
+      reason: "NO_HEALTHY_BACKEND",
       message: `none of ${backends.length} backends is eligible (${unhealthy} unhealthy, ${ejected} ejected, ${draining} draining; fail_open is off)`,
+      // An unhealthy backend gets its next chance after a probe interval; draining ones never come back.
+      ...(unhealthy + ejected > 0 && { retryAfterMs: config.health.probeIntervalMs }),
     };
   }
   const candidates = new Set(routes.flatMap((route) => route.pool.backends));
@@ -187,7 +183,24 @@ function describeFailure(
   const left = [...candidates].filter(withoutQuota);
   if (left.length > 0 && quotaFilterActive(context.quota, config.quota)) {
     if (left.every((b) => outOfQuota(b, context.quota, config.quota)))
-      return { kind: "exhausted", message: `every one of ${left.length} eligible backends is out of quota` };
+      return {
+        kind: "exhausted",
+        reason: "QUOTA_EXHAUSTED",
+        message: `every one of ${left.length} eligible backends is out of quota`,
+      };
+  }
+  const hard = config.load.backpressureHardPercent;
+  if (left.length > 0 && snapshot.backpressure && left.every((b) => pastShare(b, hard))) {
+    const latencies = left.map((b) => b.ewmaLatencyMs).filter((ms) => ms > 0);
+    return {
+      kind: "unavailable",
+      reason: "BACKPRESSURE",
+      message: `every one of ${left.length} eligible backends is past ${hard}% of max_connections in flight (backpressure_hard_percent)`,
+      retryAfterMs: Math.max(
+        1,
+        Math.ceil(latencies.length > 0 ? Math.min(...latencies) : DEFAULT_BACKPRESSURE_RETRY_MS),
+      ),
+    };
   }
   const why = [
     query.exclude.length > 0 && "exclude",
@@ -196,6 +209,7 @@ function describeFailure(
   ].filter(Boolean);
   return {
     kind: "unavailable",
+    reason: "NO_MATCHING_BACKEND",
     message: `no eligible backend left after ${why.join(" and ") || "filters"} (${candidates.size} eligible before)`,
   };
 }

@@ -287,6 +287,7 @@ export class QuotaGate implements QuotaView {
         : `the first frees up in ${retry} ms`;
     return {
       kind: "exhausted",
+      reason: "QUOTA_EXHAUSTED",
       message: `service ${JSON.stringify(service)}: ${tried} eligible backend(s) out of quota for this cost; ${when}`,
       ...(retry !== undefined && { retryAfterMs: retry }),
     };

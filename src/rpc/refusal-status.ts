@@ -1,23 +1,26 @@
 /**
  * The one place a Select's refusal (balancer/decision.ts) becomes an error status: NOT_FOUND,
- * UNAVAILABLE, or RESOURCE_EXHAUSTED with RetryInfo when the quota layer knows when a backend
- * frees up (Q5).
+ * UNAVAILABLE, or RESOURCE_EXHAUSTED (quota, Q5; backpressure), each with its ErrorInfo reason
+ * and a RetryInfo where a retry can succeed (E1; the reasons are listed in decision.ts).
  */
 import type { Refusal } from "../balancer/decision.js";
 import { FulcrumError } from "../shared/errors.js";
 
-/** The error the rpc edge answers for `refusal`. */
+/** The error the rpc edge answers for `refusal`: its reason as ErrorInfo, RetryInfo when a retry can succeed (E1). */
 export function refusalError(refusal: Refusal): FulcrumError {
+  const retry = refusal.kind === "not_found" ? undefined : refusal.retryAfterMs;
+  const detail = { reason: refusal.reason, ...(retry !== undefined && { retryAfterMs: retry }) };
   switch (refusal.kind) {
     case "not_found":
-      return new FulcrumError("not_found", refusal.message);
+      return new FulcrumError("not_found", refusal.message, detail);
     case "unavailable":
-      return new FulcrumError("unavailable", refusal.message);
-    case "exhausted":
+      // Backpressure is load, not an outage: a short back-off succeeds (RESOURCE_EXHAUSTED).
       return new FulcrumError(
-        "resource_exhausted",
+        refusal.reason === "BACKPRESSURE" ? "resource_exhausted" : "unavailable",
         refusal.message,
-        refusal.retryAfterMs === undefined ? {} : { retryAfterMs: refusal.retryAfterMs },
+        detail,
       );
+    case "exhausted":
+      return new FulcrumError("resource_exhausted", refusal.message, detail);
   }
 }

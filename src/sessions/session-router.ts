@@ -202,7 +202,7 @@ export class SessionRouter {
         const plain = balancer.choose(live, single);
         if (plain.kind !== "picked") return plain;
         const message = `service ${JSON.stringify(service)}: no backend can take session ${JSON.stringify(sessionId)}`;
-        return { kind: "unavailable", message };
+        return { kind: "unavailable", reason: "NO_MATCHING_BACKEND", message };
       }
     }
   }
@@ -217,7 +217,7 @@ export class SessionRouter {
     const backend = live.backends.get(backendId);
     if (!backend) {
       const message = `service ${JSON.stringify(live.name)}: pinned backend ${JSON.stringify(backendId)} is gone`;
-      return Promise.resolve({ kind: "unavailable", message });
+      return Promise.resolve({ kind: "unavailable", reason: "SESSION_BACKEND_LOST", message });
     }
     const explanation = explainFor ? pinExplanation(live, backendId, explainFor) : undefined;
     return this.commitChoice(

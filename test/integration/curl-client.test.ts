@@ -328,9 +328,10 @@ describe("curl against the real server", () => {
 
     const unknown = await select({ service: "curl-no-such-service" });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({
+    expect(unknown.json).toMatchObject({
       code: "not_found",
       message: 'service "curl-no-such-service" is not registered',
+      details: [{ type: "google.rpc.ErrorInfo" }],
     });
 
     const after = await getService(service);
