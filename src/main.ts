@@ -32,6 +32,8 @@ interface ServeFlags {
   redis?: string;
   redisCluster?: string;
   state?: StateOverrides;
+  tokensFile?: string;
+  insecure?: boolean;
 }
 
 function overridesFrom(flags: ServeFlags): Record<string, unknown> {
@@ -51,11 +53,16 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
     ...(flags.redis && { url: flags.redis }),
     ...(flags.redisCluster && { cluster: flags.redisCluster }),
   };
+  const auth = {
+    ...(flags.tokensFile && { tokensFile: flags.tokensFile }),
+    ...(flags.insecure && { insecure: true }),
+  };
   return {
     grpc,
     web,
     xds,
     redis,
+    auth,
     ...(flags.logLevel && { logLevel: flags.logLevel }),
     ...(flags.state && { state: flags.state }),
   };
@@ -142,6 +149,14 @@ program
     "--state <kind.field=value>",
     "state.<kind>.<field> (repeatable), e.g. --state pins.failureMode=l1Only (docs/state.md)",
     collectStateFlag,
+  )
+  .option(
+    "--tokens-file <file>",
+    `YAML tokens file: who may call which verb on which service (env ${environmentVariable(["auth", "tokensFile"])})`,
+  )
+  .option(
+    "--insecure",
+    `serve without a tokens file on a non-loopback address (env ${environmentVariable(["auth", "insecure"])}=true)`,
   )
   .option(
     "--log-level <level>",

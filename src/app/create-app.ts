@@ -17,6 +17,7 @@ import { createRegistryServiceImpl } from "../rpc/registry-service.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
 import type { WatchHub } from "../watch/watch-hub.js";
+import { createAccessControl } from "./access-control.js";
 import { buildCore, type Core } from "./build-core.js";
 import { createHttpRoutes } from "./http-routes.js";
 import { startReplicaLinks } from "./replica-links.js";
@@ -52,6 +53,7 @@ function bindingsOf(
   metrics: Metrics,
   logger: Logger,
   encodings: EncodingCache,
+  authorize: (binding: ServiceBinding) => ServiceBinding,
 ): ServiceBinding[] {
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const observe = (method: string, code: string, seconds: number) => {
@@ -64,7 +66,7 @@ function bindingsOf(
   return [
     { service: RegistryService, impl: registryImpl as ServiceBinding["impl"] },
     { service: BalancerService, impl: balancerImpl as ServiceBinding["impl"] },
-  ].map((binding) => observeBinding(binding, observe));
+  ].map((binding) => observeBinding(authorize(binding), observe));
 }
 
 /**
@@ -95,10 +97,11 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const logger = deps.logger ?? createLogger(config.logLevel);
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const metrics = createMetrics();
+  const access = createAccessControl(config, logger);
   const state = await createStateStore(config, logger, clock);
   const core = await buildCore({ config, clock, random, logger, metrics, state });
   const encodings = new EncodingCache();
-  const bindings = bindingsOf(core, metrics, logger, encodings);
+  const bindings = bindingsOf(core, metrics, logger, encodings, access.wrap);
   let ready = false;
   const errorLimits = {
     maxViolations: config.limits.maxErrorViolations,
@@ -111,7 +114,13 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     await state.close();
   };
   const grpcServer = await bound("gRPC", "grpc", config.grpc, stopCore, () =>
-    startGrpcServer({ ...config.grpc, ...common, encodings }),
+    startGrpcServer({
+      ...config.grpc,
+      ...common,
+      encodings,
+      ...(access.grpcContextValues && { contextValuesOf: access.grpcContextValues }),
+      ...(access.grpcInterceptors && { interceptors: access.grpcInterceptors }),
+    }),
   );
   const webServer = await bound(
     "web",
@@ -126,7 +135,8 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         ...config.web,
         ...common,
         timeouts: config.web,
-        routes: createHttpRoutes(metrics, () => ready),
+        routes: [...(access.httpGuard ? [access.httpGuard] : []), ...createHttpRoutes(metrics, () => ready)],
+        ...(access.webContextValues && { contextValues: access.webContextValues }),
       }),
   );
   const xdsServer = await bound(
@@ -176,6 +186,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         await core.registry.settled();
         core.registry.stop();
         await state.close();
+        access.close();
       })();
       return closing;
     },

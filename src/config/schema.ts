@@ -144,6 +144,21 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .refine((r) => !(r.url && r.cluster), { message: "set url or cluster, not both", path: ["cluster"] }),
+  auth: z
+    .strictObject({
+      /**
+       * YAML file of tokens (name, SHA-256, scopes) and client-certificate identities
+       * (behaviour.md A2), re-read when it changes. Unset: no authorization (loopback only, A3).
+       */
+      tokensFile: z.string().min(1).optional(),
+      /** When true, grpc.health.v1 and the web port's plain HTTP paths need a known caller too. */
+      protectProbes: z.boolean().default(false),
+      /** How often the tokens file (and TLS files) are checked for changes. */
+      reloadCheckMs: timerMs.default(1_000),
+      /** Serve without authorization on a non-loopback address anyway (A3); logs a warning. */
+      insecure: z.boolean().default(false),
+    })
+    .prefault({}),
   shutdownDeadlineMs: timerMs.default(10_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

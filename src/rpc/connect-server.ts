@@ -4,7 +4,9 @@
  * by the HTTP/2 connection preface. Plain HTTP routes (/healthz, /readyz, /metrics, the
  * dashboard) are served by the fallback handler. Sockets, timeouts and shutdown: web-listener.ts.
  */
-import { ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import type * as http from "node:http";
+import type * as http2 from "node:http2";
+import { ConnectError, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
 import * as codec from "./codec/index.js";
@@ -36,6 +38,8 @@ export interface ConnectServerOptions {
   readonly errorLimits: ErrorSizeLimits;
   readonly timeouts: WebTimeouts;
   readonly log: ErrorLogger;
+  /** Per-request context values (the caller's credentials). */
+  readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
 }
 
 /** A running web server. */
@@ -110,6 +114,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
       for (const binding of options.bindings)
         routeStrictly(router, binding, options.log, options.errorLimits);
     },
+    ...(options.contextValues && { contextValues: options.contextValues }),
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     fallback(req, res) {

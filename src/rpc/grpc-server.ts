@@ -5,7 +5,7 @@
  */
 
 import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
+import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import * as codec from "./codec/index.js";
@@ -27,6 +27,9 @@ export interface ServiceBinding {
   readonly impl: Record<string, (...args: any[]) => any>;
 }
 
+/** What every kind of grpc-js call tells about its caller. */
+export type GrpcCallInfo = Pick<grpc.ServerUnaryCall<unknown, unknown>, "metadata" | "getAuthContext">;
+
 /** Options of the gRPC server. */
 export interface GrpcServerOptions {
   readonly host: string;
@@ -39,6 +42,12 @@ export interface GrpcServerOptions {
   readonly log: ErrorLogger;
   /** The server's encoding cache, shared with the service implementations. */
   readonly encodings: codec.EncodingCache;
+  /** Per-call context values (the caller's credentials); unset, unary calls share one context. */
+  readonly contextValuesOf?: (call: GrpcCallInfo) => ContextValues;
+  /** grpc-js server interceptors, for every service served here (health and reflection too). */
+  readonly interceptors?: grpc.ServerInterceptor[];
+  /** TLS (and mTLS) credentials; unset, plaintext h2c. */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /** Default of grpc.idleTimeoutMs: clients reconnect transparently after an idle GOAWAY. */
@@ -90,15 +99,24 @@ function failStream(
 /** Unary handlers never wait on the signal: one shared, never-aborted context saves an AbortController per call. */
 const UNARY_CONTEXT = { signal: new AbortController().signal } as HandlerContext;
 
+/** Builds a call's context values, when the server was given a way to. */
+type ValuesOf = GrpcServerOptions["contextValuesOf"];
+
+function unaryContextOf(call: GrpcCallInfo, valuesOf: ValuesOf): HandlerContext {
+  return valuesOf
+    ? ({ signal: UNARY_CONTEXT.signal, values: valuesOf(call) } as HandlerContext)
+    : UNARY_CONTEXT;
+}
+
 /** A context whose signal aborts when a streaming call is cancelled or closed. */
-function streamContextOf(call: NodeJS.EventEmitter): HandlerContext {
+function streamContextOf(call: NodeJS.EventEmitter & GrpcCallInfo, valuesOf: ValuesOf): HandlerContext {
   const controller = new AbortController();
   const abort = () => {
     if (!controller.signal.aborted) controller.abort();
   };
   call.once("cancelled", abort);
   call.once("close", abort);
-  return { signal: controller.signal } as HandlerContext;
+  return { signal: controller.signal, ...(valuesOf && { values: valuesOf(call) }) } as HandlerContext;
 }
 
 /**
@@ -138,13 +156,14 @@ function handlerFor(
   method: DescMethod,
   fn: (...args: unknown[]) => unknown,
   statusOf: StatusOf,
+  valuesOf: ValuesOf,
 ): grpc.UntypedHandleCall {
   switch (method.methodKind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         if (call.request instanceof MalformedRequest) return callback(statusOf(call.request.error));
         try {
-          const result = fn(call.request, UNARY_CONTEXT);
+          const result = fn(call.request, unaryContextOf(call, valuesOf));
           if (result instanceof Promise)
             result.then(
               (r) => callback(null, r),
@@ -158,21 +177,21 @@ function handlerFor(
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
         if (call.request instanceof MalformedRequest) return failStream(call, statusOf(call.request.error));
-        writeAll(call, fn(call.request, streamContextOf(call)) as AsyncIterable<unknown>).then(
+        writeAll(call, fn(call.request, streamContextOf(call, valuesOf)) as AsyncIterable<unknown>).then(
           () => call.end(),
           (error) => failStream(call, statusOf(error)),
         );
       };
     case "client_streaming":
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        (fn(requestsOf(call), streamContextOf(call)) as Promise<unknown>).then(
+        (fn(requestsOf(call), streamContextOf(call, valuesOf)) as Promise<unknown>).then(
           (r) => callback(null, r),
           (e) => callback(statusOf(e)),
         );
       };
     case "bidi_streaming":
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        writeAll(call, fn(requestsOf(call), streamContextOf(call)) as AsyncIterable<unknown>).then(
+        writeAll(call, fn(requestsOf(call), streamContextOf(call, valuesOf)) as AsyncIterable<unknown>).then(
           () => call.end(),
           (error) => failStream(call, statusOf(error)),
         );
@@ -180,7 +199,12 @@ function handlerFor(
   }
 }
 
-function definitionOf(binding: ServiceBinding, statusOf: StatusOf, encodings: codec.EncodingCache) {
+function definitionOf(
+  binding: ServiceBinding,
+  statusOf: StatusOf,
+  encodings: codec.EncodingCache,
+  valuesOf: ValuesOf,
+) {
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of binding.service.methods) {
@@ -195,7 +219,7 @@ function definitionOf(binding: ServiceBinding, statusOf: StatusOf, encodings: co
       originalName: method.name,
     };
     const fn = binding.impl[method.localName];
-    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf);
+    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf);
   }
   return { definition, handlers };
 }
@@ -208,9 +232,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
     "grpc.max_connection_idle_ms": options.idleTimeoutMs,
+    ...(options.interceptors && { interceptors: options.interceptors }),
   });
   for (const binding of options.bindings) {
-    const { definition, handlers } = definitionOf(binding, statusOf, options.encodings);
+    const { definition, handlers } = definitionOf(
+      binding,
+      statusOf,
+      options.encodings,
+      options.contextValuesOf,
+    );
     server.addService(definition as grpc.ServiceDefinition, handlers);
   }
   const health = new HealthImplementation({ "": "NOT_SERVING" });
@@ -222,7 +252,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.host}:${options.port}`,
-      grpc.ServerCredentials.createInsecure(),
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
       (error, bound) => (error ? reject(error) : resolve(bound)),
     );
   });
