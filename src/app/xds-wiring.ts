@@ -41,6 +41,8 @@ export function startXds(
       },
       streams: (protocol, open) => metrics.setXdsStreams(protocol, open),
       rejected: (message) => logger.warn({ xds: { message } }, `xDS stream ended: ${message}`),
+      failed: (cause) =>
+        logger.error({ err: cause }, "xDS resources could not be rebuilt; streams keep their last answer"),
     },
   });
 }

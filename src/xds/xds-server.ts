@@ -30,6 +30,8 @@ export interface XdsServerObserver extends XdsObserver {
   streams(protocol: XdsProtocol, open: number): void;
   /** A stream ended with an error the client caused (the message names the field or limit). */
   rejected(message: string): void;
+  /** Rebuilding resources after a change failed (a bug on our side); streams keep their last answer. */
+  failed(cause: unknown): void;
 }
 
 /** Options of the xDS server. */
@@ -60,7 +62,12 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
   const flush = () => {
     const names = [...dirty];
     dirty.clear();
-    catalog.refresh(names);
+    // Runs from setImmediate: a throw here would end the process, not one request.
+    try {
+      catalog.refresh(names);
+    } catch (cause) {
+      options.observer.failed(cause);
+    }
   };
   const markDirty = (service: string) => {
     if (dirty.size === 0) setImmediate(flush);
