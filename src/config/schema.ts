@@ -64,6 +64,7 @@ export const configSchema = z.strictObject({
       maxBackendsPerService: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxBackendsPerService),
       maxNameLength: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxNameLength),
       maxLabelsPerBackend: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxLabelsPerBackend),
+      maxLabelBytes: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxLabelBytes),
       maxQuotasPerBackend: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxQuotasPerBackend),
       maxSelectCount: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxSelectCount),
       maxExclude: positiveInt.default(DEFAULT_REGISTRY_LIMITS.maxExclude),

@@ -7,6 +7,8 @@ export interface RegistryLimits {
   readonly maxBackendsPerService: number;
   readonly maxNameLength: number;
   readonly maxLabelsPerBackend: number;
+  /** UTF-8 bytes of one label's key plus value (issue 10 item 9: memory is bounded by bytes, not only counts). */
+  readonly maxLabelBytes: number;
   readonly maxQuotasPerBackend: number;
   readonly maxSelectCount: number;
   readonly maxExclude: number;
@@ -17,6 +19,7 @@ export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
   maxBackendsPerService: 10_000,
   maxNameLength: 253,
   maxLabelsPerBackend: 64,
+  maxLabelBytes: 1_024,
   maxQuotasPerBackend: 16,
   maxSelectCount: 64,
   maxExclude: 1_024,

@@ -67,6 +67,14 @@ export function resolveBackends(
       );
     }
     for (const key of labelKeys) if (!key) v.add(`${path}.labels`, "label keys must not be empty");
+    for (const key of labelKeys) {
+      const bytes = Buffer.byteLength(key) + Buffer.byteLength(String(labels[key] ?? ""));
+      if (bytes > limits.maxLabelBytes)
+        v.add(
+          `${path}.labels`,
+          `label ${JSON.stringify(key.slice(0, 64))} is ${bytes} bytes (key + value), over max_label_bytes=${limits.maxLabelBytes}`,
+        );
+    }
     return {
       id,
       address: input.address ?? "",
