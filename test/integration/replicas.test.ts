@@ -110,6 +110,7 @@ describe("replicas on one Redis", () => {
   });
 
   it("C1 C9 P4 a pinned session's Selects are answered from the replica's L1: no Redis command per Select in steady state", async () => {
+    const SELECTS = 50;
     const onA = grpcTransportClients(a.grpcPort);
     await onA.registry.register({
       service: "l1-pins",
@@ -118,20 +119,23 @@ describe("replicas on one Redis", () => {
     });
     const first = await onA.balancer.select({ service: "l1-pins", sessionId: "s-1", command: "GROUP x" });
     await redis.cli("config", "resetstat");
-    for (let i = 0; i < 50; i++) {
+    const started = Date.now();
+    for (let i = 0; i < SELECTS; i++) {
       const again = await onA.balancer.select({ service: "l1-pins", sessionId: "s-1", command: "NEXT" });
       expect(again.backends[0]?.id).toBe(first.backends[0]?.id);
       await onA.balancer.report({ outcomes: [{ ticket: again.ticket, result: 1 }] });
     }
     const stats = await redis.cli("info", "commandstats");
-    // Periodic load shares (PUBLISH every 100 ms per replica here) do not scale with Selects; nothing else may run.
-    const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)].filter(
-      ([, name]) => name !== "info" && name !== "config",
-    );
-    const perSelect = calls.filter(([, name]) => name !== "publish");
-    expect(perSelect.map(([, name, n]) => `${name}=${n}`)).toEqual([]);
-    const publishes = Number(calls.find(([, name]) => name === "publish")?.[2] ?? 0);
-    expect(publishes).toBeLessThan(50);
+    const elapsedMs = Date.now() - started;
+    // Background work runs on timers, not per Select: load shares (one PUBLISH per replica every
+    // 100 ms here) and the ticket-secret sync (a few commands every 5 s). A command run per Select
+    // would show at least SELECTS calls.
+    const calls = [...stats.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)]
+      .filter(([, name]) => name !== "info" && name !== "config")
+      .map(([, name, n]) => ({ name: name!, n: Number(n) }));
+    const publishBound = 2 * Math.ceil(elapsedMs / 100) + 2;
+    const tooMany = calls.filter(({ name, n }) => (name === "publish" ? n > publishBound : n >= SELECTS / 2));
+    expect(tooMany).toEqual([]);
   });
 
   it("in-flight counts are shared between replicas: least_load on B avoids what A has in flight", async () => {

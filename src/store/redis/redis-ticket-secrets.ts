@@ -30,6 +30,8 @@ export interface RedisTicketSecretsOptions {
 /** The ticket secrets one replica shares with the others through Redis. */
 export class RedisTicketSecrets {
   private secrets: SharedTicketSecrets;
+  /** Every secret this replica has signed with: the ones it re-publishes. */
+  private readonly signedWith = new Set<string>();
   private readonly signingKey: string;
   private readonly acceptedKey: string;
   private readonly onReady = () => {
@@ -70,7 +72,10 @@ export class RedisTicketSecrets {
     await client.set(this.signingKey, own.signing, "NX");
     const shared = await client.get(this.signingKey);
     if (!shared) throw new Error(`redis lost ${this.signingKey} right after writing it`);
-    await client.sadd(this.acceptedKey, ...new Set([...own.accepted, shared]));
+    // Only secrets that signed tickets are published: a candidate that lost SET NX never signed
+    // anything, and publishing it on every start would grow the set without bound.
+    this.signedWith.add(shared);
+    await client.sadd(this.acceptedKey, ...this.signedWith);
     const published = await client.smembers(this.acceptedKey);
     const accepted = [shared, ...own.accepted, ...published.filter((s) => !own.accepted.includes(s))];
     this.secrets = { signing: shared, accepted: [...new Set(accepted)].slice(0, MAX_ACCEPTED) };
