@@ -95,6 +95,25 @@ describe("Select refusals carry a reason and, where a retry can succeed, when (E
     expect((await c.balancer.select({ service: "e1-backpressure" })).backends[0]?.id).toBe("a");
   });
 
+  it("E1: a new pin on a backend past its hard in-flight share is refused with BACKPRESSURE, and succeeds once calls finish", async () => {
+    await c.registry.register({
+      service: "e1-pin-backpressure",
+      backends: [{ id: "a", address: "10.0.0.1:80", maxConnections: 4 }],
+    });
+    const held: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const answer = await c.balancer.select({ service: "e1-pin-backpressure" }).catch(() => undefined);
+      if (!answer) break;
+      held.push(answer.ticket);
+    }
+    const pin = { service: "e1-pin-backpressure", sessionId: "conn-1", command: "GROUP misc.test" };
+    const error = await refusal(c.balancer.select(pin));
+    expect([error.code, reasonOf(error)]).toEqual([Code.ResourceExhausted, "BACKPRESSURE"]);
+    expect(retryDelayMs(error)).toBeGreaterThan(0);
+    await c.balancer.report({ outcomes: held.map((ticket) => ({ ticket, result: 1 })) });
+    expect((await c.balancer.select(pin)).backends[0]?.id).toBe("a");
+  });
+
   it("E1: no quota left is RESOURCE_EXHAUSTED with QUOTA_EXHAUSTED and RetryInfo of the first recovery", async () => {
     await c.registry.register({
       service: "e1-quota",
