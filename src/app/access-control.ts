@@ -6,6 +6,7 @@
  */
 import type { ContextValues } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
+import { allows, scopeFor } from "../auth/scopes.js";
 import { ConfigError } from "../config/load-config.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
@@ -16,8 +17,10 @@ import {
   CALL_CREDENTIALS,
   credentialsOfGrpcCall,
   credentialsOfHttpRequest,
+  grpcCredentials,
 } from "../rpc/interceptors/call-credentials.js";
 import { grpcExtrasGuard } from "../rpc/interceptors/grpc-extras-guard.js";
+import type { XdsAuthorizer } from "../xds/stream-access.js";
 import { openAccessFile } from "./access-file.js";
 
 /** What the servers need from access control; all pass-through when auth is off. */
@@ -29,6 +32,8 @@ export interface AccessControl {
   readonly webContextValues?: ConnectServerOptions["contextValues"];
   /** Runs before the web port's plain HTTP routes: answers 401 when probes are protected. */
   readonly httpGuard?: HttpRoute;
+  /** What each xDS stream may read (`watch:<service>`), from the token in its metadata. */
+  readonly xdsAuthorize?: XdsAuthorizer;
   close(): void;
 }
 
@@ -70,6 +75,13 @@ export function createAccessControl(config: FulcrumConfig, logger: Logger): Acce
     grpcContextValues: credentialsOfGrpcCall,
     grpcInterceptors: [grpcExtrasGuard({ table, protectHealth: protect })],
     webContextValues: credentialsOfHttpRequest,
+    xdsAuthorize: (metadata) => {
+      const principal = table().authenticate(grpcCredentials(metadata, undefined));
+      if (!principal)
+        return "missing or unknown credentials: send `authorization: Bearer <token>` in the stream's metadata";
+      return (service) =>
+        allows(principal.grants, "watch", service) ? undefined : scopeFor("watch", service);
+    },
     ...(protect && {
       httpGuard: (req, res) => {
         const credentials = credentialsOfHttpRequest(req).get(CALL_CREDENTIALS);

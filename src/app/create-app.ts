@@ -147,7 +147,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       await Promise.all([grpcServer.close(0), webServer.close(0)]);
       await stopCore();
     },
-    () => startXds(core, config, metrics, logger),
+    () => startXds(core, config, metrics, logger, access.xdsAuthorize),
   );
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,

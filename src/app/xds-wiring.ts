@@ -5,18 +5,21 @@
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import type { XdsAuthorizer } from "../xds/stream-access.js";
 import { startXdsServer, type XdsServerHandle } from "../xds/xds-server.js";
 import type { Core } from "./build-core.js";
 
-/** Starts the xDS server of `core` on `config.xds`. */
+/** Starts the xDS server of `core` on `config.xds`; `authorize` is set when authorization is on. */
 export function startXds(
   core: Core,
   config: FulcrumConfig,
   metrics: Metrics,
   logger: Logger,
+  authorize?: XdsAuthorizer,
 ): Promise<XdsServerHandle> {
   return startXdsServer({
     ...config.xds,
+    authorize,
     maxMessageBytes: config.limits.maxMessageBytes,
     source: {
       describe: (service) => core.services.status(service),

@@ -9,6 +9,7 @@ import type { ServiceStatus } from "../model/status.js";
 import { type DeltaDiscoveryRequest, DeltaStream } from "./delta-stream.js";
 import { ResourceCatalog } from "./resource-catalog.js";
 import { type DiscoveryRequest, SotwStream } from "./sotw-stream.js";
+import { checkAccess, type XdsAccess, type XdsAuthorizer } from "./stream-access.js";
 import { type AdsCall, StreamError, type StreamLimits, type XdsObserver } from "./stream-support.js";
 import { loadAdsService } from "./xds-protos.js";
 
@@ -44,6 +45,8 @@ export interface XdsServerOptions extends StreamLimits {
   readonly maxMessageBytes: number;
   readonly source: XdsSource;
   readonly observer: XdsServerObserver;
+  /** With authorization on: what each stream may read (stream-access.ts); undefined serves everyone. */
+  readonly authorize?: XdsAuthorizer | undefined;
 }
 
 /** A running xDS server. */
@@ -80,16 +83,30 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
   refresher.unref();
 
   const calls = new Map<AdsCall, XdsProtocol>();
+  // emit('error') makes grpc-js send the status; destroy(error) would reset the stream without one.
+  const refuse = (call: AdsCall, code: grpc.status, message: string) => {
+    options.observer.rejected(message);
+    call.emit(
+      "error",
+      Object.assign(new Error(message), { code, details: message, metadata: new grpc.Metadata() }),
+    );
+  };
   const open = (protocol: XdsProtocol) => (call: AdsCall) => {
     const count = () => [...calls.values()].filter((p) => p === protocol).length;
     if (calls.size >= options.maxStreams) {
-      const message = `${calls.size} xDS streams open, the limit xds.maxStreams`;
-      options.observer.rejected(message);
-      call.destroy(
-        Object.assign(new Error(message), { code: grpc.status.RESOURCE_EXHAUSTED, details: message }),
+      refuse(
+        call,
+        grpc.status.RESOURCE_EXHAUSTED,
+        `${calls.size} xDS streams open, the limit xds.maxStreams`,
       );
       return;
     }
+    const verdict = options.authorize?.(call.metadata);
+    if (typeof verdict === "string") {
+      refuse(call, grpc.status.UNAUTHENTICATED, verdict);
+      return;
+    }
+    const access: XdsAccess | undefined = verdict;
     const stream: Stream =
       protocol === "sotw"
         ? new SotwStream(call, catalog, options.observer, options)
@@ -104,15 +121,13 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     };
     call.on("data", (request: DiscoveryRequest & DeltaDiscoveryRequest) => {
       try {
+        if (access) checkAccess(request, access);
         stream.onRequest(request);
       } catch (error) {
         const failure =
           error instanceof StreamError ? error : new StreamError(grpc.status.INTERNAL, String(error));
-        options.observer.rejected(failure.message);
         finish();
-        call.destroy(
-          Object.assign(new Error(failure.message), { code: failure.code, details: failure.message }),
-        );
+        refuse(call, failure.code, failure.message);
       }
     });
     call.on("end", () => {

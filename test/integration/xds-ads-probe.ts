@@ -18,17 +18,22 @@ export interface AdsProbe {
   /** The next response (in arrival order) that `accept` takes, skipping others; bounded wait. */
   next(accept?: (response: AdsResponse) => boolean, ms?: number): Promise<AdsResponse>;
   close(): void;
+  /** The status the stream ended with; resolves when the server ends it. */
+  readonly ended: Promise<grpc.StatusObject>;
 }
 
 const Client = grpc.makeGenericClientConstructor(loadAdsService(), "AggregatedDiscoveryService");
 
 /** Opens a state-of-the-world ("sotw") or "delta" stream to an xDS port. */
-export function openAdsProbe(port: number, protocol: "sotw" | "delta"): AdsProbe {
+export function openAdsProbe(port: number, protocol: "sotw" | "delta", token?: string): AdsProbe {
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const method = protocol === "sotw" ? "StreamAggregatedResources" : "DeltaAggregatedResources";
-  const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<object, AdsResponse>>)[
-    method
-  ]!.call(client);
+  const metadata = new grpc.Metadata();
+  if (token) metadata.set("authorization", `Bearer ${token}`);
+  const call = (
+    client as unknown as Record<string, (m: grpc.Metadata) => grpc.ClientDuplexStream<object, AdsResponse>>
+  )[method]!.call(client, metadata);
+  const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
   const received: AdsResponse[] = [];
   let wake: (() => void) | undefined;
   call.on("data", (response: AdsResponse) => {
@@ -56,5 +61,6 @@ export function openAdsProbe(port: number, protocol: "sotw" | "delta"): AdsProbe
       call.cancel();
       client.close();
     },
+    ended,
   };
 }

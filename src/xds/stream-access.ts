@@ -1,0 +1,39 @@
+/**
+ * Who may read what over xDS (behaviour.md A2, X1): with authorization on, a stream presents
+ * a bearer token in its metadata when it opens, and every resource it asks for is a service
+ * it needs `watch:<service>` on. A wildcard subscription (all listeners or all clusters) needs
+ * `watch:*`. Resource names are Fulcrum service names, so one check covers every type.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { StreamError } from "./stream-support.js";
+
+/** What one stream may read: undefined when `service` is allowed, else the scope it lacks. */
+export type XdsAccess = (service: string) => string | undefined;
+
+/**
+ * Decides a stream's access from its metadata when it opens: its access, or a string saying
+ * why it is not authenticated.
+ */
+export type XdsAuthorizer = (metadata: grpc.Metadata) => XdsAccess | string;
+
+/** The parts of a SotW or delta request that name resources. */
+export interface NamedRequest {
+  readonly type_url?: string;
+  readonly resource_names?: readonly string[];
+  readonly resource_names_subscribe?: readonly string[];
+}
+
+const WILDCARD_TYPES = [".Listener", ".Cluster"];
+
+/** Throws PERMISSION_DENIED naming the first scope `request` needs and `access` lacks. */
+export function checkAccess(request: NamedRequest, access: XdsAccess): void {
+  const names = request.resource_names?.length
+    ? request.resource_names
+    : (request.resource_names_subscribe ?? []);
+  const wildcardType = WILDCARD_TYPES.some((suffix) => request.type_url?.endsWith(suffix));
+  const asked = names.length === 0 && wildcardType ? ["*"] : names;
+  for (const name of asked) {
+    const missing = access(name);
+    if (missing) throw new StreamError(grpc.status.PERMISSION_DENIED, `missing scope ${missing}`);
+  }
+}
