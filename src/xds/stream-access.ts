@@ -19,6 +19,7 @@ export type XdsAuthorizer = (metadata: grpc.Metadata) => XdsAccess | string;
 /** The parts of a SotW or delta request that name resources. */
 export interface NamedRequest {
   readonly type_url?: string;
+  readonly response_nonce?: string;
   readonly resource_names?: readonly string[];
   readonly resource_names_subscribe?: readonly string[];
 }
@@ -27,11 +28,13 @@ const WILDCARD_TYPES = [".Listener", ".Cluster"];
 
 /** Throws PERMISSION_DENIED naming the first scope `request` needs and `access` lacks. */
 export function checkAccess(request: NamedRequest, access: XdsAccess): void {
-  const names = request.resource_names?.length
-    ? request.resource_names
-    : (request.resource_names_subscribe ?? []);
+  const delta = request.resource_names_subscribe !== undefined;
+  const names = (delta ? request.resource_names_subscribe : request.resource_names) ?? [];
   const wildcardType = WILDCARD_TYPES.some((suffix) => request.type_url?.endsWith(suffix));
-  const asked = names.length === 0 && wildcardType ? ["*"] : names;
+  // No names on LDS/CDS is a wildcard subscription: every SotW request of a wildcard client,
+  // but on a delta stream only the first request of a type (later ones are ACKs or changes).
+  const wildcard = names.length === 0 && wildcardType && (!delta || !request.response_nonce);
+  const asked = wildcard ? ["*"] : names;
   for (const name of asked) {
     const missing = access(name);
     if (missing) throw new StreamError(grpc.status.PERMISSION_DENIED, `missing scope ${missing}`);

@@ -43,6 +43,18 @@ describe("xDS streams and the tokens file", () => {
     probe.close();
   });
 
+  it("A2 X1: on a delta stream, a scoped token subscribes by name and its ACKs keep the stream", async () => {
+    const probe = openAdsProbe(app.xdsPort, "delta", MESH.token);
+    probe.send({ node: NODE, type_url: TYPE_URL.listener, resource_names_subscribe: ["payments"] });
+    const first = await probe.next((r) => r.type_url === TYPE_URL.listener);
+    // The ACK carries no names; then the same stream subscribes to the endpoints and gets them.
+    probe.send({ type_url: TYPE_URL.listener, response_nonce: first.nonce, resource_names_subscribe: [] });
+    probe.send({ type_url: TYPE_URL.endpoint, resource_names_subscribe: ["payments"] });
+    const endpoints = await probe.next((r) => r.type_url === TYPE_URL.endpoint);
+    expect(endpoints.resources).toHaveLength(1);
+    probe.close();
+  });
+
   it("A2 X1: asking for a service the token may not watch is PERMISSION_DENIED naming the scope", async () => {
     const probe = openAdsProbe(app.xdsPort, "sotw", MESH.token);
     probe.send(listeners(["ledger"]));
