@@ -7,6 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SERVE_ON_FREE_PORTS } from "../test/support/cli-process.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const START_TIMEOUT_MS = 20_000;
@@ -78,21 +79,7 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startFulcrumProcess(extraArgs: readonly string[] = []): Promise<FulcrumProcess> {
   const child = spawn(
     process.execPath,
-    [
-      "bin/fulcrum.mjs",
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--grpc-port",
-      "0",
-      "--web-port",
-      "0",
-      "--xds-port",
-      "0",
-      "--log-level",
-      "silent",
-      ...extraArgs,
-    ],
+    ["bin/fulcrum.mjs", ...SERVE_ON_FREE_PORTS, "--host", "127.0.0.1", "--log-level", "silent", ...extraArgs],
     { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   running.add(child);

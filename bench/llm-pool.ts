@@ -48,7 +48,11 @@ function uniform([lo, hi]: readonly [number, number]): number {
   return lo + Math.random() * (hi - lo);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, but at most MAX_WAIT_MS and never past `deadline`, so a run ends on time. */
+const waitAtMost = (ms: number, deadline: number) =>
+  new Promise((resolve) =>
+    setTimeout(resolve, Math.min(ms, MAX_WAIT_MS, Math.max(0, deadline - performance.now()))),
+  );
 
 interface CallAnswer {
   readonly status: number;
@@ -99,7 +103,6 @@ type Clients = ReturnType<typeof benchClients>;
 async function fulcrumWorker(
   clients: Clients,
   service: string,
-  keyOf: (id: string) => string,
   providers: FakeProviders,
   agent: Agent,
   deadline: number,
@@ -116,11 +119,11 @@ async function fulcrumWorker(
       if (refusal.code !== Code.ResourceExhausted && refusal.code !== Code.Unavailable) throw error;
       const delay = refusal.findDetails(RetryInfoSchema)[0]?.retryDelay;
       const waitMs = delay ? Number(delay.seconds) * 1000 + delay.nanos / 1e6 : 50;
-      await sleep(Math.min(MAX_WAIT_MS, Math.max(1, waitMs), Math.max(0, deadline - performance.now())));
+      await waitAtMost(Math.max(1, waitMs), deadline);
       continue;
     }
     const backend = selected.backends[0]!;
-    const answer = await callProvider(agent, providers.port, keyOf(backend.id), tokens);
+    const answer = await callProvider(agent, providers.port, backend.id, tokens);
     counts.calls++;
     const remaining: Record<string, number> = {
       requests: answer.remaining.requests,
@@ -162,7 +165,7 @@ async function naiveWorker(
     counts.calls++;
     if (answer.status !== 429) continue;
     counts.refused429++;
-    await sleep(Math.min(answer.retryAfterMs, MAX_WAIT_MS, Math.max(0, deadline - performance.now())));
+    await waitAtMost(answer.retryAfterMs, deadline);
   }
 }
 
@@ -218,7 +221,7 @@ async function runFulcrum(
     const deadline = start + durationMs;
     await Promise.all(
       Array.from({ length: WORKERS }, (_, w) =>
-        fulcrumWorker(clients[w % clients.length]!, service, (id) => id, providers, agent, deadline, counts),
+        fulcrumWorker(clients[w % clients.length]!, service, providers, agent, deadline, counts),
       ),
     );
     return poolSample(providers, counts, durationMs);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { killCliProcesses, runCli, until } from "../support/cli-process.js";
+import { killCliProcesses, runCli, SERVE_ON_FREE_PORTS, until } from "../support/cli-process.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { startFulcrum } from "../support/server.js";
 
@@ -27,17 +27,7 @@ describe("fulcrum CLI", { timeout: 90_000 }, () => {
   });
 
   it("serve prints where it listens, is ready, and shuts down gracefully on SIGTERM (O4)", async () => {
-    const server = run([
-      "serve",
-      "--grpc-port",
-      "0",
-      "--web-port",
-      "0",
-      "--xds-port",
-      "0",
-      "--log-level",
-      "silent",
-    ]);
+    const server = run([...SERVE_ON_FREE_PORTS, "--log-level", "silent"]);
     await until(() => server.out().includes("fulcrum listening"));
     const match = /gRPC 127\.0\.0\.1:(\d+), web .* http:\/\/127\.0\.0\.1:(\d+), xDS 127\.0\.0\.1:(\d+)/.exec(
       server.out(),

@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WatchRequestSchema, type WatchResponse } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { App } from "../../src/app/create-app.js";
+import { FULCRUM_BIN, SERVE_ON_FREE_PORTS } from "../support/cli-process.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
 import {
@@ -14,8 +14,6 @@ import {
   startRedisCluster,
 } from "../support/redis.js";
 import { startFulcrum } from "../support/server.js";
-
-const BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
 
 function watchOn(app: App, services: string[]) {
   const abort = new AbortController();
@@ -189,20 +187,7 @@ describe("replicas on one Redis", () => {
   it("a replica killed mid-run loses nothing the others acknowledged", async () => {
     const child = spawn(
       process.execPath,
-      [
-        BIN,
-        "serve",
-        "--grpc-port",
-        "0",
-        "--web-port",
-        "0",
-        "--xds-port",
-        "0",
-        "--log-level",
-        "silent",
-        "--redis",
-        redis.url,
-      ],
+      [FULCRUM_BIN, ...SERVE_ON_FREE_PORTS, "--log-level", "silent", "--redis", redis.url],
       {
         stdio: ["ignore", "pipe", "inherit"],
       },

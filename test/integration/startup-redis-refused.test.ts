@@ -4,7 +4,7 @@
  * redis-auth.test.ts.)
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { killCliProcesses, runCli } from "../support/cli-process.js";
+import { killCliProcesses, runCli, SERVE_ON_FREE_PORTS } from "../support/cli-process.js";
 import { freePort } from "../support/free-port.js";
 
 afterEach(() => killCliProcesses());
@@ -12,17 +12,7 @@ afterEach(() => killCliProcesses());
 describe("startup with Redis refusing connections (O7)", { timeout: 60_000 }, () => {
   it("O7: Redis refused prints one line naming ECONNREFUSED and redis.url, exits non-zero", async () => {
     const port = await freePort();
-    const server = runCli([
-      "serve",
-      "--grpc-port",
-      "0",
-      "--web-port",
-      "0",
-      "--xds-port",
-      "0",
-      "--redis",
-      `redis://127.0.0.1:${port}`,
-    ]);
+    const server = runCli([...SERVE_ON_FREE_PORTS, "--redis", `redis://127.0.0.1:${port}`]);
     const code = await server.exited;
     expect(code).not.toBe(0);
     const lines = server.err().trim().split("\n");

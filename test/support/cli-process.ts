@@ -10,6 +10,17 @@ import { until as untilHolds } from "./eventually.js";
 /** bin/fulcrum.mjs of this checkout. */
 export const FULCRUM_BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
 
+/** `serve` on free ports for every listener (gRPC, web, xDS), so runs never collide. */
+export const SERVE_ON_FREE_PORTS: readonly string[] = [
+  "serve",
+  "--grpc-port",
+  "0",
+  "--web-port",
+  "0",
+  "--xds-port",
+  "0",
+];
+
 const children: ChildProcess[] = [];
 
 /** A running `fulcrum` process. */

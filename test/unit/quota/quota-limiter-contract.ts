@@ -31,6 +31,14 @@ function limit(
 const RPM = limit("requests", 3);
 const TPM = limit("tokens", 1_000);
 const LLM = [RPM, TPM];
+/** 1,000 tokens per 3 s in 60 buckets of 50 ms, as a gateway registers a provider key (Q9). */
+const PROVIDER_TOKENS: QuotaLimitSpec = {
+  dimension: "tokens",
+  limit: 1_000,
+  windowMs: 3_000,
+  algorithm: "sliding_window",
+  buckets: 60,
+};
 
 let backendSeq = 0;
 
@@ -227,48 +235,39 @@ export function describeQuotaLimiterContract(
     it(
       "Q9: an upstream remaining that matches what is held changes nothing; units leave when the upstream frees them",
       withLimiter(async (l, clock) => {
-        // 1,000 tokens per 3 s in 60 buckets of 50 ms, as a gateway registers a provider key.
-        const tokens: QuotaLimitSpec = {
-          dimension: "tokens",
-          limit: 1_000,
-          windowMs: 3_000,
-          algorithm: "sliding_window",
-          buckets: 60,
-        };
         const key = backend();
-        const reserved = await l.reserve(key, [tokens], { tokens: 600 }, clock.now());
+        const reserved = await l.reserve(key, [PROVIDER_TOKENS], { tokens: 600 }, clock.now());
         if (!reserved.ok) throw new Error("the first reserve must fit");
         clock.advance(40);
         await l.trueUp(reserved.reservation, { tokens: 600 }, clock.now());
         clock.advance(2_760); // t = 2.8 s: the provider still holds the 600
-        const seen = await l.correct(key, [tokens], { tokens: 400 }, clock.now());
+        const seen = await l.correct(key, [PROVIDER_TOKENS], { tokens: 400 }, clock.now());
         expect(seen.status.dimensions.tokens).toMatchObject({ remaining: 400, usage: 600 });
         // The provider frees them at 3.0 s; Fulcrum at most one bucket later, not a window after 2.8 s.
         clock.advance(249); // t = 3.049 s
-        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(400);
+        expect((await l.remaining(key, [PROVIDER_TOKENS], clock.now())).dimensions.tokens!.remaining).toBe(
+          400,
+        );
         clock.advance(1); // t = 3.05 s
-        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(1_000);
+        expect((await l.remaining(key, [PROVIDER_TOKENS], clock.now())).dimensions.tokens!.remaining).toBe(
+          1_000,
+        );
       }),
     );
 
     it(
       "Q9: usage above a reservation counts from when the call was admitted, not from the report",
       withLimiter(async (l, clock) => {
-        const tokens: QuotaLimitSpec = {
-          dimension: "tokens",
-          limit: 1_000,
-          windowMs: 3_000,
-          algorithm: "sliding_window",
-          buckets: 60,
-        };
         const key = backend();
-        const reserved = await l.reserve(key, [tokens], { tokens: 100 }, clock.now());
+        const reserved = await l.reserve(key, [PROVIDER_TOKENS], { tokens: 100 }, clock.now());
         if (!reserved.ok) throw new Error("the first reserve must fit");
         clock.advance(2_000); // a long call: the report comes 2 s later with 700 used
         const settled = await l.trueUp(reserved.reservation, { tokens: 700 }, clock.now());
         expect(settled.status!.dimensions.tokens).toMatchObject({ usage: 700, remaining: 300 });
         clock.advance(1_050); // t = 3.05 s: a window after the admission's bucket ended
-        expect((await l.remaining(key, [tokens], clock.now())).dimensions.tokens!.remaining).toBe(1_000);
+        expect((await l.remaining(key, [PROVIDER_TOKENS], clock.now())).dimensions.tokens!.remaining).toBe(
+          1_000,
+        );
       }),
     );
 
