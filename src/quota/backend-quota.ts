@@ -12,6 +12,7 @@ import {
   dimensionFits,
   dimensionRaiseTo,
   dimensionStatus,
+  dimensionUsage,
 } from "./dimension.js";
 import {
   type BackendQuotaKey,
@@ -87,7 +88,11 @@ export function reserveOn(
     const amount = amounts[i] ?? 0;
     if (amount > 0) dimensionAdjust(quota.limits[i]!, quota.states[i]!, nowMs, nowMs, amount);
   }
-  const dimensions = quota.limits.map((spec, i) => ({ spec, amount: amounts[i] ?? 0 }));
+  const dimensions = quota.limits.map((spec, i) => ({
+    spec,
+    amount: amounts[i] ?? 0,
+    usageAfter: dimensionUsage(spec, quota.states[i]!, nowMs),
+  }));
   return { denial, reservation: { key, atMs: nowMs, dimensions } };
 }
 

@@ -66,6 +66,32 @@ export function trueUpDeltas(reservation: Reservation, usage: Readonly<Record<st
   return { amounts, ignored: ignoredKeys(usage, known) };
 }
 
+/**
+ * Q9: the usage to true `reservation` up to when its Report also carries the upstream's
+ * `remaining`, an observation of the upstream's window when the call reached it. The upstream
+ * then counted what Fulcrum held right after the reservation (`usageAfter`), with this
+ * call's real usage in place of its estimate; only what it counted beyond that is usage
+ * Fulcrum did not know of. That excess joins this call's charge, so it leaves the window with
+ * the call's own units, as it does upstream; nothing Fulcrum already holds is charged again.
+ * Comparing with the window as it is at Report time instead would count again every unit
+ * that left it while the call was in flight, and hold it a whole window more.
+ */
+export function reconciledUsage(
+  reservation: Reservation,
+  usage: Readonly<Record<string, number>>,
+  remaining: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const reconciled: Record<string, number> = { ...usage };
+  for (const { spec, amount, usageAfter } of reservation.dimensions) {
+    const upstreamRemaining = units(remaining[spec.dimension]);
+    if (upstreamRemaining === undefined) continue;
+    const actual = units(usage[spec.dimension]) ?? amount;
+    const unknownToFulcrum = spec.limit - upstreamRemaining - (usageAfter - amount + actual);
+    reconciled[spec.dimension] = actual + Math.max(0, unknownToFulcrum);
+  }
+  return reconciled;
+}
+
 /** The change per reserved dimension that gives the whole reservation back. */
 export function releaseDeltas(reservation: Reservation): number[] {
   return reservation.dimensions.map(({ amount }) => -amount);

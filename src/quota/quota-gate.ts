@@ -16,6 +16,7 @@ import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
+import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import {
   type DimensionStatus,
@@ -149,10 +150,17 @@ export class QuotaGate implements QuotaView {
     const mine = (reservations as Reservation[] | undefined)?.find(
       (r) => r.key.backendId === backend.spec.id,
     );
-    if (mine) this.note(service, backend, await limiter.trueUp(mine, outcome.usage, now));
+    const observed = Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0;
+    if (mine) {
+      // Q9: the upstream's remaining is reconciled with this reservation, in the same true-up.
+      const usage = observed ? reconciledUsage(mine, outcome.usage, outcome.remaining) : outcome.usage;
+      const report = await limiter.trueUp(mine, usage, now);
+      this.note(service, backend, report);
+      if (observed) this.noteIgnored(upstreamRemainingOf(backend.spec.quotas, outcome.remaining).ignored);
+    }
     if (outcome.result === "rate_limited" && outcome.retryAfterMs > 0)
       await limiter.markExhausted(key, now + outcome.retryAfterMs, now);
-    if (Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0) {
+    if (observed && !mine) {
       this.note(service, backend, await limiter.correct(key, backend.spec.quotas, outcome.remaining, now));
     }
   }
@@ -265,8 +273,12 @@ export class QuotaGate implements QuotaView {
     backend: BackendState,
     report: { status: QuotaStatus | undefined; ignored: readonly string[] },
   ): void {
-    this.counters.ignoredDimensions += report.ignored.length;
+    this.noteIgnored(report.ignored);
     if (report.status) this.keep(service, backend, report.status);
+  }
+
+  private noteIgnored(ignored: readonly string[]): void {
+    this.counters.ignoredDimensions += ignored.length;
   }
 
   /** Keeps the latest status and tells Watch about headroom thresholds it crossed. */

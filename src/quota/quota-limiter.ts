@@ -28,6 +28,11 @@ export interface BackendQuotaKey {
 export interface ReservedDimension {
   readonly spec: QuotaLimitSpec;
   readonly amount: number;
+  /**
+   * The dimension's usage right after this reservation was charged: what the upstream should
+   * count when the call reaches it, if nothing unknown to Fulcrum used the backend (Q9).
+   */
+  readonly usageAfter: number;
 }
 
 /**

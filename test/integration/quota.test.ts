@@ -360,6 +360,43 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
       expect(await pick(c, "q4-up", { cost: { requests: 1, tokens: 1500 } })).toBe("b");
   });
 
+  it("Q9 a Report's remaining is reconciled with what Fulcrum held when the call was admitted", async () => {
+    const clock = new ManualClock(T0);
+    const { registry, balancer } = await start(clock);
+    const c = { registry, balancer };
+    // 3 requests per 3 s in 10 buckets of 300 ms: a unit admitted at t leaves at the end of t's bucket + 3 s.
+    const quotas = [{ ...limit("requests", 3, 3), buckets: 10 }];
+    for (const service of ["q9-flight", "q9-unknown"])
+      await registry.register({ service, backends: [{ id: "a", address: "10.0.0.1:80", quotas }] });
+    const at = (offsetMs: number) => clock.advance(T0 + offsetMs - clock.now());
+    const selectAt = async (service: string, offsetMs: number) => {
+      at(offsetMs);
+      return (await balancer.select({ service })).ticket;
+    };
+    const report = (ticket: string, remaining: Record<string, number>) =>
+      balancer.report({ outcomes: [{ ticket, result: CallResult.SUCCESS, remaining }] });
+
+    await report(await selectAt("q9-flight", 0), { requests: 2 });
+    await report(await selectAt("q9-flight", 1_000), { requests: 1 });
+    await report(await selectAt("q9-flight", 2_000), { requests: 0 });
+    // t = 3.3 s: the first unit has left; the call admitted now reaches the provider, which counts 3.
+    const inFlight = await selectAt("q9-flight", 3_300);
+    // t = 4.2 s: the unit of t = 1 s leaves, upstream and here, while that call is in flight.
+    at(4_200);
+    await report(inFlight, { requests: 0 });
+    // The provider's 0 was true when the call reached it; the unit that left since is not charged again.
+    await remainingBecomes(c, "q9-flight", "a", { requests: 1 });
+
+    // Usage the upstream counted and Fulcrum did not know of (someone else used the key) joins
+    // the call's own charge and leaves with it, not a window after the Report.
+    const early = await selectAt("q9-unknown", 9_000);
+    at(11_000);
+    await report(early, { requests: 1 });
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 1 });
+    at(12_300); // the end of 9 s's bucket + 3 s
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 3 });
+  });
+
   it("Q5 when every backend is out of quota, RESOURCE_EXHAUSTED carries RetryInfo of the first recovery (window math)", async () => {
     const clock = new ManualClock(T0);
     const { registry, balancer } = await start(clock);
