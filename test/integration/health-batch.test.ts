@@ -5,7 +5,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { fc } from "@fast-check/vitest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, it } from "vitest";
 import { StreamReportsRequestSchema } from "../../gen/fulcrum/v1/balancer_pb.js";
 import { CallResult, HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
