@@ -1,3 +1,4 @@
+import { parseServiceConfig } from "../src/app/parse-service-config.js";
 /**
  * `pick`: in-process picks per second for every strategy at 10, 1,000 and 10,000 backends,
  * each beside a loop returning `backends[i++ % n]` over the same array in the same run
@@ -15,11 +16,9 @@ import { newBackendState } from "../src/balancer/backend-state.js";
 import { FULL_QUOTA } from "../src/balancer/quota-view.js";
 import { selectFromSnapshot } from "../src/balancer/select.js";
 import { buildSnapshot, type Snapshot } from "../src/balancer/snapshot.js";
-import { parseStrategy } from "../src/balancer/strategies/parse-strategy.js";
 import { ACCEPT_ALL } from "../src/balancer/strategy.js";
 import type { ServiceConfig } from "../src/model/specs.js";
 import { Violations } from "../src/model/violations.js";
-import { resolveServiceConfig } from "../src/registry/resolve-config.js";
 import { systemClock } from "../src/shared/clock.js";
 import { createSeededRandom } from "../src/shared/random.js";
 import { type Bench, type BenchOptions, type BenchRow, comparePairs, type Sample } from "./harness.js";
@@ -80,7 +79,7 @@ function backends(n: number): BackendState[] {
 }
 
 function configFor(strategy: string): ServiceConfig {
-  const base = resolveServiceConfig(undefined, new Violations(), parseStrategy);
+  const base = parseServiceConfig(undefined, new Violations());
   return { ...base, strategy: { name: strategy, settings: {}, fallback: undefined } };
 }
 

@@ -7,7 +7,6 @@
 import { randomBytes } from "node:crypto";
 import { Balancer, type BalancerOptions } from "../balancer/balancer.js";
 import { ServiceTable } from "../balancer/service-table.js";
-import { parseStrategy } from "../balancer/strategies/parse-strategy.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { HealthMonitor } from "../health/health-monitor.js";
 import { createProber } from "../health/prober.js";
@@ -23,6 +22,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Random } from "../shared/random.js";
 import { createProbe } from "../store/probes/probe-by-kind.js";
 import { WatchHub } from "../watch/watch-hub.js";
+import { parseServiceConfig } from "./parse-service-config.js";
 import type { StateStore } from "./state-store.js";
 import { createTicketSigner } from "./ticket-signer.js";
 
@@ -71,7 +71,7 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     clock,
     limits: config.limits,
     members: services,
-    parseStrategy,
+    parseConfig: parseServiceConfig,
     log: state.registryLog,
     onEvent: (event) => onServiceEvent(event),
     onBackgroundError: log,

@@ -1,41 +1,12 @@
 /**
- * Named defaults, with units in their names (docs/behaviour.md and the README's Configuration section give the values).
- * A field left unset (proto zero value) takes the default here.
+ * Named defaults of a registration's backends, with units in their names (the README's
+ * Configuration section gives the values). A field left unset (proto zero value) takes the
+ * default here. Each config section's defaults live with the subsystem that parses it.
  */
 export const DEFAULT_WEIGHT = 1;
 export const MAX_WEIGHT = 10_000;
-
-export const DEFAULT_FAILURE_THRESHOLD = 3;
-export const DEFAULT_RECOVERY_SUCCESSES = 2;
 export const DEFAULT_PROBE_INTERVAL_MS = 10_000;
 export const DEFAULT_PROBE_TIMEOUT_MS = 1_000;
 export const DEFAULT_HTTP_STATUS_MIN = 200;
 export const DEFAULT_HTTP_STATUS_MAX = 399;
-
-export const DEFAULT_OUTLIER_INTERVAL_MS = 10_000;
-export const DEFAULT_BASE_EJECTION_TIME_MS = 30_000;
-export const DEFAULT_MAX_EJECTION_TIME_MS = 300_000;
-export const DEFAULT_MAX_EJECTION_PERCENT = 10;
-export const DEFAULT_SUCCESS_RATE_STDEV_FACTOR = 1900;
-export const DEFAULT_FAILURE_PERCENTAGE_THRESHOLD = 85;
-export const DEFAULT_ENFORCEMENT_PERCENTAGE = 100;
-export const DEFAULT_SUCCESS_RATE_MINIMUM_HOSTS = 5;
-export const DEFAULT_FAILURE_PERCENTAGE_MINIMUM_HOSTS = 5;
-export const DEFAULT_EJECTION_REQUEST_VOLUME = 100;
-export const DEFAULT_FAILURE_PERCENTAGE_REQUEST_VOLUME = 50;
-
 export const DEFAULT_QUOTA_BUCKETS = 6;
-export const DEFAULT_QUOTA_WATCH_THRESHOLDS = [0.1, 0] as const;
-
-export const DEFAULT_SESSION_IDLE_TTL_MS = 600_000;
-export const DEFAULT_NEGATIVE_TTL_MS = 60_000;
-
-export const DEFAULT_PANIC_THRESHOLD_PERCENT = 50;
-export const DEFAULT_BACKPRESSURE_SOFT_PERCENT = 25;
-export const DEFAULT_BACKPRESSURE_HARD_PERCENT = 50;
-export const DEFAULT_ZONE_MIN_HEALTHY_PERCENT = 70;
-export const DEFAULT_TICKET_LEASE_MS = 60_000;
-export const DEFAULT_SLOW_START_AGGRESSION = 1;
-export const DEFAULT_SLOW_START_MIN_WEIGHT_PERCENT = 10;
-
-export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;

@@ -1,6 +1,6 @@
 import type { ServiceConfigInput } from "../../model/input.js";
+import type { StrategyParser } from "../../model/policy-parser.js";
 import type { StrategySpec } from "../../model/specs.js";
-import type { StrategyParser } from "../../model/strategy-parser.js";
 import type { Violations } from "../../model/violations.js";
 import { findStrategy } from "./catalog.js";
 

@@ -1,14 +1,13 @@
+import { parseServiceConfig } from "../../../src/app/parse-service-config.js";
 /** Builders for balancer unit tests: backends, configs, snapshots and queries with defaults. */
 import { type BackendState, newBackendState } from "../../../src/balancer/backend-state.js";
 import { FULL_QUOTA } from "../../../src/balancer/quota-view.js";
 import { type SelectDecision, selectFromSnapshot } from "../../../src/balancer/select.js";
 import type { SelectQuery } from "../../../src/balancer/select-query.js";
 import { buildSnapshot, type Snapshot } from "../../../src/balancer/snapshot.js";
-import { parseStrategy } from "../../../src/balancer/strategies/parse-strategy.js";
 import type { PickContext, PickerDeps } from "../../../src/balancer/strategy.js";
 import type { BackendSpec, LoadPolicy, ServiceConfig, StrategySpec } from "../../../src/model/specs.js";
 import { Violations } from "../../../src/model/violations.js";
-import { resolveServiceConfig } from "../../../src/registry/resolve-config.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
 
@@ -50,7 +49,7 @@ export function config(
   load: Partial<LoadPolicy> = {},
   extra: Partial<ServiceConfig> = {},
 ): ServiceConfig {
-  const base = resolveServiceConfig(undefined, new Violations(), parseStrategy);
+  const base = parseServiceConfig(undefined, new Violations());
   return {
     ...base,
     ...extra,

@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { parseServiceConfig } from "../../../src/app/parse-service-config.js";
 import { findStrategy, strategyNames } from "../../../src/balancer/strategies/catalog.js";
-import { parseStrategy } from "../../../src/balancer/strategies/parse-strategy.js";
 import type { ServiceConfigInput } from "../../../src/model/input.js";
 import { Violations } from "../../../src/model/violations.js";
-import { resolveServiceConfig } from "../../../src/registry/resolve-config.js";
 import type { FulcrumError } from "../../../src/shared/errors.js";
 
 /** The violations Register would report for a strategy config (field and description). */
 function violations(strategy: ServiceConfigInput["strategy"]): { field: string; description: string }[] {
   const v = new Violations();
-  resolveServiceConfig({ strategy }, v, parseStrategy);
+  parseServiceConfig({ strategy }, v);
   try {
     v.throwIfAny();
     return [];

@@ -9,8 +9,8 @@ import {
   sweepOutliers,
 } from "../../../src/health/outlier.js";
 import { OutlierTracker } from "../../../src/health/outlier-tracker.js";
+import * as D from "../../../src/health/parse-outlier-policy.js";
 import type { OutlierPolicy } from "../../../src/model/specs.js";
-import * as D from "../../../src/registry/defaults.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom, type Random } from "../../../src/shared/random.js";
 

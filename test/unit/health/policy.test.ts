@@ -2,6 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CallResult } from "../../../src/balancer/outcome.js";
 import {
+  DEFAULT_FAILURE_THRESHOLD,
+  DEFAULT_RECOVERY_SUCCESSES,
+} from "../../../src/health/parse-health-policy.js";
+import {
   applyCallResult,
   applySignal,
   degradedAfter,
@@ -19,11 +23,7 @@ import {
   type ThresholdPolicy,
 } from "../../../src/health/policy.js";
 import type { HealthState } from "../../../src/model/specs.js";
-import {
-  DEFAULT_FAILURE_THRESHOLD,
-  DEFAULT_PROBE_INTERVAL_MS,
-  DEFAULT_RECOVERY_SUCCESSES,
-} from "../../../src/registry/defaults.js";
+import { DEFAULT_PROBE_INTERVAL_MS } from "../../../src/registry/defaults.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 const DEFAULTS = {

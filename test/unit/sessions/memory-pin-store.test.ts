@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SESSION_IDLE_TTL_MS } from "../../../src/registry/defaults.js";
+import { DEFAULT_SESSION_IDLE_TTL_MS } from "../../../src/sessions/parse-session-policy.js";
 import { FulcrumError } from "../../../src/shared/errors.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryPinStore } from "../../../src/store/memory/memory-pin-store.js";

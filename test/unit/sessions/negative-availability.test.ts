@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_NEGATIVE_TTL_MS } from "../../../src/registry/defaults.js";
 import {
   DEFAULT_NEGATIVE_MAX_FACTS,
   NegativeAvailability,
 } from "../../../src/sessions/negative-availability.js";
+import { DEFAULT_NEGATIVE_TTL_MS } from "../../../src/sessions/parse-session-policy.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
 describe("P8 negative availability", () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { RoutingMode, SessionPolicy } from "../../../src/model/specs.js";
-import { DEFAULT_NEGATIVE_TTL_MS, DEFAULT_SESSION_IDLE_TTL_MS } from "../../../src/registry/defaults.js";
+import {
+  DEFAULT_NEGATIVE_TTL_MS,
+  DEFAULT_SESSION_IDLE_TTL_MS,
+} from "../../../src/sessions/parse-session-policy.js";
 import {
   decideSessionRoute,
   type PinnedBackendView,
