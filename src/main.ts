@@ -34,6 +34,9 @@ interface ServeFlags {
   state?: StateOverrides;
   tokensFile?: string;
   insecure?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 function overridesFrom(flags: ServeFlags): Record<string, unknown> {
@@ -57,12 +60,18 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
     ...(flags.tokensFile && { tokensFile: flags.tokensFile }),
     ...(flags.insecure && { insecure: true }),
   };
+  const tls = {
+    ...(flags.tlsCert && { certFile: flags.tlsCert }),
+    ...(flags.tlsKey && { keyFile: flags.tlsKey }),
+    ...(flags.tlsClientCa && { clientCaFile: flags.tlsClientCa }),
+  };
   return {
     grpc,
     web,
     xds,
     redis,
     auth,
+    tls,
     ...(flags.logLevel && { logLevel: flags.logLevel }),
     ...(flags.state && { state: flags.state }),
   };
@@ -77,7 +86,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       ? `Redis Cluster ${config.redis.cluster}`
       : "in memory";
   process.stdout.write(
-    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) http://${config.web.host}:${app.webPort}, xDS ${config.xds.host}:${app.xdsPort}, state ${state}\n`,
+    `fulcrum listening: gRPC ${config.grpc.host}:${app.grpcPort}, web (Connect, gRPC-Web, gRPC) ${config.tls.certFile ? "https" : "http"}://${config.web.host}:${app.webPort}, xDS ${config.xds.host}:${app.xdsPort}, state ${state}\n`,
   );
   closeWithGrace({ delay: config.shutdownDeadlineMs + 1_000 }, async ({ err }) => {
     if (err) process.stderr.write(`fulcrum: ${err.stack ?? err}\n`);
@@ -157,6 +166,18 @@ program
   .option(
     "--insecure",
     `serve without a tokens file on a non-loopback address (env ${environmentVariable(["auth", "insecure"])}=true)`,
+  )
+  .option(
+    "--tls-cert <file>",
+    `PEM certificate chain: TLS on every port, re-read when it changes (env ${environmentVariable(["tls", "certFile"])})`,
+  )
+  .option(
+    "--tls-key <file>",
+    `PEM private key of --tls-cert (env ${environmentVariable(["tls", "keyFile"])})`,
+  )
+  .option(
+    "--tls-client-ca <file>",
+    `PEM CA of client certificates: mutual TLS, every client must present one (env ${environmentVariable(["tls", "clientCaFile"])})`,
   )
   .option(
     "--log-level <level>",

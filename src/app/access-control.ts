@@ -75,10 +75,10 @@ export function createAccessControl(config: FulcrumConfig, logger: Logger): Acce
     grpcContextValues: credentialsOfGrpcCall,
     grpcInterceptors: [grpcExtrasGuard({ table, protectHealth: protect })],
     webContextValues: credentialsOfHttpRequest,
-    xdsAuthorize: (metadata) => {
-      const principal = table().authenticate(grpcCredentials(metadata, undefined));
+    xdsAuthorize: (metadata, connection) => {
+      const principal = table().authenticate(grpcCredentials(metadata, connection));
       if (!principal)
-        return "missing or unknown credentials: send `authorization: Bearer <token>` in the stream's metadata";
+        return "missing or unknown credentials: send `authorization: Bearer <token>` in the stream's metadata, or a client certificate the tokens file maps";
       return (service) =>
         allows(principal.grants, "watch", service) ? undefined : scopeFor("watch", service);
     },

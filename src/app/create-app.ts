@@ -14,6 +14,7 @@ import { startConnectServer } from "../rpc/connect-server.js";
 import { type ServiceBinding, startGrpcServer } from "../rpc/grpc-server.js";
 import { observeBinding } from "../rpc/interceptors/observe.js";
 import { createRegistryServiceImpl } from "../rpc/registry-service.js";
+import { grpcTlsCredentials } from "../rpc/tls/grpc-tls.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";
 import type { WatchHub } from "../watch/watch-hub.js";
@@ -23,6 +24,7 @@ import { createHttpRoutes } from "./http-routes.js";
 import { startReplicaLinks } from "./replica-links.js";
 import { listenFailure, StartupError } from "./startup-error.js";
 import { createStateStore } from "./state-store.js";
+import { openTlsFiles } from "./tls-files.js";
 import { startXds } from "./xds-wiring.js";
 
 /** How often expired tickets and lapsed leases are looked for. */
@@ -98,6 +100,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
   const metrics = createMetrics();
   const access = createAccessControl(config, logger);
+  const tls = openTlsFiles(config, logger);
   const state = await createStateStore(config, logger, clock);
   const core = await buildCore({ config, clock, random, logger, metrics, state });
   const encodings = new EncodingCache();
@@ -109,6 +112,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   };
   const common = { bindings, maxMessageBytes: config.limits.maxMessageBytes, errorLimits, log };
   const stopCore = async () => {
+    tls?.close();
     core.health.stop();
     core.registry.stop();
     await state.close();
@@ -118,6 +122,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       ...config.grpc,
       ...common,
       encodings,
+      ...(tls && { credentials: grpcTlsCredentials(tls) }),
       ...(access.grpcContextValues && { contextValuesOf: access.grpcContextValues }),
       ...(access.grpcInterceptors && { interceptors: access.grpcInterceptors }),
     }),
@@ -135,6 +140,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         ...config.web,
         ...common,
         timeouts: config.web,
+        tls,
         routes: [...(access.httpGuard ? [access.httpGuard] : []), ...createHttpRoutes(metrics, () => ready)],
         ...(access.webContextValues && { contextValues: access.webContextValues }),
       }),
@@ -147,7 +153,11 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
       await Promise.all([grpcServer.close(0), webServer.close(0)]);
       await stopCore();
     },
-    () => startXds(core, config, metrics, logger, access.xdsAuthorize),
+    () =>
+      startXds(core, config, metrics, logger, {
+        authorize: access.xdsAuthorize,
+        credentials: tls && grpcTlsCredentials(tls),
+      }),
   );
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,
@@ -187,6 +197,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
         core.registry.stop();
         await state.close();
         access.close();
+        tls?.close();
       })();
       return closing;
     },

@@ -2,6 +2,7 @@
  * Connects the xDS server to one replica: membership through a Watch subscription of every
  * service plus the services' own status, reports into metrics and the log (X3).
  */
+import type * as grpc from "@grpc/grpc-js";
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -9,17 +10,23 @@ import type { XdsAuthorizer } from "../xds/stream-access.js";
 import { startXdsServer, type XdsServerHandle } from "../xds/xds-server.js";
 import type { Core } from "./build-core.js";
 
-/** Starts the xDS server of `core` on `config.xds`; `authorize` is set when authorization is on. */
+/** How the xDS port checks its callers: authorization (when on) and TLS (when configured). */
+export interface XdsSecurity {
+  readonly authorize?: XdsAuthorizer | undefined;
+  readonly credentials?: grpc.ServerCredentials | undefined;
+}
+
+/** Starts the xDS server of `core` on `config.xds`. */
 export function startXds(
   core: Core,
   config: FulcrumConfig,
   metrics: Metrics,
   logger: Logger,
-  authorize?: XdsAuthorizer,
+  security: XdsSecurity,
 ): Promise<XdsServerHandle> {
   return startXdsServer({
     ...config.xds,
-    authorize,
+    ...security,
     maxMessageBytes: config.limits.maxMessageBytes,
     source: {
       describe: (service) => core.services.status(service),

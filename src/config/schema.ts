@@ -145,6 +145,28 @@ export const configSchema = z.strictObject({
     })
     .prefault({})
     .refine((r) => !(r.url && r.cluster), { message: "set url or cluster, not both", path: ["cluster"] }),
+  /**
+   * TLS on all three ports (gRPC, web, xDS), behaviour.md A1. Unset: plaintext. The files are
+   * re-read when they change (every auth.reloadCheckMs), so certificates rotate without a restart.
+   */
+  tls: z
+    .strictObject({
+      /** PEM certificate chain the ports present (leaf first). */
+      certFile: z.string().min(1).optional(),
+      /** PEM private key of certFile. */
+      keyFile: z.string().min(1).optional(),
+      /** PEM CA bundle that signs client certificates: set, every client must present one (mTLS). */
+      clientCaFile: z.string().min(1).optional(),
+    })
+    .prefault({})
+    .refine((t) => !t.certFile === !t.keyFile, {
+      message: "set tls.certFile and tls.keyFile together",
+      path: ["keyFile"],
+    })
+    .refine((t) => !t.clientCaFile || t.certFile, {
+      message: "mutual TLS needs tls.certFile and tls.keyFile too",
+      path: ["clientCaFile"],
+    }),
   auth: z
     .strictObject({
       /**

@@ -19,6 +19,7 @@ import {
   GRPC_STATUS,
 } from "./errors.js";
 import type { ServiceBinding } from "./grpc-server.js";
+import type { TlsSource } from "./tls/tls-source.js";
 import { startWebListener, type WebTimeouts } from "./web-listener.js";
 
 /** A plain HTTP handler for paths that are not RPCs; false when it does not serve the path. */
@@ -38,6 +39,8 @@ export interface ConnectServerOptions {
   readonly errorLimits: ErrorSizeLimits;
   readonly timeouts: WebTimeouts;
   readonly log: ErrorLogger;
+  /** TLS (HTTP/1.1 and HTTP/2 by ALPN); unset, plaintext HTTP/1.1 and h2c. */
+  readonly tls?: TlsSource | undefined;
   /** Per-request context values (the caller's credentials). */
   readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
 }
@@ -128,6 +131,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     options.port,
     withCors(options.corsOrigins, handler),
     options.timeouts,
+    options.tls,
   );
   return { port: listener.port, close: (deadlineMs) => listener.close(deadlineMs) };
 }

@@ -1,6 +1,7 @@
 /**
  * The web port's socket layer: one TCP listener that hands each connection to an HTTP/1.1 or
- * an h2c server, told apart by the HTTP/2 connection preface, and that closes connections
+ * an HTTP/2 server, told apart by the HTTP/2 connection preface (plaintext) or by ALPN (TLS,
+ * tls/web-tls.ts), and that closes connections
  * which cost a socket without doing work: a socket that sends nothing, HTTP/1.1 headers that
  * never finish (slowloris), a connection idle past its limit, half an HTTP/2 preface. On
  * shutdown it stops taking requests at once and lets the ones in flight finish.
@@ -8,6 +9,8 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import type { TlsSource } from "./tls/tls-source.js";
+import { tlsListener } from "./tls/web-tls.js";
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n");
 
@@ -130,21 +133,15 @@ function h2Server(handler: WebHandler, timeouts: WebTimeouts) {
   };
 }
 
-/** Starts the web port's listener on host:port; resolves once it listens. */
-export async function startWebListener(
-  host: string,
-  port: number,
-  handler: WebHandler,
-  timeouts: WebTimeouts,
-): Promise<WebListener> {
-  let closing = false;
-  const h1 = h1Server(handler, timeouts, () => closing);
-  const h2 = h2Server(handler, timeouts);
-  const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
+/** Hands an accepted connection to the HTTP/1.1 or the HTTP/2 server. */
+type Dispatch = (socket: net.Socket, http2: boolean) => void;
+
+/**
+ * Plaintext: each socket's first bytes tell HTTP/2 (the connection preface) from HTTP/1.1;
+ * a socket that sends nothing within prefaceTimeoutMs is closed.
+ */
+function plainListener(timeouts: WebTimeouts, dispatch: Dispatch): net.Server {
+  return net.createServer((socket) => {
     socket.setTimeout(timeouts.prefaceTimeoutMs, () => socket.destroy());
     socket.once("readable", () => {
       const head: Buffer | null = socket.read();
@@ -154,9 +151,32 @@ export async function startWebListener(
       const isH2 = head
         .subarray(0, H2_PREFACE.length)
         .equals(H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)));
-      if (isH2) h2.server.emit("connection", socket);
-      else h1.adopt(socket);
+      dispatch(socket, isH2);
     });
+  });
+}
+
+/** Starts the web port's listener on host:port (TLS when `tls` is given); resolves once it listens. */
+export async function startWebListener(
+  host: string,
+  port: number,
+  handler: WebHandler,
+  timeouts: WebTimeouts,
+  tls?: TlsSource,
+): Promise<WebListener> {
+  let closing = false;
+  const h1 = h1Server(handler, timeouts, () => closing);
+  const h2 = h2Server(handler, timeouts);
+  const sockets = new Set<net.Socket>();
+  const dispatch: Dispatch = (socket, isH2) =>
+    isH2 ? h2.server.emit("connection", socket) : h1.adopt(socket);
+  const secure = tls && tlsListener(tls, timeouts.prefaceTimeoutMs, dispatch);
+  const listener = secure ? secure.server : plainListener(timeouts, dispatch);
+  // Raw sockets, TLS or not: tracked so shutdown can cut what is left after the deadline.
+  listener.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
@@ -167,6 +187,7 @@ export async function startWebListener(
     close: (deadlineMs) =>
       new Promise<void>((resolve) => {
         closing = true;
+        secure?.stop();
         listener.close(() => resolve());
         h1.drain();
         h2.drain();

@@ -1,6 +1,6 @@
 /**
  * Who may read what over xDS (behaviour.md A2, X1): with authorization on, a stream presents
- * a bearer token in its metadata when it opens, and every resource it asks for is a service
+ * a bearer token in its metadata (or a mapped client certificate) when it opens, and every resource it asks for is a service
  * it needs `watch:<service>` on. A wildcard subscription (all listeners or all clusters) needs
  * `watch:*`. Resource names are Fulcrum service names, so one check covers every type.
  */
@@ -11,10 +11,13 @@ import { StreamError } from "./stream-support.js";
 export type XdsAccess = (service: string) => string | undefined;
 
 /**
- * Decides a stream's access from its metadata when it opens: its access, or a string saying
- * why it is not authenticated.
+ * Decides a stream's access from its metadata and its connection's verified client
+ * certificate (mTLS) when it opens: its access, or a string saying why it is not authenticated.
  */
-export type XdsAuthorizer = (metadata: grpc.Metadata) => XdsAccess | string;
+export type XdsAuthorizer = (
+  metadata: grpc.Metadata,
+  connection: ReturnType<grpc.ServerDuplexStream<unknown, unknown>["getAuthContext"]>,
+) => XdsAccess | string;
 
 /** The parts of a SotW or delta request that name resources. */
 export interface NamedRequest {

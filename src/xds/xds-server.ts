@@ -47,6 +47,8 @@ export interface XdsServerOptions extends StreamLimits {
   readonly observer: XdsServerObserver;
   /** With authorization on: what each stream may read (stream-access.ts); undefined serves everyone. */
   readonly authorize?: XdsAuthorizer | undefined;
+  /** TLS (and mTLS) credentials; unset, plaintext. */
+  readonly credentials?: grpc.ServerCredentials | undefined;
 }
 
 /** A running xDS server. */
@@ -101,7 +103,7 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
       );
       return;
     }
-    const verdict = options.authorize?.(call.metadata);
+    const verdict = options.authorize?.(call.metadata, call.getAuthContext());
     if (typeof verdict === "string") {
       refuse(call, grpc.status.UNAUTHENTICATED, verdict);
       return;
@@ -150,7 +152,7 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       `${options.host}:${options.port}`,
-      grpc.ServerCredentials.createInsecure(),
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
       (error, bound) => (error ? reject(error) : resolve(bound)),
     ),
   );

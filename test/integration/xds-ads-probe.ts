@@ -24,9 +24,14 @@ export interface AdsProbe {
 
 const Client = grpc.makeGenericClientConstructor(loadAdsService(), "AggregatedDiscoveryService");
 
-/** Opens a state-of-the-world ("sotw") or "delta" stream to an xDS port. */
-export function openAdsProbe(port: number, protocol: "sotw" | "delta", token?: string): AdsProbe {
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+/** Opens a state-of-the-world ("sotw") or "delta" stream to an xDS port (plaintext unless `credentials`). */
+export function openAdsProbe(
+  port: number,
+  protocol: "sotw" | "delta",
+  token?: string,
+  credentials = grpc.credentials.createInsecure(),
+): AdsProbe {
+  const client = new Client(`127.0.0.1:${port}`, credentials);
   const method = protocol === "sotw" ? "StreamAggregatedResources" : "DeltaAggregatedResources";
   const metadata = new grpc.Metadata();
   if (token) metadata.set("authorization", `Bearer ${token}`);

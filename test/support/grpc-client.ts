@@ -22,14 +22,16 @@ const pkg = grpc.loadPackageDefinition(definition) as any;
 // biome-ignore lint/suspicious/noExplicitAny: dynamic client.
 export type DynamicClient = any;
 
-/** Registry and balancer clients on `port`; `close` ends both channels. */
-export function grpcClients(port: number): {
+/** Registry and balancer clients on `port` (plaintext unless `credentials`); `close` ends both channels. */
+export function grpcClients(
+  port: number,
+  credentials = grpc.credentials.createInsecure(),
+): {
   registry: DynamicClient;
   balancer: DynamicClient;
   close(): void;
 } {
   const address = `127.0.0.1:${port}`;
-  const credentials = grpc.credentials.createInsecure();
   const registry = new pkg.fulcrum.v1.RegistryService(address, credentials);
   const balancer = new pkg.fulcrum.v1.BalancerService(address, credentials);
   return {
