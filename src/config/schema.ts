@@ -79,7 +79,11 @@ export const configSchema = z.strictObject({
   watch: z
     .strictObject({
       historyPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyPerService),
+      /** Bytes of events kept per service for resume (issue 10 item 9); the oldest go first. */
+      historyBytesPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyBytesPerService),
       queuePerWatcher: positiveInt.default(DEFAULT_WATCH_LIMITS.queuePerWatcher),
+      /** Bytes held for one slow watcher before it gets RESET + snapshot instead. */
+      queueBytesPerWatcher: positiveInt.default(DEFAULT_WATCH_LIMITS.queueBytesPerWatcher),
       maxWatchers: positiveInt.default(DEFAULT_WATCH_LIMITS.maxWatchers),
       heartbeatMs: timerMs.default(DEFAULT_WATCH_LIMITS.heartbeatMs),
     })

@@ -61,10 +61,15 @@ export interface GrpcServerHandle {
   close(deadlineMs: number): Promise<void>;
 }
 
-/** grpc-js wants a Buffer: a view over the encoded bytes, no copy. */
-function asBuffer(encode: (message: never) => Uint8Array) {
+type Encode = (message: never) => Uint8Array;
+
+/**
+ * grpc-js wants a Buffer: a view over the encoded bytes, no copy. Bytes pass through as they
+ * are: stream handlers encode their answers themselves (writeAll) to count them.
+ */
+function asBuffer(encode: Encode) {
   return (message: unknown) => {
-    const bytes = encode(message as never);
+    const bytes = message instanceof Uint8Array ? message : encode(message as never);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
@@ -133,22 +138,50 @@ async function* requestsOf(
 }
 
 /**
- * Messages a stream may hold unwritten before its producer waits for `drain`. grpc-js streams
- * signal backpressure at 16 queued objects; waiting there stalls a busy SelectStream between
- * every few answers, while this bound still caps the memory of a slow reader.
+ * Messages a stream may hold unwritten before its producer waits for them to be flushed.
+ * grpc-js streams signal backpressure at 16 queued objects; waiting there stalls a busy
+ * SelectStream between every few answers, while this bound still caps a slow reader.
  */
 const MAX_BUFFERED_WRITES = 256;
+/**
+ * Bytes a stream may hold unwritten (grpc-js's buffer and the HTTP/2 stream's) before its
+ * producer waits: with big messages a count alone would let a reader that never reads hold
+ * 256 of them (issue 10 item 9). Past it, a Watch's own byte-bounded queue takes over.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
-/** Writes an async iterable to a writable call, honouring backpressure. */
-async function writeAll(
-  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
-  source: AsyncIterable<unknown>,
-) {
+type WritableCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+/** Resolves once `bytes`, and so everything written before them, has left grpc-js, or the call ends. */
+function writeFlushed(call: WritableCall, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("cancelled", done);
+      call.off("close", done);
+      resolve();
+    };
+    call.once("cancelled", done);
+    call.once("close", done);
+    call.write(bytes, done);
+  });
+}
+
+/**
+ * Writes an async iterable to a writable call, encoded here so its bytes are known, honouring
+ * backpressure in messages and in bytes.
+ */
+async function writeAll(call: WritableCall, source: AsyncIterable<unknown>, encode: Encode) {
+  let unflushedBytes = 0;
   for await (const message of source) {
     if (call.cancelled) break;
-    const accepted = call.write(message);
-    if (!accepted && call.writableLength >= MAX_BUFFERED_WRITES)
-      await new Promise((resolve) => call.once("drain", resolve));
+    const bytes = encode(message as never);
+    unflushedBytes += bytes.byteLength;
+    if (unflushedBytes < MAX_BUFFERED_BYTES && call.writableLength < MAX_BUFFERED_WRITES) {
+      call.write(bytes);
+      continue;
+    }
+    await writeFlushed(call, bytes);
+    unflushedBytes = 0;
   }
 }
 
@@ -157,6 +190,7 @@ function handlerFor(
   fn: (...args: unknown[]) => unknown,
   statusOf: StatusOf,
   valuesOf: ValuesOf,
+  encode: Encode,
 ): grpc.UntypedHandleCall {
   switch (method.methodKind) {
     case "unary":
@@ -177,7 +211,8 @@ function handlerFor(
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
         if (call.request instanceof MalformedRequest) return failStream(call, statusOf(call.request.error));
-        writeAll(call, fn(call.request, streamContextOf(call, valuesOf)) as AsyncIterable<unknown>).then(
+        const answers = fn(call.request, streamContextOf(call, valuesOf)) as AsyncIterable<unknown>;
+        writeAll(call, answers, encode).then(
           () => call.end(),
           (error) => failStream(call, statusOf(error)),
         );
@@ -191,7 +226,8 @@ function handlerFor(
       };
     case "bidi_streaming":
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        writeAll(call, fn(requestsOf(call), streamContextOf(call, valuesOf)) as AsyncIterable<unknown>).then(
+        const answers = fn(requestsOf(call), streamContextOf(call, valuesOf)) as AsyncIterable<unknown>;
+        writeAll(call, answers, encode).then(
           () => call.end(),
           (error) => failStream(call, statusOf(error)),
         );
@@ -208,18 +244,19 @@ function definitionOf(
   const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of binding.service.methods) {
+    const encodeResponse = codec.responseEncoder(method, encodings);
     definition[method.localName] = {
       path: `/${binding.service.typeName}/${method.name}`,
       requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
       responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
       requestSerialize: asBuffer(codec.messageEncoder(method.input, encodings)),
       requestDeserialize: deserializer(method.input),
-      responseSerialize: asBuffer(codec.responseEncoder(method, encodings)),
+      responseSerialize: asBuffer(encodeResponse),
       responseDeserialize: deserializer(method.output),
       originalName: method.name,
     };
     const fn = binding.impl[method.localName];
-    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf);
+    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf, encodeResponse);
   }
   return { definition, handlers };
 }

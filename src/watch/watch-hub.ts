@@ -2,6 +2,7 @@ import type { ServiceStatus } from "../model/status.js";
 import type { ServiceEvent } from "../registry/events.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
+import { approximateBytes } from "./message-bytes.js";
 import type { WatchMessage } from "./watch-message.js";
 import { Watcher } from "./watcher.js";
 
@@ -9,14 +10,20 @@ import { Watcher } from "./watcher.js";
 export interface WatchLimits {
   /** Events kept per service for resume. */
   readonly historyPerService: number;
+  /** Bytes of events (message-bytes.ts) kept per service for resume; the oldest go first. */
+  readonly historyBytesPerService: number;
   readonly queuePerWatcher: number;
+  /** Bytes queued for one slow watcher before it gets RESET + snapshot instead. */
+  readonly queueBytesPerWatcher: number;
   readonly maxWatchers: number;
   readonly heartbeatMs: number;
 }
 
 export const DEFAULT_WATCH_LIMITS: WatchLimits = {
   historyPerService: 1_000,
+  historyBytesPerService: 16 * 1024 * 1024,
   queuePerWatcher: 4_096,
+  queueBytesPerWatcher: 4 * 1024 * 1024,
   maxWatchers: 20_000,
   heartbeatMs: 15_000,
 };
@@ -31,7 +38,9 @@ export interface WatchHubOptions {
 }
 
 interface History {
-  readonly events: ServiceEvent[];
+  readonly events: { readonly event: ServiceEvent; readonly bytes: number }[];
+  /** Sum of the events' bytes. */
+  bytes: number;
   /** Version of the newest event dropped from `events`; resuming from below it needs a RESET. */
   truncatedAt: number;
 }
@@ -49,17 +58,28 @@ export class WatchHub {
 
   /** Records an event and delivers it to every watcher in scope. */
   publish(event: ServiceEvent): void {
-    const history = this.histories.get(event.service) ?? { events: [], truncatedAt: 0 };
+    const history = this.histories.get(event.service) ?? { events: [], bytes: 0, truncatedAt: 0 };
     this.histories.set(event.service, history);
-    history.events.push(event);
-    if (history.events.length > this.options.limits.historyPerService)
-      history.truncatedAt = history.events.shift()!.version;
+    const bytes = approximateBytes(event.change);
+    history.events.push({ event, bytes });
+    history.bytes += bytes;
+    this.trim(history);
     const message: WatchMessage = { service: event.service, version: event.version, event: event.change };
     for (const [watcher, scope] of this.watchers)
-      if (scope === "all" || scope.has(event.service)) watcher.push(message);
+      if (scope === "all" || scope.has(event.service)) watcher.push(message, bytes);
     // A removed service keeps only a tombstone: resuming from before it needs RESET.
     if (event.change.kind === "service_removed")
-      this.histories.set(event.service, { events: [], truncatedAt: event.version });
+      this.histories.set(event.service, { events: [], bytes: 0, truncatedAt: event.version });
+  }
+
+  /** Drops the oldest events while the history is past its count or byte bound. */
+  private trim(history: History): void {
+    const { historyPerService, historyBytesPerService } = this.options.limits;
+    while (history.events.length > historyPerService || history.bytes > historyBytesPerService) {
+      const oldest = history.events.shift()!;
+      history.bytes -= oldest.bytes;
+      history.truncatedAt = oldest.event.version;
+    }
   }
 
   /**
@@ -68,8 +88,9 @@ export class WatchHub {
    * does not replay it.
    */
   publishEphemeral(message: WatchMessage): void {
+    const bytes = approximateBytes(message.event);
     for (const [watcher, scope] of this.watchers)
-      if (scope === "all" || scope.has(message.service)) watcher.push(message);
+      if (scope === "all" || scope.has(message.service)) watcher.push(message, bytes);
   }
 
   /** Opens a Watch stream over `services` (all when empty), resuming where `resume` says. */
@@ -84,6 +105,7 @@ export class WatchHub {
     const watcher = new Watcher({
       clock: this.options.clock,
       queueLimit: this.options.limits.queuePerWatcher,
+      queueBytesLimit: this.options.limits.queueBytesPerWatcher,
       heartbeatMs: this.options.limits.heartbeatMs,
       resync: (service, reason) => this.resync(service, reason),
       scope: () => (scope === "all" ? this.options.serviceNames() : [...scope]),
@@ -108,15 +130,19 @@ export class WatchHub {
     const status = this.options.describe(service);
     const history = this.histories.get(service);
     if (resumeFrom === undefined) {
-      if (status) watcher.push({ service, version: status.version, event: { kind: "snapshot", status } });
+      if (status)
+        watcher.push(
+          { service, version: status.version, event: { kind: "snapshot", status } },
+          approximateBytes(status),
+        );
       return;
     }
     const current = this.currentVersion(service);
     const replayable = history !== undefined && resumeFrom >= history.truncatedAt && resumeFrom <= current;
     if (replayable) {
-      for (const event of history.events) {
+      for (const { event, bytes } of history.events) {
         if (event.version > resumeFrom)
-          watcher.push({ service, version: event.version, event: event.change });
+          watcher.push({ service, version: event.version, event: event.change }, bytes);
       }
       return;
     }
@@ -131,7 +157,10 @@ export class WatchHub {
   private currentVersion(service: string): number {
     const history = this.histories.get(service);
     return (
-      this.options.describe(service)?.version ?? history?.events.at(-1)?.version ?? history?.truncatedAt ?? 0
+      this.options.describe(service)?.version ??
+      history?.events.at(-1)?.event.version ??
+      history?.truncatedAt ??
+      0
     );
   }
 

@@ -4,13 +4,17 @@ import type { WatchMessage } from "./watch-message.js";
 /** How a watcher turns a "resync" marker into messages: RESET, then a snapshot (or removal). */
 export type Resync = (service: string, reason: string) => WatchMessage[];
 
-type QueueEntry = WatchMessage | { readonly resync: string; readonly reason: string };
+type QueueEntry =
+  | { readonly message: WatchMessage; readonly bytes: number }
+  | { readonly resync: string; readonly reason: string };
 
 /** Options of one watcher. */
 export interface WatcherOptions {
   readonly clock: Clock;
   /** Messages held for a slow reader before it is reset instead (never unbounded memory). */
   readonly queueLimit: number;
+  /** Bytes (message-bytes.ts) held for a slow reader before it is reset instead. */
+  readonly queueBytesLimit: number;
   /** A keep-alive is sent after this much idle time. */
   readonly heartbeatMs: number;
   readonly resync: Resync;
@@ -20,13 +24,14 @@ export interface WatcherOptions {
 }
 
 /**
- * One Watch stream's queue, as an async iterable. A reader that falls `queueLimit` messages
- * behind loses its queue and gets RESET + snapshot per service instead, so memory per watcher
- * is bounded. Messages at or below the version already sent for a service are dropped, so a
+ * One Watch stream's queue, as an async iterable. A reader that falls `queueLimit` messages or
+ * `queueBytesLimit` bytes behind loses its queue and gets RESET + snapshot per service instead
+ * (the RESET's reason names the limit), so memory per watcher is bounded. Messages at or below the version already sent for a service are dropped, so a
  * snapshot is never followed by an older delta.
  */
 export class Watcher implements AsyncIterable<WatchMessage> {
   private queue: QueueEntry[] = [];
+  private queuedBytes = 0;
   private readonly sentVersions = new Map<string, number>();
   private wake: (() => void) | undefined;
   private closed = false;
@@ -35,17 +40,28 @@ export class Watcher implements AsyncIterable<WatchMessage> {
 
   constructor(private readonly options: WatcherOptions) {}
 
-  /** Queues a message; on overflow replaces the queue with resync markers. */
-  push(message: WatchMessage): void {
+  /** Queues a message of about `bytes` bytes; on overflow replaces the queue with resync markers. */
+  push(message: WatchMessage, bytes: number): void {
     if (this.closed) return;
-    if (this.queue.length >= this.options.queueLimit) {
+    const passed = this.passedLimit(bytes);
+    if (passed) {
       this.overflows++;
-      this.queue = this.options
-        .scope()
-        .map((service) => ({ resync: service, reason: "watcher fell behind" }));
+      const reason = `watcher fell behind: its queue passed ${passed}`;
+      this.queue = this.options.scope().map((service) => ({ resync: service, reason }));
+      this.queuedBytes = 0;
     }
-    this.queue.push(message);
+    this.queue.push({ message, bytes });
+    this.queuedBytes += bytes;
     this.wake?.();
+  }
+
+  /** The limit queueing `bytes` more would pass, named as the configuration names it. */
+  private passedLimit(bytes: number): string | undefined {
+    const { queueLimit, queueBytesLimit } = this.options;
+    if (this.queue.length >= queueLimit) return `queue_per_watcher=${queueLimit} messages`;
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > queueBytesLimit)
+      return `queue_bytes_per_watcher=${queueBytesLimit} bytes`;
+    return undefined;
   }
 
   /** Queues RESET + snapshot for `service`. */
@@ -60,12 +76,18 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.queuedBytes = 0;
     this.wake?.();
     this.options.onClose();
   }
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Bytes of the messages queued (resync markers count nothing: their snapshot is built when sent). */
+  get bytesQueued(): number {
+    return this.queuedBytes;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<WatchMessage> {
@@ -76,7 +98,9 @@ export class Watcher implements AsyncIterable<WatchMessage> {
           if (await this.idle()) yield { service: "", version: 0, event: { kind: "heartbeat" } };
           continue;
         }
-        const messages = "resync" in entry ? this.options.resync(entry.resync, entry.reason) : [entry];
+        if ("bytes" in entry) this.queuedBytes -= entry.bytes;
+        const messages =
+          "resync" in entry ? this.options.resync(entry.resync, entry.reason) : [entry.message];
         for (const message of messages) if (this.fresh(message)) yield message;
       }
     } finally {

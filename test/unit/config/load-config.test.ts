@@ -76,6 +76,13 @@ describe("environment variables (O3, O7)", () => {
     });
     expect(config.redis.url).toBe("redis://127.0.0.1:6390");
     expect(config.redis.connectTimeoutMs).toBe(250);
+    const watch = loadConfig({
+      env: {
+        FULCRUM_WATCH_QUEUE_BYTES_PER_WATCHER: "65536",
+        FULCRUM_WATCH_HISTORY_BYTES_PER_SERVICE: "1048576",
+      },
+    }).watch;
+    expect([watch.queueBytesPerWatcher, watch.historyBytesPerService]).toEqual([65_536, 1_048_576]);
     expect(loadConfig({ env: { FULCRUM_WEB_CORS_ORIGINS: "http://a.example, *" } }).web.corsOrigins).toEqual([
       "http://a.example",
       "*",

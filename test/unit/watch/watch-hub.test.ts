@@ -24,8 +24,13 @@ async function setup(limits: Partial<WatchLimits> = {}) {
       throw new Error(message);
     },
   });
-  const add = (service: string, id: string) =>
-    registry.register({ service, config: undefined, backends: [{ id, address: `${id}:1` }], mode: "merge" });
+  const add = (service: string, id: string, labels: Record<string, string> = {}) =>
+    registry.register({
+      service,
+      config: undefined,
+      backends: [{ id, address: `${id}:1`, labels }],
+      mode: "merge",
+    });
   await registry.register({
     service: "s",
     config: undefined,
@@ -112,6 +117,34 @@ describe("watch hub", () => {
     const [next] = await take(watcher, 1);
     expect(next?.event.kind === "backend_added" && next.event.backend.spec.id).toBe("after");
     expect(next!.version).toBeGreaterThan(messages[1]!.version);
+  });
+
+  it("a stalled watcher's queue stays under queue_bytes_per_watcher and its RESET names that limit", async () => {
+    const { hub, add } = await setup({ queueBytesPerWatcher: 8 * 1024 });
+    const watcher = hub.subscribe(["s"], new Map());
+    const big = { note: "x".repeat(900) };
+    for (let i = 0; i < 100; i++) {
+      await add("s", `x${i}`, big);
+      expect(watcher.bytesQueued).toBeLessThanOrEqual(8 * 1024);
+    }
+    expect(watcher.overflows).toBeGreaterThan(0);
+    const [reset, snapshot] = await take(watcher, 2);
+    expect(reset?.event.kind === "reset" && reset.event.reason).toMatch(/queue_bytes_per_watcher=8192/);
+    expect(snapshot?.event.kind === "snapshot" && snapshot.event.status.backends).toHaveLength(101);
+  });
+
+  it("history past history_bytes_per_service drops its oldest events: an old resume gets RESET, a recent one its deltas", async () => {
+    const { hub, add, registry } = await setup({ historyBytesPerService: 8 * 1024 });
+    const first = registry.find("s")!.version;
+    const big = { note: "x".repeat(900) };
+    for (let i = 0; i < 30; i++) await add("s", `x${i}`, big);
+    expect(kinds(await take(hub.subscribe(["s"], new Map([["s", first]])), 2))).toEqual([
+      "s:reset",
+      "s:snapshot",
+    ]);
+    const recent = registry.find("s")!.version - 2;
+    const replayed = await take(hub.subscribe(["s"], new Map([["s", recent]])), 2);
+    expect(kinds(replayed)).toEqual(["s:backend_added", "s:backend_added"]);
   });
 
   it("watching all services includes services registered later", async () => {
