@@ -8,7 +8,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { createApp } from "./app/create-app.js";
 import { StartupError } from "./app/startup-error.js";
 import { addAdminCommands } from "./cli/admin-commands.js";
-import { withClientFlags } from "./cli/command-runner.js";
+import { type ClientFlags, runClientCommand, withClientFlags } from "./cli/command-runner.js";
 import { addQueryCommands } from "./cli/query-commands.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
@@ -204,16 +204,20 @@ withClientFlags(program.command("watch"))
   )
   .argument("[services...]", "service names")
   .addHelpText("after", "\nExample:\n  fulcrum watch payments --server 127.0.0.1:4770")
-  .action(async (services: string[], flags: { server: string }) => {
-    const abort = new AbortController();
-    process.once("SIGINT", () => abort.abort());
-    process.once("SIGTERM", () => abort.abort());
-    await runWatchCommand({
-      server: flags.server,
-      services,
-      write: (line) => process.stdout.write(`${line}\n`),
-      signal: abort.signal,
-    });
-  });
+  .action((services: string[], flags: ClientFlags) =>
+    // runClientCommand prints a refused token as one line and exits with its status.
+    runClientCommand(flags, async () => {
+      const abort = new AbortController();
+      process.once("SIGINT", () => abort.abort());
+      process.once("SIGTERM", () => abort.abort());
+      await runWatchCommand({
+        server: flags.server,
+        token: flags.token,
+        services,
+        write: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+      });
+    }),
+  );
 
 await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ import {
   SetHealthResponseSchema,
 } from "../../gen/fulcrum/v1/registry_pb.js";
 import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
-import { runClientCommand, withClientFlags } from "./command-runner.js";
+import { type ClientFlags, runClientCommand, withClientFlags } from "./command-runner.js";
 
 /** Reads a file the user named (main passes fs; files are read only at the edge). */
 export type ReadText = (path: string) => string;
@@ -76,7 +76,7 @@ function addDrain(program: Command): void {
 }
 
 async function setHealth(
-  flags: { server: string; json?: boolean },
+  flags: ClientFlags,
   service: string,
   backend: string,
   decideHealthy: () => boolean,

@@ -1,11 +1,12 @@
 /**
  * The CLI's connection to a running server: gRPC (over connect-node's gRPC transport) to the
- * address given with --server, as `host:port` or a full `http://host:port` URL.
+ * address given with --server, as `host:port` or a full `http://host:port` URL, with the
+ * --token / FULCRUM_TOKEN bearer token when one is given.
  */
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BalancerService } from "../../gen/fulcrum/v1/balancer_pb.js";
 import { RegistryService } from "../../gen/fulcrum/v1/registry_pb.js";
+import { clientTransport } from "./client-transport.js";
 
 /** Where the CLI talks to when --server is not given. */
 export const DEFAULT_SERVER = "127.0.0.1:4770";
@@ -21,9 +22,9 @@ export function serverUrl(server: string): string {
   return /^https?:\/\//.test(server) ? server : `http://${server}`;
 }
 
-/** Clients of the server at `server` (host:port or URL). */
-export function connectTo(server: string): FulcrumClients {
-  const transport = createGrpcTransport({ baseUrl: serverUrl(server) });
+/** Clients of the server at `server` (host:port or URL), sending `token` when given. */
+export function connectTo(server: string, token?: string): FulcrumClients {
+  const transport = clientTransport({ server: serverUrl(server), token });
   return {
     registry: createClient(RegistryService, transport),
     balancer: createClient(BalancerService, transport),
@@ -42,5 +43,7 @@ export function exitCodeOf(error: unknown): number {
 export function describeFailure(error: unknown, server: string): string {
   if (!(error instanceof ConnectError)) return (error as Error).message ?? String(error);
   if (error.code === Code.Unavailable) return `server ${server} is unavailable: ${error.rawMessage}`;
+  if (error.code === Code.Unauthenticated)
+    return `Unauthenticated: ${error.rawMessage} (give --token or set FULCRUM_TOKEN)`;
   return `${Code[error.code]}: ${error.rawMessage}`;
 }

@@ -1,10 +1,13 @@
-/** What every client command shares: the --server / --json flags, output, and exit codes. */
-import type { Command } from "commander";
+/** What every client command shares: the --server / --token / --json flags, output, and exit codes. */
+import { type Command, Option } from "commander";
+import { CLIENT_TOKEN_VARIABLE } from "../config/load-config.js";
 import { connectTo, DEFAULT_SERVER, describeFailure, exitCodeOf, type FulcrumClients } from "./client.js";
 
 /** The global flags of client commands. */
 export interface ClientFlags {
   readonly server: string;
+  /** Bearer token (--token, else FULCRUM_TOKEN); never printed. */
+  readonly token?: string;
   readonly json?: boolean;
 }
 
@@ -16,10 +19,15 @@ export interface CommandContext {
   print(text: string, json: unknown): void;
 }
 
-/** Adds --server and --json to a client command. */
+/** Adds --server, --token and --json to a client command. */
 export function withClientFlags(command: Command): Command {
   return command
     .option("-s, --server <host:port>", "a Fulcrum gRPC address", DEFAULT_SERVER)
+    .addOption(
+      new Option("-t, --token <token>", "bearer token for a server with a tokens file").env(
+        CLIENT_TOKEN_VARIABLE,
+      ),
+    )
     .option("--json", "print JSON for scripts");
 }
 
@@ -29,7 +37,7 @@ export function withClientFlags(command: Command): Command {
  */
 export async function runClientCommand(flags: ClientFlags, body: (context: CommandContext) => Promise<void>) {
   const context: CommandContext = {
-    clients: connectTo(flags.server),
+    clients: connectTo(flags.server, flags.token),
     flags,
     print(text, json) {
       process.stdout.write(`${flags.json ? JSON.stringify(json, null, 2) : text}\n`);

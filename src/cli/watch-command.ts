@@ -16,6 +16,8 @@ const MAX_RECONNECT_DELAY_MS = 2_000;
 /** Options of `fulcrum watch`. */
 export interface WatchCommandOptions {
   readonly server: string;
+  /** Bearer token; unset sends none. */
+  readonly token?: string;
   readonly services: string[];
   readonly write: (line: string) => void;
   readonly signal: AbortSignal;
@@ -51,10 +53,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Watches until `signal` aborts, reconnecting whenever the stream ends or the server goes away. */
+/** A wrong or missing token: reconnecting cannot help, so the command stops. */
+function isRefusedCredential(error: unknown): boolean {
+  return (
+    error instanceof ConnectError &&
+    (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)
+  );
+}
+
+/**
+ * Watches until `signal` aborts, reconnecting whenever the stream ends or the server goes away;
+ * rejects when the server refuses the credentials.
+ */
 export async function runWatchCommand(options: WatchCommandOptions): Promise<void> {
   const { write, signal } = options;
-  const clients = connectTo(options.server);
+  const clients = connectTo(options.server, options.token);
   const versions = new Map<string, bigint>();
   let failures = 0;
   let connectedOnce = false;
@@ -80,6 +93,7 @@ export async function runWatchCommand(options: WatchCommandOptions): Promise<voi
       failures = 1;
     } catch (error) {
       if (signal.aborted) return;
+      if (isRefusedCredential(error)) throw error;
       if (failures === 0)
         write(stamp(`server ${options.server} went away (${(error as Error).message}); reconnecting`));
       failures += 1;

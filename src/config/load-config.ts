@@ -66,6 +66,16 @@ function envValue(kind: string, raw: string): unknown {
  */
 const BENCH_PREFIX = "FULCRUM_BENCH_";
 
+/**
+ * The CLI client's token variable (`fulcrum select ...` reads it). It is not a server setting,
+ * but an operator's shell that exports it must still be able to run `fulcrum serve`.
+ */
+export const CLIENT_TOKEN_VARIABLE = "FULCRUM_TOKEN";
+
+function isServerSetting(name: string): boolean {
+  return name.startsWith(ENV_PREFIX) && !name.startsWith(BENCH_PREFIX) && name !== CLIENT_TOKEN_VARIABLE;
+}
+
 /** Every setting's path and leaf kind, optional ones (no default) included: the walk follows the schema's shape. */
 function settingsOf(shape: Record<string, SchemaNode>, path: string[] = []): [string[], string][] {
   return Object.entries(shape).flatMap(([key, field]) => {
@@ -94,7 +104,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Tree {
   const byName = new Map(settings.map(([path, kind]) => [envName(path), { path, kind }]));
   const out: Tree = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name.startsWith(BENCH_PREFIX) || raw === undefined) continue;
+    if (!isServerSetting(name) || raw === undefined) continue;
     const setting = byName.get(name);
     if (!setting)
       throw new ConfigError(
