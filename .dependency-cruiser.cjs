@@ -85,6 +85,13 @@ module.exports = {
       to: { path: "^src/(app|main)" },
     },
     {
+      name: "no-dev-dependencies-at-run-time",
+      severity: "error",
+      comment: "The packed package installs only dependencies: src/ needs nothing from devDependencies (tsx included).",
+      from: { path: "^src/" },
+      to: { dependencyTypes: ["npm-dev"] },
+    },
+    {
       name: "env-and-files-at-the-edge",
       severity: "error",
       comment: "Only app/, config/ and main read process.env or files (rule 4).",

@@ -1,13 +1,14 @@
 /**
  * A real Fulcrum in a separate process (its own process group), as an operator would run it:
- * `node bin/fulcrum.mjs serve --grpc-port 0 --web-port 0 --log-level silent`. The ports are
+ * `fulcrum serve --grpc-port 0 --web-port 0 --log-level silent` (from src/, as the tests run it,
+ * so a bench never measures a stale build). The ports are
  * read from the line the server prints. Stopping signals the whole group and waits for it to
  * go; a bench that dies on the way out still takes the group with it.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { SERVE_ON_FREE_PORTS } from "../test/support/cli-process.js";
+import { FULCRUM_BIN, SERVE_ON_FREE_PORTS } from "../test/support/cli-process.js";
 
 const REPO_ROOT = fileURLToPath(new URL("..", import.meta.url));
 const START_TIMEOUT_MS = 20_000;
@@ -79,7 +80,7 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startFulcrumProcess(extraArgs: readonly string[] = []): Promise<FulcrumProcess> {
   const child = spawn(
     process.execPath,
-    ["bin/fulcrum.mjs", ...SERVE_ON_FREE_PORTS, "--host", "127.0.0.1", "--log-level", "silent", ...extraArgs],
+    [FULCRUM_BIN, ...SERVE_ON_FREE_PORTS, "--host", "127.0.0.1", "--log-level", "silent", ...extraArgs],
     { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   running.add(child);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- <name>... --seconds N --pairs N]`: runs the TypeScript benches through
-// tsx's loader, like bin/fulcrum.mjs.
+// tsx's loader, like bin/fulcrum-dev.mjs.
 import { register } from "tsx/esm/api";
 
 register();

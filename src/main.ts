@@ -5,13 +5,13 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import closeWithGrace from "close-with-grace";
 import { Command, InvalidArgumentError } from "commander";
-import { createApp } from "./app/create-app.js";
 import { StartupError } from "./app/startup-error.js";
 import { addAdminCommands } from "./cli/admin-commands.js";
 import { type ClientFlags, runClientCommand, withClientFlags } from "./cli/command-runner.js";
 import { addQueryCommands } from "./cli/query-commands.js";
 import { runWatchCommand } from "./cli/watch-command.js";
 import { ConfigError, environmentVariable, loadConfig } from "./config/load-config.js";
+import { packageVersion } from "./config/package-version.js";
 import { redactUrl } from "./config/redact.js";
 import { collectStateFlag, type StateOverrides } from "./config/state-flags.js";
 
@@ -79,6 +79,8 @@ function overridesFrom(flags: ServeFlags): Record<string, unknown> {
 
 async function serve(flags: ServeFlags): Promise<void> {
   const config = loadConfig({ file: flags.config, env: process.env, overrides: overridesFrom(flags) });
+  // Loaded here, not at the top: --help, --version and the client commands need none of the server.
+  const { createApp } = await import("./app/create-app.js");
   const app = await createApp(config);
   const state = config.redis.url
     ? `Redis ${redactUrl(config.redis.url)}`
@@ -98,9 +100,7 @@ async function serve(flags: ServeFlags): Promise<void> {
 // line (O7); its internal log stays available with GRPC_VERBOSITY=ERROR|INFO|DEBUG.
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-  version: string;
-};
+const version = packageVersion();
 
 /**
  * Why `serve` could not start, as one line on stderr and an exit code (behaviour.md O7):

@@ -7,8 +7,11 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { until as untilHolds } from "./eventually.js";
 
-/** bin/fulcrum.mjs of this checkout. */
-export const FULCRUM_BIN = fileURLToPath(new URL("../../bin/fulcrum.mjs", import.meta.url));
+/**
+ * bin/fulcrum-dev.mjs of this checkout: the `fulcrum` command from src/ through tsx, so a test
+ * never runs a stale dist/ (the packed build has its own test, test/integration/package.test.ts).
+ */
+export const FULCRUM_BIN = fileURLToPath(new URL("../../bin/fulcrum-dev.mjs", import.meta.url));
 
 /** `serve` on free ports for every listener (gRPC, web, xDS), so runs never collide. */
 export const SERVE_ON_FREE_PORTS: readonly string[] = [
