@@ -87,7 +87,8 @@ module.exports = {
     {
       name: "no-dev-dependencies-at-run-time",
       severity: "error",
-      comment: "The packed package installs only dependencies: src/ needs nothing from devDependencies (tsx included).",
+      comment:
+        "The packed package installs only dependencies: src/ needs nothing from devDependencies (tsx included).",
       from: { path: "^src/" },
       to: { dependencyTypes: ["npm-dev"] },
     },
