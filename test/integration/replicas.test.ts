@@ -196,7 +196,7 @@ describe("replicas on one Redis", () => {
     child.stdout!.on("data", (chunk) => {
       out += chunk;
     });
-    const port = await eventually(async () => /gRPC 127\.0\.0\.1:(\d+)/.exec(out)?.[1], 15_000);
+    const port = await eventually(async () => /gRPC 127\.0\.0\.1:(\d+)/.exec(out)?.[1], 60_000);
     const onC = grpcTransportClients(Number(port));
     const acked = await onC.registry.register({ service: "from-c", backends: backends(2) });
     child.kill("SIGKILL");
