@@ -1,8 +1,8 @@
 /**
  * The dependency rules of docs/architecture.md, checked in `npm run lint`.
- * Core = balancer, registry, watch, health, quota, sessions, cache, and the leaf model/: pure TypeScript.
+ * Core = balancer, registry, watch, health, quota, sessions, report, cache, and the leaf model/: pure TypeScript.
  */
-const CORE_FOLDERS = "balancer|registry|watch|health|quota|sessions|cache|model";
+const CORE_FOLDERS = "balancer|registry|watch|health|quota|sessions|report|cache|model";
 const CORE = `^src/(${CORE_FOLDERS})/`;
 module.exports = {
   forbidden: [

@@ -1,11 +1,11 @@
 /**
- * The core of one replica, wired: registry, health, watch, quota, balancer and session
- * router, with the hooks that connect them (a Report feeds health, quota and negative
- * availability; registry events feed health, pins and Watch). No listeners here: servers and
- * replica links are started by create-app.ts.
+ * The core of one replica, built in dependency order: the service table, the registry and its
+ * event subscribers (metrics, health, pins, Watch), quota, the balancer with the Report
+ * pipeline, and the session router. No listeners here: servers and replica links are started
+ * by create-app.ts.
  */
 import { randomBytes } from "node:crypto";
-import { Balancer, type BalancerOptions } from "../balancer/balancer.js";
+import { Balancer } from "../balancer/balancer.js";
 import { ServiceTable } from "../balancer/service-table.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { HealthMonitor } from "../health/health-monitor.js";
@@ -14,9 +14,11 @@ import type { ServiceStatus } from "../model/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { QuotaGate } from "../quota/quota-gate.js";
-import type { ServiceEvent } from "../registry/events.js";
+import { ServiceEvents } from "../registry/events.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
+import { ReportPipeline } from "../report/report-pipeline.js";
 import { NegativeAvailability } from "../sessions/negative-availability.js";
+import { describeService, pinsHoldDrain } from "../sessions/service-description.js";
 import { SessionRouter } from "../sessions/session-router.js";
 import type { Clock } from "../shared/clock.js";
 import type { Random } from "../shared/random.js";
@@ -51,45 +53,33 @@ export interface Core {
   describeService(service: string): Promise<ServiceStatus>;
 }
 
-/** Runs background work nobody waits for, logging its failure. */
-type Background = (what: string, work: Promise<unknown>) => void;
-
 /** Builds and starts (loads the registry of) one replica's core. */
 export async function buildCore(deps: CoreDeps): Promise<Core> {
   const { config, clock, random, state } = deps;
   const log = (message: string, cause: unknown) => deps.logger.error({ err: cause }, message);
-  const background: Background = (what, work) => void work.catch((cause: unknown) => log(what, cause));
+  const background = (what: string, work: Promise<unknown>) =>
+    void work.catch((cause: unknown) => log(what, cause));
   const replica = randomBytes(6).toString("base64url");
   const services = new ServiceTable({ clock, random });
-  const watchHub: WatchHub = new WatchHub({
-    clock,
-    limits: config.watch,
-    describe: (service) => services.status(service),
-    serviceNames: () => registry.names(),
-  });
-  const registry: ServiceRegistry = new ServiceRegistry({
+  const events = new ServiceEvents();
+  const registry = new ServiceRegistry({
     clock,
     limits: config.limits,
     members: services,
     parseConfig: parseServiceConfig,
     log: state.registryLog,
-    onEvent: (event) => onServiceEvent(event),
+    onEvent: events.publish,
     onBackgroundError: log,
-    drainHold: async (service, backendId) =>
-      ((await state.pinStore.countByBackend(service)).get(backendId) ?? 0) > 0,
+    drainHold: pinsHoldDrain(state.pinStore),
   });
   const health = buildHealth(deps, registry, services, log);
-  const onServiceEvent = (event: ServiceEvent) => {
-    if (event.change.kind === "health_changed") deps.metrics.recordHealthTransition(event.change.current);
-    health.onServiceEvent(event);
-    if (event.change.kind === "backend_removed") {
-      background(
-        `releasing pins of ${event.change.backendId}`,
-        state.pinStore.releaseBackend(event.service, event.change.backendId),
-      );
-    }
-    watchHub.publish(event);
-  };
+  const watchHub = new WatchHub({
+    clock,
+    limits: config.watch,
+    describe: (service) => services.status(service),
+    serviceNames: () => registry.names(),
+  });
+  followServiceEvents(events, deps, health, watchHub, background);
   await registry.start();
   const quota = buildQuotaGate(deps, registry, services, watchHub);
   const negative = new NegativeAvailability({
@@ -98,20 +88,8 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     shared: state.negativeFacts,
     onShareError: (cause) => deps.logger.debug({ err: cause }, "sharing a negative-availability fact failed"),
   });
-  const balancer = new Balancer({
-    services,
-    onDrainIdle: (service, backendId) => registry.finishDrain(service, backendId),
-    clock,
-    limits: config.limits,
-    replica,
-    signer: createTicketSigner(state.ticketSecrets),
-    relay: state.ticketRelay,
-    onRelayError: (cause) =>
-      deps.logger.warn({ err: cause }, "relaying a Report to the replica that issued its ticket failed"),
-    quota,
-    probeSelection: (service, candidates) => health.probeSelection(service, candidates),
-    ...reportHooks({ services, health, quota, negative, background }),
-  });
+  const report = new ReportPipeline({ services, health, quota, negative, background });
+  const balancer = buildBalancer(deps, replica, { services, registry, health, quota, report });
   const router = new SessionRouter({
     store: state.pinStore,
     negative,
@@ -121,8 +99,70 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     find: (service) => services.find(service),
     onPinReleased: (service, backend) => registry.finishDrain(service, backend.spec.id),
   });
-  const describeService = (service: string) => describe(registry, services, state, quota, service);
-  return { replica, registry, services, health, watchHub, quota, balancer, router, describeService };
+  const describeServiceNow = async (service: string) =>
+    describeService(registry.describe(service), services.find(service), state.pinStore, quota);
+  return {
+    replica,
+    registry,
+    services,
+    health,
+    watchHub,
+    quota,
+    balancer,
+    router,
+    describeService: describeServiceNow,
+  };
+}
+
+/** Who hears registry changes, in this order: metrics, health, pins of removed backends, Watch. */
+function followServiceEvents(
+  events: ServiceEvents,
+  deps: CoreDeps,
+  health: HealthMonitor,
+  watchHub: WatchHub,
+  background: (what: string, work: Promise<unknown>) => void,
+): void {
+  events.subscribe((event) => {
+    if (event.change.kind === "health_changed") deps.metrics.recordHealthTransition(event.change.current);
+  });
+  events.subscribe((event) => health.onServiceEvent(event));
+  events.subscribe((event) => {
+    if (event.change.kind !== "backend_removed") return;
+    const { backendId } = event.change;
+    background(
+      `releasing pins of ${backendId}`,
+      deps.state.pinStore.releaseBackend(event.service, backendId),
+    );
+  });
+  events.subscribe((event) => watchHub.publish(event));
+}
+
+function buildBalancer(
+  deps: CoreDeps,
+  replica: string,
+  parts: {
+    services: ServiceTable;
+    registry: ServiceRegistry;
+    health: HealthMonitor;
+    quota: QuotaGate;
+    report: ReportPipeline;
+  },
+): Balancer {
+  const { services, registry, health, quota, report } = parts;
+  return new Balancer({
+    services,
+    onDrainIdle: (service, backendId) => registry.finishDrain(service, backendId),
+    clock: deps.clock,
+    limits: deps.config.limits,
+    replica,
+    signer: createTicketSigner(deps.state.ticketSecrets),
+    relay: deps.state.ticketRelay,
+    onRelayError: (cause) =>
+      deps.logger.warn({ err: cause }, "relaying a Report to the replica that issued its ticket failed"),
+    quota,
+    probeSelection: (service, candidates) => health.probeSelection(service, candidates),
+    report,
+  });
 }
 
 function buildHealth(
@@ -131,26 +171,25 @@ function buildHealth(
   services: ServiceTable,
   log: (message: string, cause: unknown) => void,
 ): HealthMonitor {
-  const prober = createProber({
-    clock: deps.clock,
-    random: deps.random,
-    probe: createProbe(),
-    sink: (service, backendId, result) => {
-      deps.metrics.recordProbe(result.status);
-      health.onProbe(service, backendId, result);
-    },
-    maxConcurrent: deps.config.health.maxConcurrentProbes,
-    onSinkError: (error) => log("probe result not applied", error),
-  });
-  const health: HealthMonitor = new HealthMonitor({
+  return new HealthMonitor({
     clock: deps.clock,
     random: deps.random,
     registry,
     targets: services,
-    prober,
+    createProber: (sink) =>
+      createProber({
+        clock: deps.clock,
+        random: deps.random,
+        probe: createProbe(),
+        sink: (service, backendId, result) => {
+          deps.metrics.recordProbe(result.status);
+          sink(service, backendId, result);
+        },
+        maxConcurrent: deps.config.health.maxConcurrentProbes,
+        onSinkError: (error) => log("probe result not applied", error),
+      }),
     onError: log,
   });
-  return health;
 }
 
 function buildQuotaGate(
@@ -175,58 +214,4 @@ function buildQuotaGate(
         event: { kind: "headroom_crossed", backendId: backend.spec.id, ...crossing },
       }),
   });
-}
-
-/** What a Report and an expired ticket set off beyond the balancer's own bookkeeping. */
-function reportHooks(parts: {
-  services: ServiceTable;
-  health: HealthMonitor;
-  quota: QuotaGate;
-  negative: NegativeAvailability;
-  background: Background;
-}): Pick<BalancerOptions, "onOutcome" | "onTicketReported" | "onTicketExpired"> {
-  const { services, health, quota, negative, background } = parts;
-  return {
-    onOutcome: (service, backend, outcome) => {
-      if (outcome.result) health.onOutcome(service, backend, outcome.result);
-      if (outcome.result === "not_found" && outcome.resourceKey) {
-        const ttl = services.find(service)?.config.session.negativeTtlMs ?? 0;
-        negative.report(service, backend.spec.id, outcome.resourceKey, ttl);
-      }
-      const quotaNews = outcome.result === "rate_limited" || Object.keys(outcome.remaining).length > 0;
-      if (!outcome.ticket && quotaNews)
-        background("quota report", quota.settle(backend, service, undefined, outcome));
-    },
-    onTicketReported: (ticket, reported, outcome) =>
-      background(
-        "quota true-up",
-        quota.settleTicket(ticket.service, ticket.backends, reported, ticket.payload?.reservations, outcome),
-      ),
-    onTicketExpired: (ticket) => {
-      if (ticket.payload?.reservations)
-        background("quota release", quota.release(ticket.backends, ticket.payload.reservations));
-      if (ticket.payload?.probe)
-        for (const backend of ticket.backends) health.probeAbandoned(ticket.service, backend);
-    },
-  };
-}
-
-async function describe(
-  registry: ServiceRegistry,
-  services: ServiceTable,
-  state: StateStore,
-  quota: QuotaGate,
-  service: string,
-): Promise<ServiceStatus> {
-  const status = registry.describe(service);
-  const entry = services.find(service);
-  const pins = await state.pinStore.countByBackend(service);
-  const backends = await Promise.all(
-    status.backends.map(async (backend) => {
-      const live = entry?.backends.get(backend.spec.id);
-      const quotaRemaining = live ? await quota.remaining(service, live).catch(() => ({})) : {};
-      return { ...backend, pinnedSessions: pins.get(backend.spec.id) ?? 0, quotaRemaining };
-    }),
-  );
-  return { ...status, backends };
 }

@@ -20,22 +20,21 @@ import type { TicketRelay } from "./ticket-relay.js";
 const MAX_RELAYED_REMEMBERED = 10_000;
 
 /**
- * Called once per backend for every outcome Report applies, after the balancer's own
- * bookkeeping (slot released, latency recorded). The health state machine hooks in here. It
- * runs on the Report path and must not throw.
+ * What the rest of the core learns from a Report, after the balancer's own bookkeeping (slot
+ * released, latency recorded): the Report pipeline implements it. Runs on the Report path;
+ * no method may throw.
  */
-export type OutcomeListener = (service: string, backend: BackendState, outcome: Outcome) => void;
-
-/**
- * Called once for a ticket a Report settled, with the backends the outcome was about (all of
- * the ticket's, or the one `backend_id` named): the quota layer trues up there and gives the
- * rest back. Must not throw.
- */
-export type TicketReportListener = (
-  ticket: Ticket,
-  reported: readonly BackendState[],
-  outcome: Outcome,
-) => void;
+export interface ReportListener {
+  /** Once per backend for every outcome Report applies. */
+  outcome(service: string, backend: BackendState, outcome: Outcome): void;
+  /**
+   * Once for a ticket a Report settled, with the backends the outcome was about (all of the
+   * ticket's, or the one `backend_id` named).
+   */
+  ticketReported(ticket: Ticket, reported: readonly BackendState[], outcome: Outcome): void;
+  /** Once for a ticket whose lease ended without a Report. */
+  ticketExpired(ticket: Ticket): void;
+}
 
 /** Options of a Balancer. */
 export interface BalancerOptions {
@@ -55,12 +54,8 @@ export interface BalancerOptions {
   readonly onRelayError?: (cause: unknown) => void;
   /** Quota headroom for most_available and the quota filter; default: every backend full (FULL_QUOTA). */
   readonly quota?: QuotaView;
-  /** Told about every applied outcome (see OutcomeListener). */
-  readonly onOutcome?: OutcomeListener;
-  /** Told about every ticket a Report settled (see TicketReportListener). */
-  readonly onTicketReported?: TicketReportListener;
-  /** Told about every ticket whose lease ended without a Report. */
-  readonly onTicketExpired?: TicketExpiryListener;
+  /** Told about every applied outcome, settled ticket and expired ticket; default: nobody. */
+  readonly report?: ReportListener;
   /** H2: picks an Unhealthy backend due for a probe selection among `candidates`, marking it; undefined when none. */
   readonly probeSelection?: (
     service: string,
@@ -88,9 +83,6 @@ export type ChoiceDecision = { readonly kind: "picked"; readonly choice: Choice 
 
 /** A ticketed selection, or why there is none. */
 export type SelectionDecision = { readonly kind: "picked"; readonly selection: Selection } | Refusal;
-
-/** Called when a ticket ends without a Report (its lease expired): settle what it held. */
-export type TicketExpiryListener = (ticket: Ticket) => void;
 
 /**
  * The hot path: Select over a service's snapshot, tickets for in-flight slots, and Report.
@@ -185,13 +177,13 @@ export class Balancer {
   expireTickets(): void {
     for (const ticket of this.tickets.expire(this.options.clock.now())) {
       this.afterRelease(ticket.service, ticket.backends);
-      this.options.onTicketExpired?.(ticket);
+      this.options.report?.ticketExpired(ticket);
     }
   }
 
   /**
    * One outcome: a ticket releases its slots (S12); then latency (when > 0) feeds the EWMA and
-   * peak-EWMA of the backend(s) it names (S6), and onOutcome hears of each. A ticket with
+   * peak-EWMA of the backend(s) it names (S6), and the Report listener hears of each. A ticket with
    * several backends (count > 1) is narrowed to `backendId` when that is one of them.
    */
   private apply(outcome: Outcome): boolean {
@@ -204,7 +196,7 @@ export class Balancer {
       service = ticket.service;
       const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
       backends = named ? [named] : ticket.backends;
-      this.options.onTicketReported?.(ticket, backends, outcome);
+      this.options.report?.ticketReported(ticket, backends, outcome);
     } else {
       const backend = this.options.services.find(service)?.backends.get(outcome.backendId);
       if (!backend) return false;
@@ -239,17 +231,17 @@ export class Balancer {
     if (!ticket) return;
     this.afterRelease(ticket.service, ticket.backends);
     const named = ticket.backends.find((b) => b.spec.id === outcome.backendId);
-    this.options.onTicketReported?.(ticket, named ? [named] : ticket.backends, outcome);
+    this.options.report?.ticketReported(ticket, named ? [named] : ticket.backends, outcome);
   }
 
   private observe(service: string, backends: readonly BackendState[], outcome: Outcome): void {
-    const { clock, services, onOutcome } = this.options;
+    const { clock, services, report } = this.options;
     if (outcome.latencyMs > 0) {
       const decayMs = services.find(service)?.snapshot.latencyDecayMs ?? DEFAULT_LATENCY_DECAY_MS;
       const now = clock.now();
       for (const backend of backends) recordLatency(backend, outcome.latencyMs, now, decayMs);
     }
-    if (onOutcome) for (const backend of backends) onOutcome(service, backend, outcome);
+    if (report) for (const backend of backends) report.outcome(service, backend, outcome);
   }
 
   /** A draining backend leaves once its last in-flight call is reported (R6). */

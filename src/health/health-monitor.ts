@@ -27,7 +27,7 @@ import {
 } from "./policy.js";
 import { signalOfProbe } from "./probe.js";
 import { probeTargetsOf } from "./probe-targets.js";
-import type { ProbeResult, Prober } from "./prober.js";
+import type { ProbeResult, Prober, ProbeSink } from "./prober.js";
 
 /** How often backends Unhealthy past deregister_critical_after are looked for. */
 export const CRITICAL_SWEEP_INTERVAL_MS = 1_000;
@@ -57,8 +57,8 @@ export interface HealthMonitorOptions {
   readonly registry: Pick<ServiceRegistry, "setHealth" | "removeBackends">;
   /** This replica's runtime view of every backend. */
   readonly targets: HealthTargets;
-  /** Active checks; undefined runs passive health only. */
-  readonly prober: Prober | undefined;
+  /** Makes the active checker that feeds `sink` (this monitor); undefined runs passive health only. */
+  readonly createProber: ((sink: ProbeSink) => Prober) | undefined;
   readonly onError: (message: string, cause: unknown) => void;
 }
 
@@ -81,8 +81,12 @@ export class HealthMonitor {
   private readonly services = new Map<string, ServiceHealth>();
   private readonly syncPending = new Set<string>();
   private readonly stopCriticalSweep: () => void;
+  private readonly prober: Prober | undefined;
 
   constructor(private readonly options: HealthMonitorOptions) {
+    this.prober = options.createProber?.((service, backendId, result) => {
+      this.onProbe(service, backendId, result);
+    });
     this.stopCriticalSweep = every(options.clock, CRITICAL_SWEEP_INTERVAL_MS, () => this.removeCritical());
   }
 
@@ -165,7 +169,7 @@ export class HealthMonitor {
   stop(): void {
     this.stopCriticalSweep();
     for (const name of [...this.services.keys()]) this.forget(name);
-    this.options.prober?.stop();
+    this.prober?.stop();
   }
 
   private recordOf(health: ServiceHealth, backend: BackendState): HealthRecord {
@@ -267,7 +271,7 @@ export class HealthMonitor {
     for (const id of [...health.pending.keys()]) if (!entry.backends.has(id)) health.pending.delete(id);
     health.outliers.sync(entry.backends.keys());
     this.scheduleOutlierSweep(service, health);
-    this.options.prober?.sync(
+    this.prober?.sync(
       service,
       probeTargetsOf(
         [...entry.backends.values()].map((b) => b.spec),
@@ -316,6 +320,6 @@ export class HealthMonitor {
     const health = this.services.get(service);
     health?.stopOutlierSweep?.();
     this.services.delete(service);
-    this.options.prober?.sync(service, []);
+    this.prober?.sync(service, []);
   }
 }

@@ -35,3 +35,18 @@ export interface ServiceEvent {
 
 /** Receives every change the registry makes, in order. */
 export type ServiceEventListener = (event: ServiceEvent) => void;
+
+/** Fans the registry's events out to every subscriber, in subscription order. */
+export class ServiceEvents {
+  private readonly listeners: ServiceEventListener[] = [];
+
+  /** Adds a listener; it hears every event published from now on. */
+  subscribe(listener: ServiceEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Tells every listener, in the order they subscribed. */
+  readonly publish: ServiceEventListener = (event) => {
+    for (const listener of this.listeners) listener(event);
+  };
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createTicketSigner, fixedTicketSecret } from "../../../src/app/ticket-signer.js";
 import type { BackendState } from "../../../src/balancer/backend-state.js";
-import { Balancer, type BalancerOptions } from "../../../src/balancer/balancer.js";
+import { Balancer, type BalancerOptions, type ReportListener } from "../../../src/balancer/balancer.js";
 import type { LiveService } from "../../../src/balancer/live-service.js";
 import type { Outcome } from "../../../src/balancer/outcome.js";
 import type { QuotaView } from "../../../src/balancer/quota-view.js";
@@ -109,17 +109,20 @@ describe("in-flight tickets", () => {
   });
 });
 
+/** A Report listener that hears outcomes only. */
+function listener(outcome: ReportListener["outcome"]): ReportListener {
+  return { outcome, ticketReported: () => {}, ticketExpired: () => {} };
+}
+
 describe("report feeds latency and listeners", () => {
-  it("S6 Report records latency on the ticket's backend and calls onOutcome once per backend", () => {
+  it("S6 Report records latency on the ticket's backend and tells the Report listener once per backend", () => {
     const a = backend("a");
     const b = backend("b");
     const heard: string[] = [];
     const { balancer, clock } = setup(
       [a, b],
       config({ name: "power_of_two", settings: { decay_ms: 1_000 } }),
-      {
-        onOutcome: (service, backend, o) => heard.push(`${service}/${backend.spec.id}/${o.result}`),
-      },
+      { report: listener((service, backend, o) => heard.push(`${service}/${backend.spec.id}/${o.result}`)) },
     );
     const both = picked(balancer, query({ count: 2 }));
     balancer.report([outcome({ ticket: both.ticket, latencyMs: 40, result: "failure" })]);
@@ -145,7 +148,7 @@ describe("report feeds latency and listeners", () => {
   it("S6 an outcome for an unknown backend is ignored, and a zero latency records nothing", () => {
     const a = backend("a");
     const heard: string[] = [];
-    const { balancer } = setup([a], config(), { onOutcome: (_s, b) => heard.push(b.spec.id) });
+    const { balancer } = setup([a], config(), { report: listener((_s, b) => heard.push(b.spec.id)) });
     expect(balancer.report([outcome({ service: "s", backendId: "zz", latencyMs: 5 })])).toEqual({
       applied: 0,
       ignored: 1,
