@@ -1,13 +1,18 @@
 /**
- * The one place a Select's refusal (balancer/decision.ts) becomes an error status: NOT_FOUND,
- * UNAVAILABLE, or RESOURCE_EXHAUSTED (quota, Q5; backpressure), each with its ErrorInfo reason
- * and a RetryInfo where a retry can succeed (E1; the reasons are listed in decision.ts).
+ * The one place a Select's refusal (balancer/decision.ts, sessions/session-refusals.ts)
+ * becomes an error status: NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED (quota, Q5;
+ * backpressure) or FAILED_PRECONDITION (the session protocol, P1 P5 P6), each with its
+ * ErrorInfo reason and a RetryInfo where a retry can succeed (E1; the reasons are listed
+ * beside each refusal type).
  */
 import type { Refusal } from "../balancer/decision.js";
+import type { SessionRefusal } from "../sessions/session-refusals.js";
 import { FulcrumError } from "../shared/errors.js";
 
 /** The error the rpc edge answers for `refusal`: its reason as ErrorInfo, RetryInfo when a retry can succeed (E1). */
-export function refusalError(refusal: Refusal): FulcrumError {
+export function refusalError(refusal: Refusal | SessionRefusal): FulcrumError {
+  if (refusal.kind === "session_refused")
+    return new FulcrumError("failed_precondition", refusal.message, { reason: refusal.reason });
   const retry = refusal.kind === "not_found" ? undefined : refusal.retryAfterMs;
   const detail = { reason: refusal.reason, ...(retry !== undefined && { retryAfterMs: retry }) };
   switch (refusal.kind) {

@@ -7,10 +7,9 @@
  * When another replica pinned the same session first, its pin wins (`existing`), so a
  * session is never pinned twice.
  */
-import type { FulcrumError } from "../shared/errors.js";
 import { hasPinRoom, type PinCandidate, pinLimit } from "./pin-capacity.js";
 import type { PinStore } from "./pin-store.js";
-import { pinCapacityExhausted } from "./session-errors.js";
+import { pinCapacityExhausted, type SessionRefusal } from "./session-refusals.js";
 
 /** How many backends establishPin offers to the store before answering PIN_CAPACITY. */
 export const DEFAULT_PIN_ATTEMPTS = 3;
@@ -40,8 +39,8 @@ export type EstablishPinOutcome<T> =
   | { readonly kind: "pinned"; readonly backend: T; readonly previousBackendId: string | undefined }
   /** Another Select of this session pinned it first: decide again with this pin (use_pin). */
   | { readonly kind: "existing"; readonly backendId: string }
-  /** Every candidate is at its pin limit: fail with `error` (PIN_CAPACITY). */
-  | { readonly kind: "capacity"; readonly error: FulcrumError }
+  /** Every candidate is at its pin limit: answer `refusal` (PIN_CAPACITY). */
+  | { readonly kind: "capacity"; readonly refusal: SessionRefusal }
   /** The pick found nothing, and not for pin capacity: the caller's usual UNAVAILABLE path. */
   | { readonly kind: "none" };
 
@@ -77,5 +76,5 @@ export async function establishPin<T extends PinCandidate>(
     full.add(backend.id);
   }
   if (full.size === 0) return { kind: "none" };
-  return { kind: "capacity", error: pinCapacityExhausted(service, sessionId, full.size) };
+  return { kind: "capacity", refusal: pinCapacityExhausted(service, sessionId, full.size) };
 }

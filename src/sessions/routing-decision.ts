@@ -19,10 +19,14 @@
  * fresh.
  */
 import type { HealthState, SessionPolicy } from "../model/specs.js";
-import type { FulcrumError } from "../shared/errors.js";
 import { classifierFor } from "./command-classifier.js";
 import type { SessionPin } from "./pin-store.js";
-import { type LostCause, sessionBackendLost, statefulNotAllowed } from "./session-errors.js";
+import {
+  type LostCause,
+  type SessionRefusal,
+  sessionBackendLost,
+  statefulNotAllowed,
+} from "./session-refusals.js";
 
 /** The session_mode Select reports (proto SessionMode). */
 export type SessionMode = "per_command" | "stateful";
@@ -53,15 +57,15 @@ export type SessionDecision =
       readonly fromBackendId: string;
       readonly cause: LostCause;
     }
-  /** A stateful command on a PER_COMMAND service: fail with `error` (STATEFUL_NOT_ALLOWED). */
-  | { readonly kind: "reject"; readonly reason: "STATEFUL_NOT_ALLOWED"; readonly error: FulcrumError }
-  /** The pinned backend is lost and re-pinning is off: fail with `error` (SESSION_BACKEND_LOST). */
+  /** A stateful command on a PER_COMMAND service: answer `refusal` (STATEFUL_NOT_ALLOWED). */
+  | { readonly kind: "reject"; readonly reason: "STATEFUL_NOT_ALLOWED"; readonly refusal: SessionRefusal }
+  /** The pinned backend is lost and re-pinning is off: answer `refusal` (SESSION_BACKEND_LOST). */
   | {
       readonly kind: "lost";
       readonly reason: "SESSION_BACKEND_LOST";
       readonly backendId: string;
       readonly cause: LostCause;
-      readonly error: FulcrumError;
+      readonly refusal: SessionRefusal;
     };
 
 /** What the rules need of the pinned backend as the current snapshot has it (BackendState fits). */
@@ -120,7 +124,7 @@ function pinnedDecision(input: SessionRouteInput, backendId: string): SessionDec
     reason: "SESSION_BACKEND_LOST",
     backendId,
     cause,
-    error: sessionBackendLost(input.service, input.sessionId, backendId, cause),
+    refusal: sessionBackendLost(input.service, input.sessionId, backendId, cause),
   };
 }
 
@@ -142,7 +146,7 @@ export function decideSessionRoute(input: SessionRouteInput): SessionDecision {
     return {
       kind: "reject",
       reason: "STATEFUL_NOT_ALLOWED",
-      error: statefulNotAllowed(input.service, input.command),
+      refusal: statefulNotAllowed(input.service, input.command),
     };
   }
   if (!hasSession) return PER_COMMAND;

@@ -22,6 +22,7 @@ import type { NegativeAvailability } from "./negative-availability.js";
 import type { PinCandidate } from "./pin-capacity.js";
 import type { PinStore } from "./pin-store.js";
 import { decideSessionRoute, type SessionMode } from "./routing-decision.js";
+import type { SessionRefusal } from "./session-refusals.js";
 
 /** What the router needs of the balancer: a side-effect-free choice, then a ticket for it. */
 export type SessionBalancer = Pick<Balancer, "choose" | "commit" | "selectIn">;
@@ -46,10 +47,14 @@ export interface SessionRouterOptions {
   readonly onPinReleased?: (service: string, backend: BackendState) => void;
 }
 
-/** A Select's answer with the session's mode (`undefined` when the Select had no session), or why there is none. */
+/**
+ * A Select's answer with the session's mode (`undefined` when the Select had no session), or
+ * why there is none: the balancer's or the quota gate's refusal, or the session protocol's.
+ */
 export type RoutedDecision =
   | (SelectionDecision & { readonly kind: "picked"; readonly sessionMode: SessionMode | undefined })
-  | Refusal;
+  | Refusal
+  | SessionRefusal;
 
 /** A decision of the session-less paths, tagged with a session mode when picked. */
 function routed(decision: SelectionDecision, sessionMode: SessionMode | undefined): RoutedDecision {
@@ -68,8 +73,9 @@ export class SessionRouter {
 
   /**
    * Select with session routing (P1-P7), negative availability (P8) and quota reservation
-   * (Q3) in the service `live` (looked up once by the caller). Session-protocol failures
-   * (P1 stateful command, P5 lost pin, P6 pin capacity) and an unavailable pin store are thrown.
+   * (Q3) in the service `live` (looked up once by the caller). Session-protocol refusals
+   * (P1 stateful command, P5 lost pin, P6 pin capacity) are decisions like the balancer's; only
+   * an unavailable shared store is thrown (UNAVAILABLE).
    */
   async select(live: LiveService, query: SelectQuery, extras: SelectExtras): Promise<RoutedDecision> {
     const service = live.name;
@@ -84,8 +90,8 @@ export class SessionRouter {
       ? withFilter(query, { name: "negative_availability", accept: (backend) => !skip(backend.spec.id) })
       : query;
     if (!extras.sessionId) {
-      if (extras.command) this.rejectIfStatefulOnly(live, extras.command);
-      return routed(await this.admit(live, scoped, extras.cost), undefined);
+      const refusal = extras.command ? this.statefulOnlyRefusal(live, extras.command) : undefined;
+      return refusal ?? routed(await this.admit(live, scoped, extras.cost), undefined);
     }
     const entry = live;
     const policy = entry.config.session;
@@ -112,7 +118,7 @@ export class SessionRouter {
       }
       case "reject":
       case "lost":
-        throw decision.error;
+        return decision.refusal;
       case "pin_new":
       case "repin":
         return this.pinNew(
@@ -196,7 +202,7 @@ export class SessionRouter {
         return routed(await this.commitPinned(live, outcome.backendId, extras.cost, explainFor), "stateful");
       }
       case "capacity":
-        throw outcome.error;
+        return outcome.refusal;
       case "none": {
         // Nothing was turned down for pin capacity: the refusal is the plain choice's own.
         const plain = balancer.choose(live, single);
@@ -228,7 +234,7 @@ export class SessionRouter {
   }
 
   /** A session-less Select naming a stateful command on a PER_COMMAND service is still refused (P1). */
-  private rejectIfStatefulOnly(live: LiveService, command: string): void {
+  private statefulOnlyRefusal(live: LiveService, command: string): SessionRefusal | undefined {
     const decision = decideSessionRoute({
       service: live.name,
       sessionId: "",
@@ -238,7 +244,7 @@ export class SessionRouter {
       pinnedBackend: undefined,
       now: this.options.clock.now(),
     });
-    if (decision.kind === "reject") throw decision.error;
+    return decision.kind === "reject" ? decision.refusal : undefined;
   }
 }
 

@@ -7,7 +7,7 @@ import {
   pinLimit,
 } from "../../../src/sessions/pin-capacity.js";
 import type { PinStore } from "../../../src/sessions/pin-store.js";
-import { SESSION_REASONS } from "../../../src/sessions/session-errors.js";
+import { SESSION_REASONS } from "../../../src/sessions/session-refusals.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryPinStore } from "../../../src/store/memory/memory-pin-store.js";
 
@@ -75,9 +75,9 @@ describe("P6 pin capacity", () => {
     const outcome = await establishPin({ store, service: "svc", sessionId: "s2", idleTtlMs: TTL, pick });
     expect(outcome.kind).toBe("capacity");
     if (outcome.kind !== "capacity") return;
-    expect(outcome.error.code).toBe("failed_precondition");
-    expect(outcome.error.detail.reason).toBe(SESSION_REASONS.pinCapacity);
-    expect(outcome.error.message).toContain("max_connections - 1");
+    expect(outcome.refusal.kind).toBe("session_refused");
+    expect(outcome.refusal.reason).toBe(SESSION_REASONS.pinCapacity);
+    expect(outcome.refusal.message).toContain("max_connections - 1");
   });
 
   it("P6 a backend with max_connections 1 never takes a pin", async () => {

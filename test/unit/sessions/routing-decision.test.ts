@@ -11,7 +11,7 @@ import {
   type SessionDecision,
   type SessionRouteInput,
 } from "../../../src/sessions/routing-decision.js";
-import { SESSION_REASONS } from "../../../src/sessions/session-errors.js";
+import { SESSION_REASONS } from "../../../src/sessions/session-refusals.js";
 
 const NOW = 1_700_000_000_000;
 
@@ -79,10 +79,10 @@ describe("P1 routing modes", () => {
     expect(rejected.kind).toBe("reject");
     if (rejected.kind !== "reject") return;
     expect(rejected.reason).toBe(SESSION_REASONS.statefulNotAllowed);
-    expect(rejected.error.code).toBe("failed_precondition");
-    expect(rejected.error.detail.reason).toBe("STATEFUL_NOT_ALLOWED");
-    expect(rejected.error.message).toContain("GROUP misc.test");
-    expect(rejected.error.message).toContain("news");
+    expect(rejected.refusal.kind).toBe("session_refused");
+    expect(rejected.refusal.reason).toBe("STATEFUL_NOT_ALLOWED");
+    expect(rejected.refusal.message).toContain("GROUP misc.test");
+    expect(rejected.refusal.message).toContain("news");
   });
 
   it("P1 a Select without a session id never pins; PER_COMMAND still rejects a stateful command", () => {
@@ -140,10 +140,10 @@ describe("P5 pinned backend lost", () => {
     expect(decision.kind).toBe("lost");
     if (decision.kind !== "lost") return;
     expect(decision).toMatchObject({ reason: "SESSION_BACKEND_LOST", backendId: "b1", cause });
-    expect(decision.error.code).toBe("failed_precondition");
-    expect(decision.error.detail.reason).toBe(SESSION_REASONS.backendLost);
-    expect(decision.error.message).toContain("b1");
-    expect(decision.error.message).toContain("s1");
+    expect(decision.refusal.kind).toBe("session_refused");
+    expect(decision.refusal.reason).toBe(SESSION_REASONS.backendLost);
+    expect(decision.refusal.message).toContain("b1");
+    expect(decision.refusal.message).toContain("s1");
   });
 
   it.each(cases)("P5 %s: a re-pin with allow_repin", (_name, view, cause) => {
