@@ -79,41 +79,50 @@ export interface TlsFiles extends TlsSource {
   close(): void;
 }
 
+/** The first load: a problem becomes a ConfigError naming the setting. */
+function loadAtStart(paths: TlsPaths, logger: Logger): TlsMaterial {
+  try {
+    const loaded = load(paths);
+    logger.info(
+      { tls: describe(loaded.certificate), mutual: paths.clientCaFile !== undefined },
+      "TLS on every port",
+    );
+    return loaded.material;
+  } catch (error) {
+    throw error instanceof TlsFileProblem ? new ConfigError(error.message) : error;
+  }
+}
+
 /** Loads `config.tls` when set (throws ConfigError naming the setting); undefined for plaintext. */
 export function openTlsFiles(config: FulcrumConfig, logger: Logger): TlsFiles | undefined {
   const { certFile, keyFile, clientCaFile } = config.tls;
   if (!certFile || !keyFile) return undefined;
   const paths = { certFile, keyFile, clientCaFile };
-  let current: TlsMaterial;
-  try {
-    const loaded = load(paths);
-    current = loaded.material;
-    logger.info(
-      { tls: describe(loaded.certificate), mutual: clientCaFile !== undefined },
-      "TLS on every port",
-    );
-  } catch (error) {
-    throw error instanceof TlsFileProblem ? new ConfigError(error.message) : error;
-  }
+  let current = loadAtStart(paths, logger);
   const listeners = new Set<(material: TlsMaterial) => void>();
-  const stop = watchFiles(
-    [certFile, keyFile, ...(clientCaFile ? [clientCaFile] : [])],
-    config.auth.reloadCheckMs,
-    () => {
-      try {
-        const loaded = load(paths);
-        if (sameMaterial(loaded.material, current)) return;
-        current = loaded.material;
-        for (const listener of listeners) listener(current);
-        logger.info({ tls: describe(loaded.certificate) }, "TLS files reloaded; new connections get them");
-      } catch (error) {
-        logger.error(
-          { problem: (error as Error).message },
-          "TLS files could not be reloaded; the ports keep the previous certificate",
-        );
-      }
-    },
-  );
+  const reload = () => {
+    try {
+      const loaded = load(paths);
+      if (sameMaterial(loaded.material, current)) return;
+      current = loaded.material;
+      for (const listener of listeners) listener(current);
+      logger.info({ tls: describe(loaded.certificate) }, "TLS files reloaded; new connections get them");
+    } catch (error) {
+      logger.error(
+        { problem: (error as Error).message },
+        "TLS files could not be reloaded; the ports keep the previous certificate",
+      );
+    }
+  };
+  // Rotation writes the certificate and the key one after the other: reloading once the files
+  // have been still for a check interval reads them as a pair, not a new certificate beside
+  // the old key (which would be logged as a failure).
+  let settle: NodeJS.Timeout | undefined;
+  const checkMs = config.auth.reloadCheckMs;
+  const stop = watchFiles([certFile, keyFile, ...(clientCaFile ? [clientCaFile] : [])], checkMs, () => {
+    clearTimeout(settle);
+    settle = setTimeout(reload, checkMs).unref();
+  });
   return {
     current: () => current,
     onChange(listener) {
@@ -122,6 +131,7 @@ export function openTlsFiles(config: FulcrumConfig, logger: Logger): TlsFiles | 
     },
     close() {
       stop();
+      clearTimeout(settle);
       listeners.clear();
     },
   };
