@@ -195,6 +195,40 @@ program
     }
   });
 
+/**
+ * A client command's --tls-ca, --tls-cert and --tls-key name PEM files: they are read here, at
+ * the edge (only main.ts and app/ read files), into the command's `tls` flag. A file that
+ * cannot be read stops the command in one line naming the flag.
+ */
+function readClientTls(command: Command): void {
+  const { tlsCa, tlsCert, tlsKey } = command.opts<ClientFlags>();
+  if (!tlsCa && !tlsCert && !tlsKey) return;
+  if (!tlsCert !== !tlsKey) failCommand("give --tls-cert and --tls-key together");
+  const read = (flag: string, path: string | undefined) => {
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      return failCommand(`${flag}: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+    }
+  };
+  command.setOptionValue("tls", {
+    ca: read("--tls-ca", tlsCa),
+    cert: read("--tls-cert", tlsCert),
+    key: read("--tls-key", tlsKey),
+  });
+}
+
+/** Ends a client command that was given bad flags, in one line (exit 2, like a bad setting). */
+function failCommand(line: string): never {
+  process.stderr.write(`fulcrum: ${line}\n`);
+  process.exit(2);
+}
+
+program.hook("preAction", (_program, command) => {
+  if (command.name() !== "serve") readClientTls(command);
+});
+
 addQueryCommands(program);
 addAdminCommands(program, (path) => readFileSync(path, "utf8"));
 
@@ -213,6 +247,7 @@ withClientFlags(program.command("watch"))
       await runWatchCommand({
         server: flags.server,
         token: flags.token,
+        tls: flags.tls,
         services,
         write: (line) => process.stdout.write(`${line}\n`),
         signal: abort.signal,

@@ -29,6 +29,9 @@ export function bearerToken(token: string): Interceptor {
   };
 }
 
+/** The PEM files a client command was given (--tls-ca, --tls-cert, --tls-key), read. */
+export type ClientTls = Pick<ClientConnection, "ca" | "cert" | "key">;
+
 /** A gRPC transport for `connection` (pass it to connect's createClient). */
 export function clientTransport(connection: ClientConnection): Transport {
   const { ca, cert, key } = connection;

@@ -7,6 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { WatchRequestSchema } from "../../gen/fulcrum/v1/balancer_pb.js";
 import { connectTo, type FulcrumClients } from "./client.js";
+import type { ClientTls } from "./client-transport.js";
 import { describeWatchResponse } from "./watch-format.js";
 
 /** Reconnect delays grow by this per failed attempt, up to the maximum. */
@@ -18,6 +19,7 @@ export interface WatchCommandOptions {
   readonly server: string;
   /** Bearer token; unset sends none. */
   readonly token?: string;
+  readonly tls?: ClientTls | undefined;
   readonly services: string[];
   readonly write: (line: string) => void;
   readonly signal: AbortSignal;
@@ -67,7 +69,7 @@ function isRefusedCredential(error: unknown): boolean {
  */
 export async function runWatchCommand(options: WatchCommandOptions): Promise<void> {
   const { write, signal } = options;
-  const clients = connectTo(options.server, options.token);
+  const clients = connectTo(options.server, options.token, options.tls);
   const versions = new Map<string, bigint>();
   let failures = 0;
   let connectedOnce = false;

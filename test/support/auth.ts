@@ -24,7 +24,7 @@ export function tokensYaml(
   tokens: readonly TestToken[],
   certificates: readonly { identity: string; scopes: readonly string[] }[] = [],
 ): string {
-  const lines = ["tokens:"];
+  const lines = tokens.length > 0 ? ["tokens:"] : [];
   for (const t of tokens)
     lines.push(
       `  - name: ${t.name}`,
