@@ -120,51 +120,56 @@ export async function createStateStore(
   clock: Clock,
 ): Promise<StateStore> {
   const target = redisTarget(config.redis);
-  if (!target) {
-    const pinStore = new MemoryPinStore({ clock, maxSessions: config.sessions.maxSessions });
-    return {
-      registryLog: new MemoryRegistryLog(),
-      quotaLimiter: new MemoryQuotaLimiter(),
-      pinStore,
-      ticketRelay: LOCAL_ONLY_RELAY,
-      loadBus: undefined,
-      cacheStats: () => ({}),
-      negativeFacts: undefined,
-      ticketSecrets: fixedTicketSecret(config.tickets.secret ?? randomTicketSecret()),
-      syncTicketSecrets: async () => {},
-      redis: undefined,
-      close: async () => pinStore.close(),
-    };
-  }
-  const redis = await connectRedis(target, {
-    commandTimeoutMs: config.redis.commandTimeoutMs,
-    connectTimeoutMs: config.redis.connectTimeoutMs,
+  if (!target) return memoryStateStore(config, clock);
+  const redis = await connectTo(target, config.redis);
+  watchConnection(redis, logger);
+  return redisStateStore(redis, config, logger, clock);
+}
+
+/** One replica's state, in this process. */
+function memoryStateStore(config: FulcrumConfig, clock: Clock): StateStore {
+  const pinStore = new MemoryPinStore({ clock, maxSessions: config.sessions.maxSessions });
+  return {
+    registryLog: new MemoryRegistryLog(),
+    quotaLimiter: new MemoryQuotaLimiter(),
+    pinStore,
+    ticketRelay: LOCAL_ONLY_RELAY,
+    loadBus: undefined,
+    cacheStats: () => ({}),
+    negativeFacts: undefined,
+    ticketSecrets: fixedTicketSecret(config.tickets.secret ?? randomTicketSecret()),
+    syncTicketSecrets: async () => {},
+    redis: undefined,
+    close: async () => pinStore.close(),
+  };
+}
+
+/** Connects, or fails in one line naming the setting to look at (behaviour.md O7). */
+function connectTo(target: RedisTarget, config: FulcrumConfig["redis"]): Promise<RedisClient> {
+  return connectRedis(target, {
+    commandTimeoutMs: config.commandTimeoutMs,
+    connectTimeoutMs: config.connectTimeoutMs,
     reconnectStepMs: 50,
     maxReconnectDelayMs: 1_000,
   }).catch((error: Error) => {
     const setting =
       error instanceof RedisConnectError
         ? "redis.connectTimeoutMs"
-        : config.redis.url
+        : config.url
           ? "redis.url"
           : "redis.cluster";
-    throw new ConfigError(
-      `cannot connect to Redis ${describeTarget(config.redis)}: ${error.message} (${setting})`,
-    );
+    throw new ConfigError(`cannot connect to Redis ${describeTarget(config)}: ${error.message} (${setting})`);
   });
-  watchConnection(redis, logger);
-  const epoch = new StoreEpoch(redis, config.redis.prefix);
-  await epoch.adopt();
-  const bus = new RedisBus({
-    client: redis,
-    prefix: config.redis.prefix,
-    onResubscribed: () => pins.store.revalidate(),
-  });
-  await bus.ready();
-  const pins = pinStateOn(redis, bus, config, clock, logger);
-  const negativeFacts = negativeFactsOn(redis, bus, config, clock, logger);
-  const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pins.store, clock, logger });
-  const quotaLimiter = new FailoverQuotaLimiter({
+}
+
+/** Quota on Redis, falling back to this replica's share of each limit while Redis is away (Q6). */
+function quotaLimiterOn(
+  redis: RedisClient,
+  config: FulcrumConfig,
+  clock: Clock,
+  logger: Logger,
+): FailoverQuotaLimiter {
+  return new FailoverQuotaLimiter({
     primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
     local: new MemoryQuotaLimiter(),
     localShare: 1 / config.quota.replicas,
@@ -173,17 +178,32 @@ export async function createStateStore(
     clock,
     onPrimaryError: (error) => logger.debug({ err: error }, "quota on redis failed"),
   });
+}
+
+/** The state every replica on `redis` shares: the registry log, pins, quota, facts, tickets. */
+async function redisStateStore(
+  redis: RedisClient,
+  config: FulcrumConfig,
+  logger: Logger,
+  clock: Clock,
+): Promise<StateStore> {
+  const { prefix } = config.redis;
+  const epoch = new StoreEpoch(redis, prefix);
+  await epoch.adopt();
+  const bus = new RedisBus({ client: redis, prefix, onResubscribed: () => pins.store.revalidate() });
+  await bus.ready();
+  const pins = pinStateOn(redis, bus, config, clock, logger);
+  const negativeFacts = negativeFactsOn(redis, bus, config, clock, logger);
+  const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pins.store, clock, logger });
+  const quotaLimiter = quotaLimiterOn(redis, config, clock, logger);
   const tickets = await ticketSecretsOn(redis, config);
+  const writeDeadlineMs = Math.max(1, Math.floor(config.redis.commandTimeoutMs / 2));
   return {
-    registryLog: new RedisRegistryLog({
-      client: redis,
-      prefix: config.redis.prefix,
-      writeDeadlineMs: Math.max(1, Math.floor(config.redis.commandTimeoutMs / 2)),
-    }),
+    registryLog: new RedisRegistryLog({ client: redis, prefix, writeDeadlineMs }),
     quotaLimiter,
     pinStore: pins.store,
-    ticketRelay: new RedisTicketRelay(redis, config.redis.prefix),
-    loadBus: new RedisLoadBus(redis, config.redis.prefix),
+    ticketRelay: new RedisTicketRelay(redis, prefix),
+    loadBus: new RedisLoadBus(redis, prefix),
     cacheStats: () => ({
       pins: { ...pins.cache.stats(), ...pins.store.counters },
       quota: { ...quotaLimiter.counters },

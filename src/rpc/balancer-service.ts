@@ -35,7 +35,7 @@ const unknownBackend = (service: string, backendId: string) =>
 export function createBalancerServiceImpl(
   deps: BalancerServiceDeps,
 ): ServiceImpl<typeof codec.BalancerService> {
-  const { balancer, router, watchHub, health, log, encodings } = deps;
+  const { balancer, router, watchHub, log, encodings } = deps;
   const errorStatus = (failure: FulcrumError) => codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
 
   /** A routed decision as the answer, or its refusal as the error status. */
@@ -78,31 +78,8 @@ export function createBalancerServiceImpl(
     report(req) {
       return codec.encodeReportResponse(balancer.report(codec.decodeOutcomes(req.outcomes)));
     },
-    async streamReports(requests: AsyncIterable<StreamReportsRequest>) {
-      const totals = { applied: 0, ignored: 0, rejected: 0, errors: [] as codec.Status[] };
-      const reject = (failure: FulcrumError, count: number) => {
-        totals.rejected += count;
-        if (totals.errors.length < 10) totals.errors.push(errorStatus(failure));
-      };
-      for await (const request of requests) {
-        if (request.outcomes.length > 0) {
-          try {
-            const result = balancer.report(codec.decodeOutcomes(request.outcomes));
-            totals.applied += result.applied;
-            totals.ignored += result.ignored;
-          } catch (error) {
-            reject(asFulcrumError(error, log), request.outcomes.length);
-          }
-        }
-        for (const probe of request.probes) {
-          const status = probe.healthy ? "pass" : "fail";
-          if (health.onProbe(probe.service, probe.backendId, { status, detail: probe.detail }))
-            totals.applied++;
-          else reject(unknownBackend(probe.service, probe.backendId), 1);
-        }
-      }
-      return codec.encodeStreamReportsResponse(totals);
-    },
+    streamReports: (requests: AsyncIterable<StreamReportsRequest>) =>
+      streamReports(requests, deps, errorStatus),
     async *watch(req, context: HandlerContext) {
       const { services, resume } = codec.decodeWatch(req);
       const watcher = watchHub.subscribe(services, resume);
@@ -120,4 +97,38 @@ export function createBalancerServiceImpl(
       return codec.encodeEndSessionResponse(await router.endSession(service, sessionId));
     },
   };
+}
+
+/** Most rejected items whose status StreamReports sends back. */
+const MAX_STREAM_REPORT_ERRORS = 10;
+
+/** StreamReports (H8): outcomes and agents' probe results; a bad batch is counted and named, the stream goes on. */
+async function streamReports(
+  requests: AsyncIterable<StreamReportsRequest>,
+  deps: BalancerServiceDeps,
+  errorStatus: (failure: FulcrumError) => codec.Status,
+) {
+  const { balancer, health, log } = deps;
+  const totals = { applied: 0, ignored: 0, rejected: 0, errors: [] as codec.Status[] };
+  const reject = (failure: FulcrumError, count: number) => {
+    totals.rejected += count;
+    if (totals.errors.length < MAX_STREAM_REPORT_ERRORS) totals.errors.push(errorStatus(failure));
+  };
+  for await (const request of requests) {
+    if (request.outcomes.length > 0) {
+      try {
+        const result = balancer.report(codec.decodeOutcomes(request.outcomes));
+        totals.applied += result.applied;
+        totals.ignored += result.ignored;
+      } catch (error) {
+        reject(asFulcrumError(error, log), request.outcomes.length);
+      }
+    }
+    for (const probe of request.probes) {
+      const status = probe.healthy ? "pass" : "fail";
+      if (health.onProbe(probe.service, probe.backendId, { status, detail: probe.detail })) totals.applied++;
+      else reject(unknownBackend(probe.service, probe.backendId), 1);
+    }
+  }
+  return codec.encodeStreamReportsResponse(totals);
 }

@@ -63,6 +63,40 @@ type Stream = SotwStream | DeltaStream;
 /** Starts the xDS server; resolves once it listens. */
 export async function startXdsServer(options: XdsServerOptions): Promise<XdsServerHandle> {
   const catalog = new ResourceCatalog((service) => options.source.describe(service));
+  const stopFollowing = followSource(catalog, options);
+  const calls = new Map<AdsCall, XdsProtocol>();
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+  });
+  server.addService(loadAdsService(), {
+    StreamAggregatedResources: (call: AdsCall) => openStream(call, "sotw", catalog, calls, options),
+    DeltaAggregatedResources: (call: AdsCall) => openStream(call, "delta", catalog, calls, options),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      options.credentials ?? grpc.ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    ),
+  );
+  return {
+    port,
+    close() {
+      stopFollowing();
+      for (const call of calls.keys()) call.end();
+      calls.clear();
+      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Keeps the catalog in step with the source: a changed service is rebuilt once per turn of
+ * the event loop, and every service is rebuilt each `refreshMs` (what changes without an
+ * event, like quota headroom). Returns the function that stops it.
+ */
+function followSource(catalog: ResourceCatalog, options: XdsServerOptions): () => void {
   const dirty = new Set<string>();
   const flush = () => {
     const names = [...dirty];
@@ -83,87 +117,77 @@ export async function startXdsServer(options: XdsServerOptions): Promise<XdsServ
     for (const name of [...catalog.names(), ...options.source.names()]) markDirty(name);
   }, options.refreshMs);
   refresher.unref();
-
-  const calls = new Map<AdsCall, XdsProtocol>();
-  // emit('error') makes grpc-js send the status; destroy(error) would reset the stream without one.
-  const refuse = (call: AdsCall, code: grpc.status, message: string) => {
-    options.observer.rejected(message);
-    call.emit(
-      "error",
-      Object.assign(new Error(message), { code, details: message, metadata: new grpc.Metadata() }),
-    );
+  return () => {
+    unfollow();
+    clearInterval(refresher);
   };
-  const open = (protocol: XdsProtocol) => (call: AdsCall) => {
-    const count = () => [...calls.values()].filter((p) => p === protocol).length;
-    if (calls.size >= options.maxStreams) {
-      refuse(
-        call,
-        grpc.status.RESOURCE_EXHAUSTED,
-        `${calls.size} xDS streams open, the limit xds.maxStreams`,
-      );
-      return;
-    }
-    const verdict = options.authorize?.(call.metadata, call.getAuthContext());
-    if (typeof verdict === "string") {
-      refuse(call, grpc.status.UNAUTHENTICATED, verdict);
-      return;
-    }
-    const access: XdsAccess | undefined = verdict;
-    const stream: Stream =
-      protocol === "sotw"
-        ? new SotwStream(call, catalog, options.observer, options)
-        : new DeltaStream(call, catalog, options.observer, options);
-    const stopListening = catalog.listen((changed) => stream.onCatalogChange(changed));
-    calls.set(call, protocol);
-    options.observer.streams(protocol, count());
-    const finish = () => {
-      if (!calls.delete(call)) return;
-      stopListening();
-      options.observer.streams(protocol, count());
-    };
-    call.on("data", (request: DiscoveryRequest & DeltaDiscoveryRequest) => {
-      try {
-        if (access) checkAccess(request, access);
-        stream.onRequest(request);
-      } catch (error) {
-        const failure =
-          error instanceof StreamError ? error : new StreamError(grpc.status.INTERNAL, String(error));
-        finish();
-        refuse(call, failure.code, failure.message);
-      }
-    });
-    call.on("end", () => {
-      finish();
-      call.end();
-    });
-    call.on("cancelled", finish);
-    call.on("error", finish);
-    call.on("close", finish);
-  };
+}
 
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes,
-    "grpc.max_send_message_length": options.maxMessageBytes,
-  });
-  server.addService(loadAdsService(), {
-    StreamAggregatedResources: open("sotw"),
-    DeltaAggregatedResources: open("delta"),
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(
-      `${options.host}:${options.port}`,
-      options.credentials ?? grpc.ServerCredentials.createInsecure(),
-      (error, bound) => (error ? reject(error) : resolve(bound)),
-    ),
+/** Ends a stream with `code`: emit('error') makes grpc-js send the status; destroy(error) would reset the stream without one. */
+function refuse(
+  call: AdsCall,
+  code: grpc.status,
+  message: string,
+  observer: XdsServerOptions["observer"],
+): void {
+  observer.rejected(message);
+  call.emit(
+    "error",
+    Object.assign(new Error(message), { code, details: message, metadata: new grpc.Metadata() }),
   );
-  return {
-    port,
-    close() {
-      unfollow();
-      clearInterval(refresher);
-      for (const call of calls.keys()) call.end();
-      calls.clear();
-      return new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-    },
+}
+
+/** Admits one ADS stream (stream limit, credentials) and serves it until it ends. */
+function openStream(
+  call: AdsCall,
+  protocol: XdsProtocol,
+  catalog: ResourceCatalog,
+  calls: Map<AdsCall, XdsProtocol>,
+  options: XdsServerOptions,
+): void {
+  const { observer } = options;
+  const count = () => [...calls.values()].filter((p) => p === protocol).length;
+  if (calls.size >= options.maxStreams) {
+    refuse(
+      call,
+      grpc.status.RESOURCE_EXHAUSTED,
+      `${calls.size} xDS streams open, the limit xds.maxStreams`,
+      observer,
+    );
+    return;
+  }
+  const verdict = options.authorize?.(call.metadata, call.getAuthContext());
+  if (typeof verdict === "string") {
+    refuse(call, grpc.status.UNAUTHENTICATED, verdict, observer);
+    return;
+  }
+  const access: XdsAccess | undefined = verdict;
+  const stream: Stream =
+    protocol === "sotw"
+      ? new SotwStream(call, catalog, observer, options)
+      : new DeltaStream(call, catalog, observer, options);
+  const stopListening = catalog.listen((changed) => stream.onCatalogChange(changed));
+  calls.set(call, protocol);
+  observer.streams(protocol, count());
+  const finish = () => {
+    if (!calls.delete(call)) return;
+    stopListening();
+    observer.streams(protocol, count());
   };
+  call.on("data", (request: DiscoveryRequest & DeltaDiscoveryRequest) => {
+    try {
+      if (access) checkAccess(request, access);
+      stream.onRequest(request);
+    } catch (error) {
+      const failure =
+        error instanceof StreamError ? error : new StreamError(grpc.status.INTERNAL, String(error));
+      finish();
+      refuse(call, failure.code, failure.message, observer);
+    }
+  });
+  call.on("end", () => {
+    finish();
+    call.end();
+  });
+  for (const event of ["cancelled", "error", "close"]) call.on(event, finish);
 }
