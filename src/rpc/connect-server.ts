@@ -6,8 +6,19 @@
  */
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { ConnectError, type ConnectRouter, type ContextValues } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ContextValues,
+  createConnectRouter,
+} from "@connectrpc/connect";
+import {
+  compressionBrotli,
+  compressionGzip,
+  universalRequestFromNodeRequest,
+  universalResponseToNodeResponse,
+} from "@connectrpc/connect-node";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
 import * as codec from "./codec/index.js";
 import { withCors } from "./cors.js";
@@ -21,11 +32,13 @@ import {
 import type { ServiceBinding } from "./grpc-server.js";
 import type { TlsSource } from "./tls/tls-source.js";
 import { startWebListener, type WebTimeouts } from "./web-listener.js";
+import { guardRequests } from "./web-request-guard.js";
+
+type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
+type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 
 /** A plain HTTP handler for paths that are not RPCs; false when it does not serve the path. */
-export type HttpRoute = (
-  ...args: Parameters<NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]>>
-) => boolean;
+export type HttpRoute = (req: NodeRequest, res: NodeResponse) => boolean;
 
 /** Options of the web server. */
 export interface ConnectServerOptions {
@@ -42,7 +55,7 @@ export interface ConnectServerOptions {
   /** TLS (HTTP/1.1 and HTTP/2 by ALPN); unset, plaintext HTTP/1.1 and h2c. */
   readonly tls?: TlsSource | undefined;
   /** Per-request context values (the caller's credentials). */
-  readonly contextValues?: (req: http.IncomingMessage | http2.Http2ServerRequest) => ContextValues;
+  readonly contextValues?: (req: NodeRequest) => ContextValues;
 }
 
 /** A running web server. */
@@ -110,28 +123,50 @@ function routeStrictly(
   }
 }
 
-/** Starts the web server; resolves once it listens. */
-export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServerHandle> {
-  const handler = connectNodeAdapter({
-    routes(router: ConnectRouter) {
-      for (const binding of options.bindings)
-        routeStrictly(router, binding, options.log, options.errorLimits);
-    },
-    ...(options.contextValues && { contextValues: options.contextValues }),
+/**
+ * The Node request handler: connect-node's adapter, with every RPC's body checked before
+ * connect-es parses it (web-request-guard.ts), so a client's bad bytes are INVALID_ARGUMENT.
+ */
+function webHandler(options: ConnectServerOptions) {
+  const compressions = [compressionGzip, compressionBrotli];
+  const router = createConnectRouter({
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    fallback(req, res) {
+    acceptCompression: compressions,
+  });
+  for (const binding of options.bindings) routeStrictly(router, binding, options.log, options.errorLimits);
+  const guard = {
+    readMaxBytes: options.maxMessageBytes,
+    compressions,
+    toConnectError: (error: unknown) => toConnectError(error, options.log, options.errorLimits),
+  };
+  const rpcs = new Map(
+    router.handlers.map((handler) => [handler.requestPath, guardRequests(handler, guard)]),
+  );
+  return (req: NodeRequest, res: NodeResponse) => {
+    const rpc = rpcs.get(req.url?.split("?", 2)[0] ?? "");
+    if (!rpc) {
       for (const route of options.routes) if (route(req, res)) return;
       res.writeHead(404, { "content-type": "text/plain" });
       res.end("not found\n");
-    },
-  });
+      return;
+    }
+    const request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    rpc(request)
+      .then((response) => universalResponseToNodeResponse(response, res))
+      .catch((reason) => {
+        if (ConnectError.from(reason).code !== Code.Aborted) options.log(`web rpc ${req.url} failed`, reason);
+      });
+  };
+}
+
+/** Starts the web server; resolves once it listens. */
+export async function startConnectServer(options: ConnectServerOptions): Promise<ConnectServerHandle> {
   const listener = await startWebListener(
     options.host,
     options.port,
-    withCors(options.corsOrigins, handler),
+    withCors(options.corsOrigins, webHandler(options)),
     options.timeouts,
-    options.tls,
   );
   return { port: listener.port, close: (deadlineMs) => listener.close(deadlineMs) };
 }

@@ -1,16 +1,21 @@
 /**
  * Raw malformed gRPC over node:http2 against both ports: the server answers each request with
- * a precise status and keeps serving. A crash of the in-process server fails this file as an
+ * a precise status and keeps serving; on the web port in gRPC-Web and Connect too, where
+ * connect-es alone answers undecodable bytes INTERNAL (issue 10 item 11). A crash of the in-process server fails this file as an
  * unhandled error, and the follow-up call through a real grpc-js client proves the port lives.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app/create-app.js";
 import { grpcClients, unary } from "../support/grpc-client.js";
-import { grpcFrame, grpcHeaders, rawGrpc } from "../support/raw-grpc.js";
+import { grpcFrame, grpcHeaders, rawGrpc, statusOf } from "../support/raw-grpc.js";
 import { startFulcrum } from "../support/server.js";
 
 const SELECT = "/fulcrum.v1.BalancerService/Select";
 const GRPC = { OK: 0, INVALID_ARGUMENT: 3, INTERNAL: 13, UNKNOWN: 2 };
+const WATCH = "/fulcrum.v1.BalancerService/Watch";
+const TRUNCATED = Uint8Array.of(0x0a, 0x7f, 0x61);
+const BAD_UTF8 = Uint8Array.of(0x0a, 0x02, 0xff, 0xfe);
+
 /** SelectRequest{service: "raw.test"}. */
 const VALID_SELECT = Uint8Array.of(0x0a, 0x08, ...Buffer.from("raw.test"));
 
@@ -62,30 +67,22 @@ interface Mistake {
   headers?: Record<string, string>;
   body: Buffer;
   names: RegExp;
-  /**
-   * Only the gRPC port for now: on the web port connect-es answers undecodable bytes INTERNAL
-   * and an empty unary body UNIMPLEMENTED before any hook of ours runs (issue 10 item 11, open).
-   */
-  grpcPortOnly?: boolean;
 }
 const MISTAKES: Mistake[] = [
   {
     name: "invalid UTF-8 in a string field",
     body: grpcFrame(Uint8Array.of(0x0a, 0x02, 0xff, 0xfe)),
     names: /request|utf-?8/i,
-    grpcPortOnly: true,
   },
   {
     name: "garbage protobuf",
     body: grpcFrame(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff)),
     names: /request|protobuf|binary/i,
-    grpcPortOnly: true,
   },
   {
     name: "a truncated protobuf",
     body: grpcFrame(Uint8Array.of(0x0a, 0x05, 0x61)),
     names: /request|protobuf|binary/i,
-    grpcPortOnly: true,
   },
   {
     name: "an invalid grpc-timeout",
@@ -93,14 +90,13 @@ const MISTAKES: Mistake[] = [
     body: grpcFrame(VALID_SELECT),
     names: /grpc-timeout|grpc timeout/,
   },
-  { name: "an empty unary body", body: Buffer.alloc(0), names: /request message/, grpcPortOnly: true },
+  { name: "an empty unary body", body: Buffer.alloc(0), names: /request message/ },
 ];
 
 describe("client mistakes in raw gRPC", () => {
   for (const mistake of MISTAKES) {
-    const ports = mistake.grpcPortOnly ? "the gRPC port" : "both ports";
-    it(`${mistake.name} gets INVALID_ARGUMENT naming what is wrong, on ${ports}`, async () => {
-      for (const port of mistake.grpcPortOnly ? [app.grpcPort] : [app.grpcPort, app.webPort]) {
+    it(`${mistake.name} gets INVALID_ARGUMENT naming what is wrong, on both ports`, async () => {
+      for (const port of [app.grpcPort, app.webPort]) {
         const answer = await rawGrpc(port, grpcHeaders(SELECT, mistake.headers), mistake.body);
         expect({ port, status: answer.grpcStatus }).toEqual({ port, status: GRPC.INVALID_ARGUMENT });
         expect(answer.grpcMessage).toMatch(mistake.names);
@@ -113,8 +109,8 @@ describe("client mistakes in raw gRPC", () => {
     ["flag byte 0xff", 0xff, undefined],
     ["the compressed flag without grpc-encoding", 1, undefined],
   ] as const) {
-    it(`${name} is never answered INTERNAL or UNKNOWN on the gRPC port`, async () => {
-      for (const port of [app.grpcPort]) {
+    it(`${name} is never answered INTERNAL or UNKNOWN, on both ports`, async () => {
+      for (const port of [app.grpcPort, app.webPort]) {
         const headers = grpcHeaders(SELECT, encoding ? { "grpc-encoding": encoding } : {});
         const answer = await rawGrpc(port, headers, grpcFrame(VALID_SELECT, flag));
         expect(answer.timedOut).toBe(false);
@@ -124,4 +120,78 @@ describe("client mistakes in raw gRPC", () => {
       await selectStillAnswers();
     });
   }
+});
+
+/** Enveloped protocols and the content type each is asked with (Connect streams only for Watch). */
+const ENVELOPED = [
+  { protocol: "gRPC", contentType: "application/grpc", path: SELECT, encodingHeader: "grpc-encoding" },
+  {
+    protocol: "gRPC-Web",
+    contentType: "application/grpc-web+proto",
+    path: SELECT,
+    encodingHeader: "grpc-encoding",
+  },
+  {
+    protocol: "Connect streaming",
+    contentType: "application/connect+proto",
+    path: WATCH,
+    encodingHeader: "connect-content-encoding",
+  },
+];
+
+const CASES = [
+  {
+    name: "truncated protobuf",
+    body: grpcFrame(TRUNCATED),
+    says: /not a valid fulcrum\.v1\.(Select|Watch)Request/,
+  },
+  {
+    name: "invalid UTF-8 in a string",
+    body: grpcFrame(BAD_UTF8),
+    says: /not a valid fulcrum\.v1\.(Select|Watch)Request/,
+  },
+  {
+    name: "a compressed flag with no encoding",
+    body: grpcFrame(VALID_SELECT, 1),
+    says: /compressed \(flag 1\).*no encoding/,
+  },
+  { name: "a flag byte 0xff", body: grpcFrame(VALID_SELECT, 0xff), says: /flag byte 0xff/ },
+  {
+    name: "no message",
+    body: new Uint8Array(0),
+    says: /exactly one request message; this request carries none/,
+  },
+  {
+    name: "two messages",
+    body: Buffer.concat([grpcFrame(VALID_SELECT), grpcFrame(VALID_SELECT)]),
+    says: /exactly one request message; this request carries more/,
+  },
+];
+
+describe("malformed requests in every protocol of the web port", () => {
+  for (const { protocol, contentType, path, encodingHeader } of ENVELOPED) {
+    it(`${protocol}: every bad body gets INVALID_ARGUMENT naming the problem`, async () => {
+      for (const { name, body, says } of CASES) {
+        const answer = await rawGrpc(app.webPort, grpcHeaders(path, { "content-type": contentType }), body);
+        const status = statusOf(answer);
+        expect({ name, code: status.code }).toEqual({ name, code: GRPC.INVALID_ARGUMENT });
+        expect(status.message.replace(encodingHeader, "the encoding header")).toMatch(says);
+      }
+    });
+  }
+
+  it("Connect unary: undecodable protobuf and invalid UTF-8 get INVALID_ARGUMENT naming the message type", async () => {
+    for (const body of [TRUNCATED, BAD_UTF8]) {
+      const answer = await rawGrpc(
+        app.webPort,
+        grpcHeaders(SELECT, { "content-type": "application/proto" }),
+        body,
+      );
+      expect(answer.httpStatus).toBe(400);
+      const status = statusOf(answer);
+      expect(status.code).toBe(GRPC.INVALID_ARGUMENT);
+      expect(status.message).toMatch(/not a valid fulcrum\.v1\.SelectRequest/);
+    }
+    await selectStillAnswers();
+  });
 });

@@ -9,6 +9,8 @@ import * as http2 from "node:http2";
 export interface RawAnswer {
   /** HTTP status of the response headers (0 when the stream ended without headers). */
   readonly httpStatus: number;
+  /** content-type of the response headers ("" when none came). */
+  readonly contentType: string;
   /** grpc-status from trailers, or from headers for a trailers-only answer; undefined if none. */
   readonly grpcStatus: number | undefined;
   readonly grpcMessage: string;
@@ -67,6 +69,7 @@ export function rawGrpcOn(
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
     let httpStatus = 0;
+    let contentType = "";
     let grpcStatus: number | undefined;
     let grpcMessage = "";
     const chunks: Buffer[] = [];
@@ -82,11 +85,20 @@ export function rawGrpcOn(
       clearTimeout(timer);
       const resetCode = stream.rstCode;
       stream.close();
-      resolve({ httpStatus, grpcStatus, grpcMessage, body: Buffer.concat(chunks), timedOut, resetCode });
+      resolve({
+        httpStatus,
+        contentType,
+        grpcStatus,
+        grpcMessage,
+        body: Buffer.concat(chunks),
+        timedOut,
+        resetCode,
+      });
     };
     const timer = setTimeout(() => finish(true), timeoutMs);
     stream.on("response", (h) => {
       httpStatus = Number(h[":status"] ?? 0);
+      contentType = String(h["content-type"] ?? "");
       take(h);
     });
     stream.on("trailers", take);
@@ -95,4 +107,80 @@ export function rawGrpcOn(
     stream.on("close", () => finish(grpcStatus === undefined && httpStatus === 0));
     stream.end(Buffer.from(body));
   });
+}
+
+/** Connect's error code names as gRPC status numbers. */
+const CONNECT_CODES: Record<string, number> = {
+  canceled: 1,
+  unknown: 2,
+  invalid_argument: 3,
+  deadline_exceeded: 4,
+  not_found: 5,
+  already_exists: 6,
+  permission_denied: 7,
+  resource_exhausted: 8,
+  failed_precondition: 9,
+  aborted: 10,
+  out_of_range: 11,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+  data_loss: 15,
+  unauthenticated: 16,
+};
+
+/** A status as any protocol of the web port carries it. */
+export interface AnyStatus {
+  /** undefined: no status at all (an HTTP-level refusal such as 415). */
+  readonly code: number | undefined;
+  readonly message: string;
+}
+
+function fromConnectJson(json: unknown): AnyStatus {
+  const error = json as { code?: string; message?: string } | undefined;
+  if (!error?.code) return { code: 0, message: "" };
+  return { code: CONNECT_CODES[error.code] ?? -1, message: error.message ?? "" };
+}
+
+/**
+ * The status of an answer in gRPC (trailers), gRPC-Web (a trailer frame, flag 0x80), Connect
+ * streaming (an end-stream frame, flag 0x02) or Connect unary (a JSON error body).
+ */
+export function statusOf(answer: RawAnswer): AnyStatus {
+  if (answer.grpcStatus !== undefined) return { code: answer.grpcStatus, message: answer.grpcMessage };
+  const framed = /^application\/(grpc-web|connect\+)/.test(answer.contentType);
+  if (framed) return endOfStream(answer.body);
+  if (answer.httpStatus === 200 && answer.contentType !== "") return { code: 0, message: "" };
+  try {
+    return fromConnectJson(JSON.parse(answer.body.toString()));
+  } catch {
+    return { code: undefined, message: answer.body.toString() };
+  }
+}
+
+/** The status in the last frame of a gRPC-Web or Connect streaming answer. */
+function endOfStream(body: Buffer): AnyStatus {
+  for (let at = 0; at + 5 <= body.length; ) {
+    const flags = body[at]!;
+    const data = body.subarray(at + 5, at + 5 + body.readUInt32BE(at + 1));
+    at += 5 + data.length;
+    if (flags & 0x80) {
+      const fields = new Map(
+        data
+          .toString()
+          .split("\r\n")
+          .filter(Boolean)
+          .map((line) => [
+            line.slice(0, line.indexOf(":")).trim().toLowerCase(),
+            line.slice(line.indexOf(":") + 1).trim(),
+          ]),
+      );
+      return {
+        code: Number(fields.get("grpc-status")),
+        message: decodeURIComponent(fields.get("grpc-message") ?? ""),
+      };
+    }
+    if (flags & 0x02) return fromConnectJson(JSON.parse(data.toString() || "{}").error);
+  }
+  return { code: undefined, message: "no end-of-stream frame" };
 }
