@@ -17,6 +17,7 @@ import { type Listeners, startListeners } from "./listeners.js";
 import { startReplicaLinks } from "./replica-links.js";
 import { createStateStore } from "./state-store.js";
 import { openTlsFiles } from "./tls-files.js";
+import { startTracing } from "./tracing.js";
 
 /** How often expired tickets and lapsed leases are looked for. */
 const SWEEP_INTERVAL_MS = 1_000;
@@ -48,16 +49,20 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
   const metrics = createMetrics();
   const access = createAccessControl(config, logger);
   const tls = openTlsFiles(config, logger);
+  // Before Redis: a bad OTEL_* variable stops the start at once. `core` is read only per call.
+  const strategyOf = (service: string) => core.balancer.find(service)?.snapshot.strategy;
+  const tracing = await startTracing({ env: process.env, logger, strategyOf });
   const state = await createStateStore(config, logger, clock);
   const core = await buildCore({ config, clock, random, logger, metrics, state });
   let ready = false;
   const stopCore = async () => {
     tls?.close();
+    await tracing.close(0);
     core.health.stop();
     core.registry.stop();
     await state.close();
   };
-  const parts = { core, config, metrics, logger, access, tls, stopCore };
+  const parts = { core, config, metrics, logger, access: tracing.around(access), tls, stopCore };
   const listeners = await startListeners({ ...parts, ready: () => ready });
   metrics.observeAtScrape(() => ({
     quota: core.quota.counters,
@@ -78,6 +83,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     await state.close();
     access.close();
     tls?.close();
+    await tracing.close(config.shutdownDeadlineMs);
   };
   return {
     grpcPort: listeners.grpc.port,
