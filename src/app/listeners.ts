@@ -17,6 +17,8 @@ import { grpcTlsCredentials } from "../rpc/tls/grpc-tls.js";
 import type { XdsServerHandle } from "../xds/xds-server.js";
 import type { AccessControl } from "./access-control.js";
 import type { Core } from "./build-core.js";
+import { dashboardAssets } from "./dashboard-assets.js";
+import { dashboardRoute } from "./dashboard-route.js";
 import { createHttpRoutes } from "./http-routes.js";
 import { listenFailure, StartupError } from "./startup-error.js";
 import type { TlsFiles } from "./tls-files.js";
@@ -117,7 +119,15 @@ export async function startListeners(parts: ListenerParts): Promise<Listeners> {
       ...common,
       timeouts: config.web,
       tls,
-      routes: [...(access.httpGuard ? [access.httpGuard] : []), ...createHttpRoutes(metrics, parts.ready)],
+      // The dashboard's files hold no data (it reads everything through the API, under the
+      // caller's token), so they are served ahead of the probes' guard.
+      routes: [
+        ...(config.web.dashboard
+          ? [dashboardRoute(dashboardAssets(), (cause) => log("dashboard asset failed to load", cause))]
+          : []),
+        ...(access.httpGuard ? [access.httpGuard] : []),
+        ...createHttpRoutes(metrics, parts.ready),
+      ],
       ...(access.webContextValues && { contextValues: access.webContextValues }),
     }),
   );

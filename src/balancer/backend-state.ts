@@ -32,6 +32,8 @@ export interface BackendState {
   activeSince: number;
   /** Epoch ms; 0 when not ejected. */
   ejectedUntil: number;
+  /** Selections answered with this backend (tickets issued naming it); a running total. */
+  selections: number;
 }
 
 /** A new backend's state, per the service's initial health (behaviour.md R4). */
@@ -50,6 +52,7 @@ export function newBackendState(spec: BackendSpec, initial: HealthState, now: nu
     drainDeadline: 0,
     activeSince: now,
     ejectedUntil: 0,
+    selections: 0,
   };
 }
 
@@ -70,5 +73,6 @@ export function describeBackend(state: BackendState, now: number): BackendStatus
     quotaRemaining: {},
     pinnedSessions: 0,
     ejected: state.ejectedUntil > now,
+    selections: state.selections,
   };
 }

@@ -52,7 +52,10 @@ export class TicketBook {
     payload?: TicketPayload,
     issuedAt = 0,
   ): Ticket {
-    for (const backend of backends) backend.inFlight++;
+    for (const backend of backends) {
+      backend.inFlight++;
+      backend.selections++;
+    }
     this.perService.set(service, (this.perService.get(service) ?? 0) + backends.length);
     const ids = backends.map((backend) => backend.spec.id);
     const ticket = {

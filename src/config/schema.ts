@@ -35,6 +35,8 @@ export const configSchema = z.strictObject({
       port: port.default(4771),
       /** Origins browsers may call the web port from (CORS); `*` allows any; none by default. */
       corsOrigins: z.array(z.string().min(1)).default([]),
+      /** Serve the live dashboard at `/` (behaviour.md O9); its data comes through the API. */
+      dashboard: z.boolean().default(true),
       /** A new socket must send its first bytes within this. */
       prefaceTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.prefaceTimeoutMs),
       /** HTTP/1.1 request headers must be complete within this (slowloris). */

@@ -11,6 +11,8 @@ export interface BackendStatus {
   readonly quotaRemaining: Readonly<Record<string, number>>;
   readonly pinnedSessions: number;
   readonly ejected: boolean;
+  /** Selections this replica answered with this backend since it joined here; a running total. */
+  readonly selections: number;
 }
 
 /** A service as GetService and Watch snapshots show it. */

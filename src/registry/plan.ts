@@ -28,6 +28,7 @@ export function storedStatus(backend: StoredBackend): BackendStatus {
     quotaRemaining: {},
     pinnedSessions: 0,
     ejected: false,
+    selections: 0,
   };
 }
 

@@ -112,7 +112,9 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     const { kind } = message.event;
     if (kind === "heartbeat" || kind === "headroom_crossed") return true;
     if (kind === "reset") {
-      this.sentVersions.delete(message.service);
+      // What follows a RESET is new to this stream whatever its version: the removal of a
+      // service this server never had (a restarted one, state in memory) comes at version 0.
+      this.sentVersions.set(message.service, -1);
       return true;
     }
     const sent = this.sentVersions.get(message.service) ?? 0;

@@ -37,7 +37,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 }
 
 describe("the packed package", { timeout: PACKAGE_TIMEOUT_MS * 2 }, () => {
-  it("installs into an empty folder without dev dependencies and serves from its build (A5)", async () => {
+  it("installs into an empty folder without dev dependencies and serves from its build (A5 O9)", async () => {
     const [packed] = JSON.parse(await npm(["pack", "--json", "--pack-destination", folder], REPO_ROOT)) as [
       { filename: string; files: { path: string }[] },
     ];
@@ -61,7 +61,11 @@ describe("the packed package", { timeout: PACKAGE_TIMEOUT_MS * 2 }, () => {
     const server = runCli([...SERVE_ON_FREE_PORTS, "--log-level", "silent"], {}, bin);
     await until(() => server.out().includes("fulcrum listening"));
     expect(server.err()).toBe("");
-    const { grpc } = listeningPorts(server.out());
+    const { grpc, web } = listeningPorts(server.out());
+    // The dashboard comes from the build (dist/dashboard/), with no esbuild installed (O9).
+    for (const path of ["/", "/dashboard/app.js", "/dashboard/uplot.css"])
+      expect([path, (await fetch(`http://127.0.0.1:${web}${path}`)).status]).toEqual([path, 200]);
+    expect(existsSync(join(app, "node_modules", "esbuild"))).toBe(false);
     const services = runCli(["services", "--json", "--server", `127.0.0.1:${grpc}`], {}, bin);
     expect(await services.exited).toBe(0);
     expect(JSON.parse(services.out())).toEqual({});

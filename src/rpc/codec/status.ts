@@ -45,6 +45,7 @@ export function encodeBackendStatus(b: BackendStatus): T.BackendStatus {
     quotaRemaining: { ...b.quotaRemaining },
     pinnedSessions: b.pinnedSessions,
     ejected: b.ejected,
+    selections: BigInt(b.selections),
   });
 }
 

@@ -18,6 +18,7 @@ describe("config (O3)", () => {
       host: "127.0.0.1",
       port: 4771,
       corsOrigins: [],
+      dashboard: true,
       prefaceTimeoutMs: 10_000,
       headersTimeoutMs: 10_000,
       idleTimeoutMs: 120_000,

@@ -164,6 +164,12 @@ describe("watch hub", () => {
     expect(kinds(await take(late, 2))).toEqual(["s:reset", "s:service_removed"]);
   });
 
+  it("a resume naming a service this server never had (restarted, state in memory) gets RESET + removal", async () => {
+    const { hub } = await setup();
+    const watcher = hub.subscribe([], new Map([["gone", 7]]));
+    expect(kinds(await take(watcher, 3))).toEqual(["s:snapshot", "gone:reset", "gone:service_removed"]);
+  });
+
   it("sends heartbeats on an idle stream (virtual time) and ends cleanly on closeAll", async () => {
     const { hub, clock } = await setup({ heartbeatMs: 1_000 });
     const watcher = hub.subscribe(["s"], new Map());
