@@ -78,6 +78,14 @@ module.exports = {
       to: { path: "^gen/" },
     },
     {
+      name: "config-owns-no-defaults-of-adapters",
+      severity: "error",
+      comment:
+        "The config schema takes its defaults from the core (or names its own), never from rpc/, store/ or app/ (issue 11).",
+      from: { path: "^src/config/" },
+      to: { path: "^src/(rpc|store|app|observability)/" },
+    },
+    {
       name: "inward-only",
       severity: "error",
       comment: "Adapters never import the composition root; the core never imports adapters (rule 1).",

@@ -1,12 +1,23 @@
 import { z } from "zod";
 import { DEFAULT_MAX_CONCURRENT_PROBES } from "../health/prober.js";
-import { DEFAULT_REGISTRY_LIMITS } from "../model/limits.js";
-import { DEFAULT_ERROR_SIZE_LIMITS } from "../rpc/errors.js";
-import { DEFAULT_GRPC_IDLE_TIMEOUT_MS } from "../rpc/grpc-server.js";
-import { DEFAULT_WEB_TIMEOUTS } from "../rpc/web-listener.js";
+import {
+  DEFAULT_MAX_ERROR_TEXT_BYTES,
+  DEFAULT_MAX_ERROR_VIOLATIONS,
+  DEFAULT_REGISTRY_LIMITS,
+} from "../model/limits.js";
 import { MAX_TIMER_MS } from "../shared/clock.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
+
+/** A gRPC connection without calls this long gets GOAWAY; clients reconnect transparently. */
+const DEFAULT_GRPC_IDLE_TIMEOUT_MS = 120_000;
+/**
+ * The web port's connection timeouts: generous for real clients, short enough that idle or
+ * slow sockets cannot pile up.
+ */
+const DEFAULT_WEB_PREFACE_TIMEOUT_MS = 10_000;
+const DEFAULT_WEB_HEADERS_TIMEOUT_MS = 10_000;
+const DEFAULT_WEB_IDLE_TIMEOUT_MS = 120_000;
 
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
@@ -38,11 +49,11 @@ export const configSchema = z.strictObject({
       /** Serve the live dashboard at `/` (behaviour.md O9); its data comes through the API. */
       dashboard: z.boolean().default(true),
       /** A new socket must send its first bytes within this. */
-      prefaceTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.prefaceTimeoutMs),
+      prefaceTimeoutMs: timerMs.default(DEFAULT_WEB_PREFACE_TIMEOUT_MS),
       /** HTTP/1.1 request headers must be complete within this (slowloris). */
-      headersTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.headersTimeoutMs),
+      headersTimeoutMs: timerMs.default(DEFAULT_WEB_HEADERS_TIMEOUT_MS),
       /** A connection with no traffic for this long is closed. */
-      idleTimeoutMs: timerMs.default(DEFAULT_WEB_TIMEOUTS.idleTimeoutMs),
+      idleTimeoutMs: timerMs.default(DEFAULT_WEB_IDLE_TIMEOUT_MS),
     })
     .prefault({}),
   /** The xDS (ADS) server (X1-X3). */
@@ -73,9 +84,9 @@ export const configSchema = z.strictObject({
       maxReportBatch: positiveInt.default(1_000),
       maxMessageBytes: positiveInt.default(4 * 1024 * 1024),
       /** Field violations an error answer lists; the rest are counted (trailers stay small). */
-      maxErrorViolations: positiveInt.default(DEFAULT_ERROR_SIZE_LIMITS.maxViolations),
+      maxErrorViolations: positiveInt.default(DEFAULT_MAX_ERROR_VIOLATIONS),
       /** UTF-8 bytes of an error message and of each violation's field and description. */
-      maxErrorTextBytes: positiveInt.default(DEFAULT_ERROR_SIZE_LIMITS.maxTextBytes),
+      maxErrorTextBytes: positiveInt.default(DEFAULT_MAX_ERROR_TEXT_BYTES),
     })
     .prefault({}),
   watch: z

@@ -24,3 +24,12 @@ export const DEFAULT_REGISTRY_LIMITS: RegistryLimits = {
   maxSelectCount: 64,
   maxExclude: 1_024,
 };
+
+/**
+ * How large an error answer may grow. Status message and details travel in HTTP/2 trailers,
+ * which clients cap (grpc-js: 8 KiB of metadata), so both are bounded; these defaults keep the
+ * largest answer (message, 10 violations) near 5 KiB.
+ */
+export const DEFAULT_MAX_ERROR_VIOLATIONS = 10;
+/** UTF-8 bytes of an error message and of each violation's field and description. */
+export const DEFAULT_MAX_ERROR_TEXT_BYTES = 200;

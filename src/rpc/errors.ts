@@ -28,9 +28,6 @@ export interface ErrorSizeLimits {
   readonly maxTextBytes: number;
 }
 
-/** Defaults that keep the largest answer (message, 10 violations) near 5 KiB of trailers. */
-export const DEFAULT_ERROR_SIZE_LIMITS: ErrorSizeLimits = { maxViolations: 10, maxTextBytes: 200 };
-
 /**
  * Any thrown value as a FulcrumError. Anything that is not already one is a bug on our side:
  * it is logged with its cause and answered with INTERNAL and a message that reveals nothing.

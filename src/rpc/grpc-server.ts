@@ -50,9 +50,6 @@ export interface GrpcServerOptions {
   readonly credentials?: grpc.ServerCredentials;
 }
 
-/** Default of grpc.idleTimeoutMs: clients reconnect transparently after an idle GOAWAY. */
-export const DEFAULT_GRPC_IDLE_TIMEOUT_MS = 120_000;
-
 /** A running gRPC server. */
 export interface GrpcServerHandle {
   readonly port: number;

@@ -24,13 +24,6 @@ export interface WebTimeouts {
   readonly idleTimeoutMs: number;
 }
 
-/** Defaults: generous for real clients, short enough that idle sockets cannot pile up. */
-export const DEFAULT_WEB_TIMEOUTS: WebTimeouts = {
-  prefaceTimeoutMs: 10_000,
-  headersTimeoutMs: 10_000,
-  idleTimeoutMs: 120_000,
-};
-
 /** A request handler both HTTP versions share. */
 export type WebHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
