@@ -83,7 +83,7 @@ module.exports = {
       comment:
         "The config schema takes its defaults from the core (or names its own), never from rpc/, store/ or app/ (issue 11).",
       from: { path: "^src/config/" },
-      to: { path: "^src/(rpc|store|app|observability)/" },
+      to: { path: "^src/(rpc|store|app)/" },
     },
     {
       name: "inward-only",
