@@ -1,7 +1,7 @@
 import type { ServiceConfig } from "../model/specs.js";
 import type { ServiceStatus } from "../model/status.js";
 import { type BackendState, describeBackend } from "./backend-state.js";
-import { buildSnapshot, type Snapshot } from "./snapshot.js";
+import { buildSnapshot, disposeSnapshot, type Snapshot } from "./snapshot.js";
 import type { PickerDeps } from "./strategy.js";
 
 /**
@@ -25,7 +25,14 @@ export class LiveService {
 
   /** Rebuilds the snapshot after membership, health, drain, ejection or weight changes. */
   rebuild(): void {
+    const old = this.snapshot;
     this.snapshot = this.build();
+    disposeSnapshot(old);
+  }
+
+  /** The service was removed: its pickers stop following its backends. */
+  dispose(): void {
+    disposeSnapshot(this.snapshot);
   }
 
   /** GetService's and Watch's view (quota and pins are filled in above the core). */

@@ -61,6 +61,11 @@ export class Pool {
     return undefined;
   }
 
+  /** Lets go of the pickers (their load watchers): the snapshot holding this pool was replaced. */
+  dispose(): void {
+    if (this.pickers) for (const picker of this.pickers) picker.dispose?.();
+  }
+
   /** The picker of the chain's link `index` (0: the primary). */
   picker(index: number): Picker | undefined {
     return this.current()[index];
@@ -88,10 +93,10 @@ export class Pool {
     }
     this.refreshAt = ramping && slowStart ? now + slowStartRefreshMs(slowStart) : Number.POSITIVE_INFINITY;
     const pool: PickerPool = { backends: this.backends, weights, capacities };
-    return chain.map((link, i) =>
-      previous && !link.definition.usesEffectiveWeights
-        ? previous[i]!
-        : link.definition.create(pool, link.settings, deps),
-    );
+    return chain.map((link, i) => {
+      if (previous && !link.definition.usesEffectiveWeights) return previous[i]!;
+      previous?.[i]?.dispose?.();
+      return link.definition.create(pool, link.settings, deps);
+    });
   }
 }

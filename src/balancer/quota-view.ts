@@ -10,7 +10,12 @@ export interface QuotaView {
    * exhausted. Must be cheap and must not throw; NaN is treated as "unknown" and never wins.
    */
   remainingRatio(backend: BackendState): number;
+  /**
+   * True when `remainingRatio(backend)` is 1 now and stays 1 whatever happens while the
+   * backend's spec stays (e.g. it has no limits): lets most_available skip reading ratios.
+   */
+  alwaysFull?(backend: BackendState): boolean;
 }
 
 /** The view used until a quota layer is plugged in: every backend has all of its quota left. */
-export const FULL_QUOTA: QuotaView = { remainingRatio: () => 1 };
+export const FULL_QUOTA: QuotaView = { remainingRatio: () => 1, alwaysFull: () => true };

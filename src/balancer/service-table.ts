@@ -65,6 +65,7 @@ export class ServiceTable implements MembershipFollower {
 
   /** Forgets a removed service. */
   removed(name: string): void {
+    this.services.get(name)?.dispose();
     this.services.delete(name);
   }
 

@@ -67,6 +67,14 @@ function latencyDecayMs(spec: StrategySpec): number {
   return DEFAULT_LATENCY_DECAY_MS;
 }
 
+/** Lets go of a replaced snapshot's pickers (the load watchers least_load keeps on backends). */
+export function disposeSnapshot(snapshot: Snapshot): void {
+  for (const route of snapshot.routes) {
+    route.pool.dispose();
+    for (const zone of route.zones.values()) zone.dispose();
+  }
+}
+
 /** Builds the snapshot of a service's current backends. */
 export function buildSnapshot(
   backends: readonly BackendState[],

@@ -35,6 +35,11 @@ export interface Picker {
    * for any backend of the service, not only this pool's. Called only when explain is asked.
    */
   score?(backend: BackendState, context: PickContext): number;
+  /**
+   * Called once the picker's snapshot is replaced: it stops following its backends (load
+   * watchers). A disposed picker still answers, correctly but without its index's speed.
+   */
+  dispose?(): void;
 }
 
 /** The backends a picker serves, with the weights it should use (slow start applied). */

@@ -73,6 +73,7 @@ export class QuotaGate implements QuotaView {
    * something else reads it again); 1 before anything is known.
    */
   remainingRatio(backend: BackendState): number {
+    if (this.alwaysFull(backend)) return 1;
     const status = this.statuses.get(backend);
     if (!status) return 1;
     const ratio = remainingRatio(status);
@@ -82,6 +83,11 @@ export class QuotaGate implements QuotaView {
     const current = agedStatus(status, now);
     this.statuses.set(backend, current);
     return remainingRatio(current);
+  }
+
+  /** A backend without limits always has all of its quota (a status kept from older limits no longer counts). */
+  alwaysFull(backend: BackendState): boolean {
+    return backend.spec.quotas.length === 0;
   }
 
   /** True when a choice on this service may need a reservation: some backend has limits. */

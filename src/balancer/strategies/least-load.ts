@@ -6,7 +6,10 @@
  * `random_tie_break`, to a uniform choice among the tied (reservoir sampling, one pass).
  * A NaN load is never chosen; when every accepted load is NaN the picker yields nothing.
  * Why: the most direct answer to "who is least busy?" when the balancer sees every call's
- * outcome; O(n) per pick, so for large pools prefer power_of_two.
+ * outcome. The pool's backends are kept in load order (load/load-index.ts: an indexed heap
+ * that every change of a backend's load updates in O(log n)), so a pick is O(1) without a
+ * request filter and, with one, costs only the better-ranked backends it rejects; a random
+ * tie-break visits the tied ones.
  * Settings: `metric` (in_flight | ewma_latency | peak_ewma), `random_tie_break`.
  * Source: Envoy LEAST_REQUEST with choice_count = all hosts; nginx `least_conn`.
  */
@@ -15,8 +18,15 @@ import type { Random } from "../../shared/random.js";
 import type { BackendState } from "../backend-state.js";
 import { registeredCapacity } from "../capacity.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
-import { type LoadFunction, loadFunction, metricReadsClock } from "../load/load-metric.js";
-import type { Accept, Picker, PickerPool, StrategyDefinition } from "../strategy.js";
+import { type LoadIndex, loadIndex } from "../load/load-index.js";
+import { type LoadMetricName, loadFunction, metricReadsClock } from "../load/load-metric.js";
+import {
+  ACCEPT_ALL,
+  type Accept,
+  type Picker,
+  type PickerPool,
+  type StrategyDefinition,
+} from "../strategy.js";
 import { checkBoolean, checkMetric, metricSetting, unknownKeys } from "./settings.js";
 
 /** The `least_load` strategy. */
@@ -31,58 +41,55 @@ export const leastLoad: StrategyDefinition = {
     return problems;
   },
   create(pool, settings, deps) {
-    const metric = metricSetting(settings);
     return new LeastLoadPicker(pool, {
-      load: loadFunction(metric, DEFAULT_LATENCY_DECAY_MS),
-      clock: metricReadsClock(metric) ? deps.clock : undefined,
+      metric: metricSetting(settings),
+      decayMs: DEFAULT_LATENCY_DECAY_MS,
+      clock: deps.clock,
       random: settings.random_tie_break === true ? deps.random : undefined,
     });
   },
 };
 
-/** Least load over one pool. */
+/** Least load over one pool, read from a LoadIndex that follows the backends' loads. */
 export class LeastLoadPicker implements Picker {
   private readonly backends: readonly BackendState[];
-  private readonly capacities: readonly number[];
+  private readonly index: LoadIndex;
+  /** The request's filter, read by `acceptSlot` (set per pick: no closure per request). */
+  private accept: Accept = ACCEPT_ALL;
+  private readonly acceptSlot = (slot: number): boolean => this.accept(this.backends[slot]!);
+  private readonly acceptAll = (): boolean => true;
 
   constructor(
     pool: PickerPool,
     private readonly options: {
-      readonly load: LoadFunction;
-      /** Read once per pick when the metric needs the time. */
-      readonly clock: Clock | undefined;
+      readonly metric: LoadMetricName;
+      readonly decayMs: number;
+      readonly clock: Clock;
       /** Set for random tie-breaks; undefined for first-index ties. */
       readonly random: Random | undefined;
     },
   ) {
     this.backends = pool.backends;
-    this.capacities = pool.capacities;
+    this.index = loadIndex(pool, options.metric, options.decayMs, options.clock);
   }
 
   pick(accept: Accept): BackendState | undefined {
-    const { load, clock, random } = this.options;
-    const now = clock ? clock.now() : 0;
-    let best: BackendState | undefined;
-    let bestLoad = Number.POSITIVE_INFINITY;
-    let ties = 0;
-    for (let i = 0; i < this.backends.length; i++) {
-      const backend = this.backends[i]!;
-      if (!accept(backend)) continue;
-      const value = load(backend, now) / this.capacities[i]!;
-      if (Number.isNaN(value)) continue;
-      if (best === undefined || value < bestLoad) {
-        best = backend;
-        bestLoad = value;
-        ties = 1;
-      } else if (value === bestLoad && random && random.next() * ++ties < 1) {
-        best = backend;
-      }
-    }
-    return best;
+    const { clock, random, metric } = this.options;
+    const now = metricReadsClock(metric) ? clock.now() : 0;
+    this.accept = accept;
+    const filter = accept === ACCEPT_ALL ? this.acceptAll : this.acceptSlot;
+    const slot = random ? this.index.sample(filter, now, random) : this.index.first(filter, now);
+    this.accept = ACCEPT_ALL;
+    return slot < 0 ? undefined : this.backends[slot];
   }
 
   score(backend: BackendState): number {
-    const now = this.options.clock ? this.options.clock.now() : 0;
-    return this.options.load(backend, now) / registeredCapacity(backend);
+    const { metric, decayMs, clock } = this.options;
+    const now = metricReadsClock(metric) ? clock.now() : 0;
+    return loadFunction(metric, decayMs)(backend, now) / registeredCapacity(backend);
+  }
+
+  dispose(): void {
+    this.index.dispose();
   }
 }

@@ -30,6 +30,13 @@ import { checkMetric, checkNumber, metricSetting, numberSetting, unknownKeys } f
 
 /** Pair draws before a filtered pick falls back to a scan. */
 export const P2C_ATTEMPTS = 4;
+/**
+ * Largest pool whose pair comes from one draw (its integer part the first backend, its
+ * fraction the second): a draw of the injected Random has at least 32 bits, so the fraction
+ * keeps >= 22 of them and each pair's share is off by at most 2^-12 of itself; larger pools
+ * draw twice.
+ */
+export const ONE_DRAW_MAX_BACKENDS = 1_024;
 /** Longest accepted `decay`, in ms (one day). */
 export const MAX_DECAY_MS = 86_400_000;
 
@@ -51,6 +58,7 @@ export const powerOfTwo: StrategyDefinition = {
       load: loadFunction(metric, decayMs),
       clock: metricReadsClock(metric) ? deps.clock : undefined,
       random: deps.random,
+      inFlight: metric === "in_flight",
     });
   },
 };
@@ -63,6 +71,10 @@ export class PowerOfTwoPicker implements Picker {
   private readonly uniform: boolean;
   private readonly load: LoadFunction;
   private readonly random: Random;
+  /** True for the in-flight metric: the fast path reads the counts without a call. */
+  private readonly countsInFlight: boolean;
+  /** True when one draw picks the pair (ONE_DRAW_MAX_BACKENDS). */
+  private readonly oneDraw: boolean;
   private now = 0;
 
   constructor(
@@ -71,6 +83,7 @@ export class PowerOfTwoPicker implements Picker {
       readonly load: LoadFunction;
       readonly clock: Clock | undefined;
       readonly random: Random;
+      readonly inFlight: boolean;
     },
   ) {
     this.backends = pool.backends;
@@ -78,9 +91,42 @@ export class PowerOfTwoPicker implements Picker {
     this.uniform = pool.capacities.every((c) => c === pool.capacities[0]);
     this.load = options.load;
     this.random = options.random;
+    this.countsInFlight = options.inFlight;
+    this.oneDraw = pool.backends.length <= ONE_DRAW_MAX_BACKENDS;
   }
 
   pick(accept: Accept): BackendState | undefined {
+    if (accept === ACCEPT_ALL && this.countsInFlight && this.backends.length > 1) {
+      const picked = this.pickInFlight();
+      if (picked) return picked;
+    }
+    return this.pickFiltered(accept);
+  }
+
+  /**
+   * The common case (no filter, in-flight metric): one pair, no calls. Undefined only when a
+   * load is NaN, which the general path handles.
+   */
+  private pickInFlight(): BackendState | undefined {
+    const backends = this.backends;
+    const n = backends.length;
+    const scaled = this.random.next() * n;
+    const first = Math.floor(scaled);
+    let second = Math.floor((this.oneDraw ? scaled - first : this.random.next()) * (n - 1));
+    if (second >= first) second++;
+    const a = backends[first]!;
+    const b = backends[second]!;
+    let loadA = a.inFlight + a.remoteInFlight;
+    let loadB = b.inFlight + b.remoteInFlight;
+    if (!this.uniform) {
+      loadA /= this.capacities[first]!;
+      loadB /= this.capacities[second]!;
+    }
+    if (loadB < loadA) return b;
+    return loadA <= loadB ? a : undefined;
+  }
+
+  private pickFiltered(accept: Accept): BackendState | undefined {
     const n = this.backends.length;
     if (n <= 1) return n === 1 && this.usable(0, accept) ? this.backends[0] : undefined;
     const clock = this.options.clock;

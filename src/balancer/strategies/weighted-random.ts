@@ -51,17 +51,21 @@ export class WeightedRandomPicker implements Picker {
   }
 
   pick(accept: Accept): BackendState | undefined {
-    const n = this.backends.length;
-    if (n === 0) return undefined;
+    if (this.backends.length === 0) return undefined;
+    if (accept === ACCEPT_ALL) return this.backends[this.draw()];
     for (let attempt = 0; attempt < WEIGHTED_RANDOM_ATTEMPTS; attempt++) {
-      // One draw: its integer part picks the column, its fraction is the coin (>= 18 bits for n <= 10^4).
-      const scaled = this.random.next() * n;
-      const column = Math.floor(scaled);
-      const index = scaled - column < this.keep[column]! ? column : this.alias[column]!;
-      const backend = this.backends[index]!;
-      if (accept === ACCEPT_ALL || accept(backend)) return backend;
+      const backend = this.backends[this.draw()]!;
+      if (accept(backend)) return backend;
     }
     return weightedRandomAccepted(this.backends, this.weights, accept, this.random);
+  }
+
+  /** One weighted index: a uniform column, then a biased coin between it and its alias. */
+  private draw(): number {
+    // One draw: its integer part picks the column, its fraction is the coin (>= 18 bits for n <= 10^4).
+    const scaled = this.random.next() * this.backends.length;
+    const column = Math.floor(scaled);
+    return scaled - column < this.keep[column]! ? column : this.alias[column]!;
   }
 
   score(backend: BackendState): number {

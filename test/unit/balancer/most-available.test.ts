@@ -51,4 +51,21 @@ describe("most available", () => {
     const counts = tally(ids);
     for (const id of ["a", "b", "c"]) expect(Math.abs((counts[id] ?? 0) - 1000)).toBeLessThan(150);
   });
+
+  it("S8 most available over backends that are always full picks uniformly, reading few ratios", () => {
+    const all = Array.from({ length: 300 }, (_, i) => backend(`b${i}`));
+    const snapshot = snapshotOf(all, config({ name: "most_available" }), deps(8));
+    let reads = 0;
+    const quota: QuotaView = { remainingRatio: () => ++reads && 1, alwaysFull: () => true };
+    const picks = 6000;
+    const ids = Array.from({ length: picks }, () => {
+      const d = select(snapshot, { exclude: ["b0", "b1", "b2"] }, { quota });
+      return d.kind === "picked" ? d.backends[0]!.spec.id : "-";
+    });
+    const counts = tally(ids);
+    expect(Object.keys(counts)).not.toContain("b0");
+    expect(Object.keys(counts).length).toBeGreaterThan(280);
+    // Only the quota filter reads, once per backend drawn: no pass over the 300 backends per pick.
+    expect(reads).toBeLessThan(picks * 2);
+  });
 });
