@@ -167,6 +167,7 @@ export async function startConnectServer(options: ConnectServerOptions): Promise
     options.port,
     withCors(options.corsOrigins, webHandler(options)),
     options.timeouts,
+    options.tls,
   );
   return { port: listener.port, close: (deadlineMs) => listener.close(deadlineMs) };
 }
