@@ -8,6 +8,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import {
+  connectClientsWithToken,
+  expectCode,
+  grpcClientsWithToken,
+  tokensFile,
+  tokensYaml,
+} from "../support/auth.js";
+import {
   killCliProcesses,
   listeningPorts,
   runCli,
@@ -35,8 +42,8 @@ function clientSpan() {
   return { traceId, spanId, headers: { traceparent: `00-${traceId}-${spanId}-01` } };
 }
 
-async function serveTracedTo(otlp: OtlpReceiver, env: Record<string, string>) {
-  const server = runCli([...SERVE_ON_FREE_PORTS, "--log-level", "silent"], {
+async function serveTracedTo(otlp: OtlpReceiver, env: Record<string, string>, flags: string[] = []) {
+  const server = runCli([...SERVE_ON_FREE_PORTS, "--log-level", "silent", ...flags], {
     OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
     OTEL_BSP_SCHEDULE_DELAY: "50",
     ...env,
@@ -112,6 +119,40 @@ describe("RPC tracing", { timeout: 90_000 }, () => {
     });
     expect(refusedSpan.attributes["fulcrum.backend"]).toBeUndefined();
     expect(refusedSpan.status?.code).toBe(2);
+  });
+
+  it("with a tokens file, traces an allowed Select and one refused for its scope, each under its caller (A6 A2)", async () => {
+    receiver = await startOtlpReceiver();
+    const file = tokensFile(
+      tokensYaml([
+        { name: "app", token: "app-token", scopes: ["register:pay", "select:pay"] },
+        { name: "other", token: "other-token", scopes: ["select:other"] },
+      ]),
+    );
+    const json = { OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" };
+    const ports = await serveTracedTo(receiver, json, ["--tokens-file", file.path]);
+    const app = grpcClientsWithToken(ports.grpc, "app-token");
+    await app.registry.register({ service: "pay", backends: [{ id: "p1", address: "10.0.0.1:80" }] });
+    const allowed = clientSpan();
+    await app.balancer.select({ service: "pay" }, { headers: allowed.headers });
+    const denied = clientSpan();
+    const other = connectClientsWithToken(ports.web, "other-token");
+    await expectCode(
+      other.balancer.select({ service: "pay" }, { headers: denied.headers }),
+      Code.PermissionDenied,
+    );
+
+    const under = (client: { traceId: string }) =>
+      receiver!.spans().find((span) => span.name === SELECT && span.traceId === client.traceId);
+    await until(() => under(allowed) !== undefined && under(denied) !== undefined, EXPORT_WAIT_MS);
+    expect(under(allowed)!.attributes).toMatchObject({ "fulcrum.result": "ok", "fulcrum.backend": "p1" });
+    expect(under(denied)!.parentSpanId).toBe(denied.spanId);
+    expect(under(denied)!.attributes).toMatchObject({
+      "rpc.system": "connect_rpc",
+      "rpc.grpc.status_code": 7,
+      "fulcrum.result": "permission_denied",
+      "fulcrum.failure_reason": "missing scope select:pay",
+    });
   });
 
   it("exports OTLP protobuf by default, the caller's trace id inside (A6)", async () => {
