@@ -1,3 +1,8 @@
+/**
+ * The balancer: Select over a service's immutable snapshot (choose, then commit a ticket for
+ * the in-flight slots) and Report (release the ticket, record latency, tell the Report
+ * listener). Synchronous and free of I/O; what must be shared goes through ports.
+ */
 import type { RegistryLimits } from "../model/limits.js";
 import { type Clock, MAX_TIMER_MS } from "../shared/clock.js";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
