@@ -76,11 +76,30 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
+/**
+ * With FULCRUM_BENCH_CPU_PROF=<dir>, every server writes a V8 CPU profile there when it exits
+ * (summarise one with `node scripts/cpuprofile-summary.mjs <file>`); the sampling interval is
+ * finer than node's default so a few seconds of load give enough samples.
+ */
+function profilingArgs(dir = process.env.FULCRUM_BENCH_CPU_PROF): string[] {
+  if (!dir) return [];
+  return ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "250"];
+}
+
 /** Starts `fulcrum serve` on free loopback ports; rejects if it does not listen in time. */
 export async function startFulcrumProcess(extraArgs: readonly string[] = []): Promise<FulcrumProcess> {
   const child = spawn(
     process.execPath,
-    [FULCRUM_BIN, ...SERVE_ON_FREE_PORTS, "--host", "127.0.0.1", "--log-level", "silent", ...extraArgs],
+    [
+      ...profilingArgs(),
+      FULCRUM_BIN,
+      ...SERVE_ON_FREE_PORTS,
+      "--host",
+      "127.0.0.1",
+      "--log-level",
+      "silent",
+      ...extraArgs,
+    ],
     { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   running.add(child);
