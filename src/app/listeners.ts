@@ -7,8 +7,8 @@
 import type { FulcrumConfig } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { createBalancerServiceImpl } from "../rpc/balancer-service.js";
-import { BalancerService, EncodingCache, RegistryService } from "../rpc/codec/index.js";
+import { createBalancerBinding } from "../rpc/balancer-service.js";
+import { EncodingCache, RegistryService } from "../rpc/codec/index.js";
 import { type ConnectServerHandle, startConnectServer } from "../rpc/connect-server.js";
 import { type GrpcServerHandle, type ServiceBinding, startGrpcServer } from "../rpc/grpc-server.js";
 import { observeBinding } from "../rpc/interceptors/observe.js";
@@ -60,10 +60,9 @@ function bindingsOf(
   };
   const { registry, health, balancer, router, watchHub } = core;
   const registryImpl = createRegistryServiceImpl({ registry, health, describe: core.describeService });
-  const balancerImpl = createBalancerServiceImpl({ balancer, router, watchHub, health, log, encodings });
   return [
     { service: RegistryService, impl: registryImpl as ServiceBinding["impl"] },
-    { service: BalancerService, impl: balancerImpl as ServiceBinding["impl"] },
+    createBalancerBinding({ balancer, router, watchHub, health, log, encodings }),
   ].map((binding) => observeBinding(authorize(binding), observe));
 }
 

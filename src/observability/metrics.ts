@@ -33,6 +33,12 @@ export interface ScrapeFigures {
   readonly openTickets: number;
 }
 
+/** The metric children of one RPC method. */
+interface RpcSeries {
+  readonly duration: Histogram.Internal<"method">;
+  count(code: string): Counter.Internal;
+}
+
 /** A fresh registry with the process metrics and Fulcrum's own. */
 export function createMetrics(): Metrics {
   const registry = new Registry();
@@ -79,6 +85,27 @@ export function createMetrics(): Metrics {
     labelNames: ["event", "type"] as const,
     registers: [registry],
   });
+  // Each RPC records two series; their label children are looked up once, not hashed per call.
+  const series = new Map<string, RpcSeries>();
+  const rpcSeries = (method: string): RpcSeries => {
+    let found = series.get(method);
+    if (!found) {
+      const byCode = new Map<string, Counter.Internal>();
+      found = {
+        duration: duration.labels({ method }),
+        count(code) {
+          let counter = byCode.get(code);
+          if (!counter) {
+            counter = requests.labels({ method, code });
+            byCode.set(code, counter);
+          }
+          return counter;
+        },
+      };
+      series.set(method, found);
+    }
+    return found;
+  };
   let read: (() => ScrapeFigures) | undefined;
   new Gauge({
     name: "fulcrum_quota_decisions",
@@ -116,8 +143,9 @@ export function createMetrics(): Metrics {
     registry,
     recordRpc(method, code, seconds) {
       try {
-        requests.inc({ method, code });
-        duration.observe({ method }, seconds);
+        const rpc = rpcSeries(method);
+        rpc.count(code).inc();
+        rpc.duration.observe(seconds);
       } catch {
         // A metrics failure must never fail the call it measures.
       }

@@ -1,7 +1,9 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type {
   SelectRequest,
+  SelectResponse,
   SelectStreamRequest,
+  SelectStreamResponse,
   StreamReportsRequest,
 } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { Balancer } from "../balancer/balancer.js";
@@ -10,8 +12,10 @@ import type { HealthMonitor } from "../health/health-monitor.js";
 import type { RoutedDecision, SessionRouter } from "../sessions/session-router.js";
 import { FulcrumError } from "../shared/errors.js";
 import type { WatchHub } from "../watch/watch-hub.js";
+import { type AnswerEach, streamOfAnswers } from "./answer-each.js";
 import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
+import type { ServiceBinding } from "./grpc-server.js";
 import { refusalError } from "./refusal-status.js";
 
 /** What BalancerService needs. */
@@ -31,12 +35,42 @@ const unknownBackend = (service: string, backendId: string) =>
     `probe result for ${JSON.stringify(backendId)} of ${JSON.stringify(service)}: no such backend`,
   );
 
+const errorStatus = (failure: FulcrumError) => codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
+
+type Select = (req: SelectRequest) => SelectResponse | Promise<SelectResponse>;
+
+/**
+ * SelectStream, one answer per request: the Select's response, or its error status (the
+ * stream goes on). Answered at once when the Select is (no promise per message).
+ */
+function answerSelectStream(
+  select: Select,
+  log: ErrorLogger,
+): AnswerEach<SelectStreamRequest, SelectStreamResponse> {
+  const refused = (request: SelectStreamRequest, error: unknown) =>
+    codec.encodeSelectStreamResponse(request.requestId, { error: errorStatus(asFulcrumError(error, log)) });
+
+  const answer = (request: SelectStreamRequest) => {
+    try {
+      const response = select(codec.selectOfStreamRequest(request));
+      if (!(response instanceof Promise))
+        return codec.encodeSelectStreamResponse(request.requestId, { response });
+      return response.then(
+        (value) => codec.encodeSelectStreamResponse(request.requestId, { response: value }),
+        (error) => refused(request, error),
+      );
+    } catch (error) {
+      return refused(request, error);
+    }
+  };
+  return () => ({ answer });
+}
+
 /** BalancerService: decode, call the core, encode. No logic of its own. */
 export function createBalancerServiceImpl(
   deps: BalancerServiceDeps,
 ): ServiceImpl<typeof codec.BalancerService> {
   const { balancer, router, watchHub, log, encodings } = deps;
-  const errorStatus = (failure: FulcrumError) => codec.encodeErrorStatus(failure, GRPC_STATUS[failure.code]);
 
   /** A routed decision as the answer, or its refusal as the error status. */
   function answer(decision: RoutedDecision) {
@@ -64,17 +98,7 @@ export function createBalancerServiceImpl(
 
   return {
     select,
-    async *selectStream(requests: AsyncIterable<SelectStreamRequest>) {
-      for await (const request of requests) {
-        try {
-          const response = await select(codec.selectOfStreamRequest(request));
-          yield codec.encodeSelectStreamResponse(request.requestId, { response });
-        } catch (error) {
-          const status = errorStatus(asFulcrumError(error, log));
-          yield codec.encodeSelectStreamResponse(request.requestId, { error: status });
-        }
-      }
-    },
+    selectStream: streamOfAnswers(answerSelectStream(select, log)),
     report(req) {
       return codec.encodeReportResponse(balancer.report(codec.decodeOutcomes(req.outcomes)));
     },
@@ -131,4 +155,14 @@ async function streamReports(
     }
   }
   return codec.encodeStreamReportsResponse(totals);
+}
+
+/** BalancerService with its streams in per-message form too (answer-each.ts), as the servers take it. */
+export function createBalancerBinding(deps: BalancerServiceDeps): ServiceBinding {
+  const impl = createBalancerServiceImpl(deps);
+  return {
+    service: codec.BalancerService,
+    impl: impl as ServiceBinding["impl"],
+    answerEach: { selectStream: answerSelectStream(impl.select as Select, deps.log) as AnswerEach },
+  };
 }

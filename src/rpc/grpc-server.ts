@@ -4,10 +4,11 @@
  * Errors become a status with google.rpc details in grpc-status-details-bin.
  */
 
-import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService, Message } from "@bufbuild/protobuf";
 import type { ContextValues, HandlerContext } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
+import type { AnswerEach, AnswerEachMethods } from "./answer-each.js";
 import * as codec from "./codec/index.js";
 import {
   asFulcrumError,
@@ -16,6 +17,7 @@ import {
   type ErrorSizeLimits,
   GRPC_STATUS,
 } from "./errors.js";
+import { runAnswerStream } from "./grpc-answer-stream.js";
 import { installClientMistakeStatuses } from "./grpc-client-mistakes.js";
 import { decodeRequest, MalformedRequest } from "./malformed-request.js";
 import { addReflection } from "./reflection.js";
@@ -25,6 +27,8 @@ export interface ServiceBinding {
   readonly service: DescService;
   // biome-ignore lint/suspicious/noExplicitAny: the implementation's methods are called by name.
   readonly impl: Record<string, (...args: any[]) => any>;
+  /** Bidi methods that also come in per-message form (answer-each.ts), by local name. */
+  readonly answerEach?: AnswerEachMethods;
 }
 
 /** What every kind of grpc-js call tells about its caller. */
@@ -73,7 +77,9 @@ function asBuffer(encode: Encode) {
 
 /** Never throws: bytes that do not decode become a MalformedRequest the handler answers. */
 function deserializer(desc: DescMessage) {
-  return (bytes: Buffer) => decodeRequest(desc, bytes);
+  // grpc-js hands every message over as a Buffer, which the hand-written readers take.
+  const decode = codec.messageDecoder(desc) as (bytes: Uint8Array) => Message;
+  return (bytes: Buffer) => decodeRequest(desc, bytes, decode);
 }
 
 /** How a handler turns a thrown value into the status it sends. */
@@ -188,7 +194,19 @@ function handlerFor(
   statusOf: StatusOf,
   valuesOf: ValuesOf,
   encode: Encode,
+  each: AnswerEach | undefined,
 ): grpc.UntypedHandleCall {
+  if (each && method.methodKind === "bidi_streaming") {
+    const options = {
+      statusOf,
+      fail: failStream,
+      encode,
+      maxBuffered: MAX_BUFFERED_WRITES,
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
+    };
+    return (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+      runAnswerStream(call, each, streamContextOf(call, valuesOf), options);
+  }
   switch (method.methodKind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -253,7 +271,8 @@ function definitionOf(
       originalName: method.name,
     };
     const fn = binding.impl[method.localName];
-    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf, encodeResponse);
+    const each = binding.answerEach?.[method.localName];
+    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf, encodeResponse, each);
   }
   return { definition, handlers };
 }

@@ -11,10 +11,14 @@ export class MalformedRequest {
   constructor(readonly error: FulcrumError) {}
 }
 
-/** `bytes` decoded as `desc`, or a MalformedRequest saying why not. Never throws. */
-export function decodeRequest(desc: DescMessage, bytes: Uint8Array): Message | MalformedRequest {
+/** `bytes` read by `decode` (fromBinary unless given) as a `desc` message, or a MalformedRequest saying why not. Never throws. */
+export function decodeRequest(
+  desc: DescMessage,
+  bytes: Uint8Array,
+  decode: (bytes: Uint8Array) => Message = (b) => fromBinary(desc, b),
+): Message | MalformedRequest {
   try {
-    return fromBinary(desc, bytes);
+    return decode(bytes);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
     const description = `not a valid ${desc.typeName} in protobuf binary encoding: ${reason}`;

@@ -340,32 +340,57 @@ describe("grpc-js client against the gRPC port", () => {
   });
 });
 
+type StreamAnswer = { request_id: string; result: string };
+
+/** Registers `backendIds` under `service`, sends `selects` on one SelectStream, half-closes; the answers. */
+async function selectStreamRun(
+  service: string,
+  backendIds: readonly string[],
+  selects: readonly Record<string, string>[],
+): Promise<StreamAnswer[]> {
+  const app = await startFulcrum();
+  const clients = grpcClients(app.grpcPort);
+  try {
+    const backends = backendIds.map((id, i) => ({ id, address: `10.0.0.${i + 1}:80` }));
+    await unary(clients.registry, "Register", { service, backends });
+    const call = clients.balancer.SelectStream();
+    const answers: StreamAnswer[] = [];
+    call.on("data", (message: StreamAnswer) => answers.push(message));
+    const ended = new Promise<void>((resolve, reject) => {
+      call.on("end", () => resolve());
+      call.on("error", reject);
+    });
+    selects.forEach((select, i) => call.write({ request_id: String(i + 1), select }));
+    call.end();
+    await ended;
+    return answers;
+  } finally {
+    clients.close();
+    await app.close();
+  }
+}
+
 describe("grpc-js SelectStream", () => {
   it("answers every request with its request_id and ends cleanly after the client half-closes", async () => {
-    const app = await startFulcrum();
-    const clients = grpcClients(app.grpcPort);
-    try {
-      await unary(clients.registry, "Register", {
-        service: "stream",
-        backends: [{ id: "a", address: "10.0.0.1:80" }],
-      });
-      const call = clients.balancer.SelectStream();
-      const answers: { request_id: string; result: string }[] = [];
-      call.on("data", (message: { request_id: string; result: string }) => answers.push(message));
-      const ended = new Promise<void>((resolve, reject) => {
-        call.on("end", () => resolve());
-        call.on("error", reject);
-      });
-      for (let i = 1; i <= 1_000; i++)
-        call.write({ request_id: String(i), select: { service: i % 100 === 0 ? "missing" : "stream" } });
-      call.end();
-      await ended;
-      expect(answers).toHaveLength(1_000);
-      expect(new Set(answers.map((a) => a.request_id)).size).toBe(1_000);
-      expect(answers.filter((a) => a.result === "error")).toHaveLength(10);
-    } finally {
-      clients.close();
-      await app.close();
-    }
+    const selects = Array.from({ length: 1_000 }, (_, i) => ({
+      service: (i + 1) % 100 === 0 ? "missing" : "stream",
+    }));
+    const answers = await selectStreamRun("stream", ["a"], selects);
+    expect(answers).toHaveLength(1_000);
+    expect(new Set(answers.map((a) => a.request_id)).size).toBe(1_000);
+    expect(answers.filter((a) => a.result === "error")).toHaveLength(10);
+  });
+
+  it("answers in request order when some Selects wait on the session store and others are answered at once", async () => {
+    const selects = Array.from({ length: 300 }, (_, index) => {
+      const i = index + 1;
+      if (i % 50 === 0) return { service: "missing" };
+      return { service: "ordered", ...(i % 3 === 0 && { session_id: `s${i % 7}`, command: "GET" }) };
+    });
+    const answers = await selectStreamRun("ordered", ["a", "b"], selects);
+    expect(answers.map((a) => Number(a.request_id))).toEqual(selects.map((_, i) => i + 1));
+    expect(answers.filter((a) => a.result === "error").map((a) => Number(a.request_id))).toEqual([
+      50, 100, 150, 200, 250, 300,
+    ]);
   });
 });

@@ -38,7 +38,7 @@ export {
   encodeSelectStreamResponse,
   selectOfStreamRequest,
 } from "./select.js";
-export { encodeSelectResponseFast } from "./select-wire.js";
+export { encodeSelectResponseFast, encodeSelectStreamResponseFast } from "./select-wire.js";
 export { encodeConfig } from "./service-config.js";
 export {
   encodeGetServiceResponse,
@@ -48,4 +48,4 @@ export {
 } from "./status.js";
 export { strictJsonOptions } from "./strict-json.js";
 export { decodeWatch, encodeWatchMessage } from "./watch.js";
-export { messageEncoder, responseEncoder } from "./wire.js";
+export { messageDecoder, messageEncoder, responseEncoder } from "./wire.js";

@@ -1,9 +1,15 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect } from "vitest";
-import { SelectResponseSchema } from "../../../gen/fulcrum/v1/balancer_pb.js";
+import { SelectResponseSchema, SelectStreamResponseSchema } from "../../../gen/fulcrum/v1/balancer_pb.js";
 import type { BackendSpec } from "../../../src/model/specs.js";
-import { EncodingCache, encodeSelection, encodeSelectResponseFast } from "../../../src/rpc/codec/index.js";
+import {
+  EncodingCache,
+  encodeSelection,
+  encodeSelectResponseFast,
+  encodeSelectStreamResponse,
+  encodeSelectStreamResponseFast,
+} from "../../../src/rpc/codec/index.js";
 
 const text = fc.string({ unit: "grapheme", maxLength: 12 });
 const spec = fc.record({
@@ -36,6 +42,31 @@ describe("SelectResponse hand-written encoding", () => {
       expect(fromBinary(SelectResponseSchema, fast!)).toEqual(
         fromBinary(SelectResponseSchema, toBinary(SelectResponseSchema, message)),
       );
+    },
+  );
+
+  test.prop([
+    fc.array(spec, { maxLength: 3 }),
+    text,
+    fc.nat({ max: 2 ** 40 }),
+    fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.constant(0n)),
+  ])(
+    "SelectStreamResponse: byte for byte what toBinary writes (ids past 2^53 declined to the generic encoder)",
+    (specs, ticket, version, requestId) => {
+      const backends = specs.map((s) => ({ spec: s as unknown as BackendSpec }));
+      const cache = new EncodingCache();
+      const response = encodeSelection(
+        { backends, ticket, degraded: false, version, explanation: undefined },
+        undefined,
+        cache,
+      );
+      const message = encodeSelectStreamResponse(requestId, { response });
+      const fast = encodeSelectStreamResponseFast(message, cache);
+      if (requestId > BigInt(Number.MAX_SAFE_INTEGER)) {
+        expect(fast).toBeUndefined();
+        return;
+      }
+      expect(Buffer.from(fast!)).toEqual(Buffer.from(toBinary(SelectStreamResponseSchema, message)));
     },
   );
 
