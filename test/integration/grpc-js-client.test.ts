@@ -360,7 +360,7 @@ async function selectStreamRun(
       call.on("end", () => resolve());
       call.on("error", reject);
     });
-    selects.forEach((select, i) => call.write({ request_id: String(i + 1), select }));
+    for (const [i, select] of selects.entries()) call.write({ request_id: String(i + 1), select });
     call.end();
     await ended;
     return answers;
