@@ -7,6 +7,7 @@
  * forms must behave the same; wrappers of a binding (authorization, metrics) wrap both, and
  * one that does not know this form drops it, so the transport falls back to `impl`.
  */
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 
 /** One stream's answerer. */
@@ -39,4 +40,22 @@ export function streamOfAnswers<Request, Answer>(each: AnswerEach<Request, Answe
       answerer.close?.(failure);
     }
   };
+}
+
+/**
+ * `methods` with `wrap` applied to each (authorization, metrics, tracing); undefined when
+ * there are none. A wrapper of a binding passes its result on as the new binding's `answerEach`.
+ */
+export function wrapAnswerEach(
+  service: DescService,
+  methods: AnswerEachMethods | undefined,
+  wrap: (method: DescMethod, each: AnswerEach) => AnswerEach,
+): AnswerEachMethods | undefined {
+  if (!methods) return undefined;
+  const wrapped: Record<string, AnswerEach> = {};
+  for (const method of service.methods) {
+    const each = methods[method.localName];
+    if (each) wrapped[method.localName] = wrap(method, each);
+  }
+  return wrapped;
 }

@@ -6,11 +6,12 @@
  * answers only what the caller may watch. Unknown credentials give UNAUTHENTICATED, a
  * missing scope PERMISSION_DENIED naming it; neither echoes the token.
  */
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { AccessTable, Principal } from "../../auth/access-table.js";
 import { allows, scopeFor, type Verb } from "../../auth/scopes.js";
 import { FulcrumError } from "../../shared/errors.js";
-import type { AnswerEach } from "../answer-each.js";
+import { type AnswerEach, wrapAnswerEach } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
 import { CALL_CREDENTIALS } from "./call-credentials.js";
 
@@ -115,29 +116,19 @@ function onlyWatchable(principal: Principal, response: Message): Message {
 }
 
 /** A per-message stream (answer-each.ts) with the same checks: the caller at open, each request's services. */
-function authorizeEach(
-  binding: ServiceBinding,
-  options: AuthorizeOptions,
-): Record<string, AnswerEach> | undefined {
-  if (!binding.answerEach) return undefined;
-  const wrapped: Record<string, AnswerEach> = {};
-  for (const method of binding.service.methods) {
-    const each = binding.answerEach[method.localName];
-    if (!each) continue;
-    const verb = VERB_OF_METHOD[method.name];
-    wrapped[method.localName] = (context) => {
-      const principal = principalOf(context, options.table());
-      const answerer = each(context);
-      return {
-        answer(request) {
-          check(principal, verb, servicesOf(method.name, request as Message));
-          return answerer.answer(request);
-        },
-        close: (error) => answerer.close?.(error),
-      };
+function authorizeEach(method: DescMethod, each: AnswerEach, options: AuthorizeOptions): AnswerEach {
+  const verb = VERB_OF_METHOD[method.name];
+  return (context) => {
+    const principal = principalOf(context, options.table());
+    const answerer = each(context);
+    return {
+      answer(request) {
+        check(principal, verb, servicesOf(method.name, request as Message));
+        return answerer.answer(request);
+      },
+      close: (error) => answerer.close?.(error),
     };
-  }
-  return wrapped;
+  };
 }
 
 /** Wraps a binding's methods with the checks above. */
@@ -180,6 +171,8 @@ export function authorizeBinding(binding: ServiceBinding, options: AuthorizeOpti
         : onlyWatchable(principal, result);
     };
   }
-  const answerEach = authorizeEach(binding, options);
+  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+    authorizeEach(method, each, options),
+  );
   return { service: binding.service, impl, ...(answerEach && { answerEach }) };
 }

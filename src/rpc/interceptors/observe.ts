@@ -1,5 +1,5 @@
 import { FulcrumError } from "../../shared/errors.js";
-import type { AnswerEach, StreamAnswerer } from "../answer-each.js";
+import { type AnswerEach, type StreamAnswerer, wrapAnswerEach } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
 
 /** Receives one finished RPC: method, status code name, handler seconds. */
@@ -9,34 +9,26 @@ function codeOf(error: unknown): string {
   return error instanceof FulcrumError ? error.code : "internal";
 }
 
-/** Per-message streams (answer-each.ts), observed like their generator form: open to close. */
-function observeEach(binding: ServiceBinding, observe: RpcObserver): Record<string, AnswerEach> | undefined {
-  if (!binding.answerEach) return undefined;
-  const wrapped: Record<string, AnswerEach> = {};
-  for (const method of binding.service.methods) {
-    const each = binding.answerEach[method.localName];
-    if (!each) continue;
-    const name = `${binding.service.name}/${method.name}`;
-    wrapped[method.localName] = (context) => {
-      const start = performance.now();
-      const seconds = () => (performance.now() - start) / 1000;
-      let answerer: StreamAnswerer;
-      try {
-        answerer = each(context);
-      } catch (error) {
-        observe(name, codeOf(error), seconds());
-        throw error;
-      }
-      return {
-        answer: (request) => answerer.answer(request),
-        close(error) {
-          answerer.close?.(error);
-          observe(name, error === undefined ? "ok" : codeOf(error), seconds());
-        },
-      };
+/** A per-message stream (answer-each.ts), observed like its generator form: open to close. */
+function observeEach(name: string, each: AnswerEach, observe: RpcObserver): AnswerEach {
+  return (context) => {
+    const start = performance.now();
+    const seconds = () => (performance.now() - start) / 1000;
+    let answerer: StreamAnswerer;
+    try {
+      answerer = each(context);
+    } catch (error) {
+      observe(name, codeOf(error), seconds());
+      throw error;
+    }
+    return {
+      answer: (request) => answerer.answer(request),
+      close(error) {
+        answerer.close?.(error);
+        observe(name, error === undefined ? "ok" : codeOf(error), seconds());
+      },
     };
-  }
-  return wrapped;
+  };
 }
 
 /**
@@ -88,6 +80,8 @@ export function observeBinding(binding: ServiceBinding, observe: RpcObserver): S
           }
         };
   }
-  const answerEach = observeEach(binding, observe);
+  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+    observeEach(`${binding.service.name}/${method.name}`, each, observe),
+  );
   return { service: binding.service, impl, ...(answerEach && { answerEach }) };
 }

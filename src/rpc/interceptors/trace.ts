@@ -22,6 +22,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { FulcrumError } from "../../shared/errors.js";
+import { type AnswerEach, type StreamAnswerer, wrapAnswerEach } from "../answer-each.js";
 import { GRPC_STATUS } from "../errors.js";
 import type { ServiceBinding } from "../grpc-server.js";
 import { TRACE_CARRIER } from "./trace-context.js";
@@ -102,6 +103,29 @@ function failed(span: Span, error: unknown): void {
   span.end();
 }
 
+/** A per-message stream (answer-each.ts) in a span from open to close, like its generator form. */
+function traceEach(name: string, each: AnswerEach, options: RpcTracingOptions): AnswerEach {
+  return (context) => {
+    const span = startSpan(options, name, [undefined, context]);
+    let answerer: StreamAnswerer;
+    try {
+      answerer = each(context);
+    } catch (error) {
+      failed(span, error);
+      throw error;
+    }
+    return {
+      answer: (request) => answerer.answer(request),
+      close(error) {
+        answerer.close?.(error);
+        if (error !== undefined) failed(span, error);
+        else if (context.signal.aborted) cancelled(span);
+        else succeeded(span);
+      },
+    };
+  };
+}
+
 /** Wraps every method of `binding` in a server span (see the file comment). */
 export function traceBinding(binding: ServiceBinding, options: RpcTracingOptions): ServiceBinding {
   const impl: ServiceBinding["impl"] = {};
@@ -146,5 +170,8 @@ export function traceBinding(binding: ServiceBinding, options: RpcTracingOptions
           }
         };
   }
-  return { service: binding.service, impl };
+  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+    traceEach(`${binding.service.typeName}/${method.name}`, each, options),
+  );
+  return { service: binding.service, impl, ...(answerEach && { answerEach }) };
 }
