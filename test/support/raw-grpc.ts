@@ -105,6 +105,8 @@ export function rawGrpcOn(
     stream.on("data", (chunk: Buffer) => chunks.push(chunk));
     stream.on("error", () => {});
     stream.on("close", () => finish(grpcStatus === undefined && httpStatus === 0));
+    // The whole answer came: do not wait for the rest of a request body the server will not read.
+    stream.on("end", () => finish(false));
     stream.end(Buffer.from(body));
   });
 }

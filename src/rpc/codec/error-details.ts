@@ -3,7 +3,7 @@
  * google.rpc.Status: the same details on both ports (grpc-status-details-bin on gRPC,
  * Connect's error details on the web port, in-band on streams).
  */
-import { create, type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
+import { create, createRegistry, type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
 import {
   BadRequestSchema,
@@ -13,6 +13,12 @@ import {
 import { type Status, StatusSchema } from "../../../gen/google/rpc/status_pb.js";
 import type { FulcrumError } from "../../shared/errors.js";
 import { fromMs } from "./primitives.js";
+
+/**
+ * The detail types our errors pack into google.protobuf.Any: JSON answers need them to write
+ * an Any (SelectStream's in-band errors over Connect JSON were INTERNAL without it).
+ */
+export const ERROR_DETAIL_TYPES = createRegistry(BadRequestSchema, ErrorInfoSchema, RetryInfoSchema);
 
 export type { Status } from "../../../gen/google/rpc/status_pb.js";
 

@@ -7,9 +7,10 @@
  * what would have been accepted. Shapes that are wrong in other ways (a string for a number,
  * a bad Duration) are left to protobuf-es, which rejects them too.
  */
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { DescField, DescMessage, Registry } from "@bufbuild/protobuf";
 import type { FieldViolation } from "../../shared/errors.js";
 import { unknownEnumValue } from "./enum-names.js";
+import { ERROR_DETAIL_TYPES } from "./error-details.js";
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -84,6 +85,8 @@ function parseJson(text: string): Json | undefined {
 /** What connect-node's JSON serialization of one method reads with (its `jsonOptions`). */
 export interface StrictJsonOptions {
   readonly ignoreUnknownFields: false;
+  /** Types an Any in an answer may hold (error details). */
+  readonly registry: Registry;
   readonly textDecoder: { decode(input?: Uint8Array): string };
 }
 
@@ -99,6 +102,7 @@ export function strictJsonOptions(
   const utf8 = new TextDecoder();
   return {
     ignoreUnknownFields: false,
+    registry: ERROR_DETAIL_TYPES,
     textDecoder: {
       decode(input) {
         const text = utf8.decode(input);
