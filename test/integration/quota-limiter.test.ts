@@ -17,7 +17,7 @@ import {
 } from "../support/redis.js";
 import { describeQuotaLimiterContract } from "../unit/quota/quota-limiter-contract.js";
 import { hammerOneLimit } from "./quota-hammer.js";
-import { expectSameAsMemory } from "./quota-lua-twin.js";
+import { expectSameAsMemory, expectSameAsMemoryBatched } from "./quota-lua-twin.js";
 
 async function storedKeys(client: RedisClient, prefix: string) {
   const nodes = "nodes" in client ? client.nodes("master") : [client];
@@ -57,6 +57,10 @@ describe("RedisQuotaLimiter on a single Redis", () => {
 
   it("Q1 Q2 Q3 Q4 Q7: the Lua does the same math as the TypeScript (random sequences vs memory)", async () => {
     await expectSameAsMemory(new RedisQuotaLimiter({ client, prefix: `twin${++run}` }), 150);
+  });
+
+  it("Q1 Q2 Q3 Q4 Q7: operations sent together in one batched script call decide as if sent alone", async () => {
+    await expectSameAsMemoryBatched(new RedisQuotaLimiter({ client, prefix: `batch${++run}` }), 40);
   });
 
   it("Q6: independent clients hammering one small limit never admit more than the limit", async () => {
@@ -125,6 +129,10 @@ describe("RedisQuotaLimiter on a 3-master Redis Cluster", () => {
 
   it("Q1 Q2 Q3: the Lua twin holds on the Cluster too", async () => {
     await expectSameAsMemory(new RedisQuotaLimiter({ client, prefix: `twin${++run}` }), 30);
+  });
+
+  it("Q1 Q2 Q3 C13: batched script calls hold on the Cluster too (one backend's keys per call)", async () => {
+    await expectSameAsMemoryBatched(new RedisQuotaLimiter({ client, prefix: `batch${++run}` }), 15);
   });
 
   it("Q6 C13: independent cluster clients never admit more than the limit", async () => {

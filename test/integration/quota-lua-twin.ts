@@ -24,3 +24,20 @@ export async function expectSameAsMemory(limiter: QuotaLimiter, numRuns: number)
     { numRuns },
   );
 }
+
+/**
+ * The same check with several scenarios at once on different backends, so their operations
+ * leave in the same turn of the event loop and share batched script calls (quota-batch.ts).
+ */
+export async function expectSameAsMemoryBatched(limiter: QuotaLimiter, numRuns: number): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(fc.array(scenarioArb(20), { minLength: 2, maxLength: 6 }), async (scenarios) => {
+      const ids = scenarios.map(() => `twin-${process.pid}-${++seq}`);
+      const memory = new MemoryQuotaLimiter();
+      const expected = await Promise.all(scenarios.map((s, i) => traceScenario(memory, s, ids[i]!)));
+      const actual = await Promise.all(scenarios.map((s, i) => traceScenario(limiter, s, ids[i]!)));
+      expect(actual).toEqual(expected);
+    }),
+    { numRuns },
+  );
+}

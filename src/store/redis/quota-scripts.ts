@@ -35,13 +35,13 @@ local function wexp(i, w, b) return math.ceil((i + b) * w / b) end
 -- The bucket a charge at t goes into (sliding-window.ts chargeIndex).
 local function cidx(t, w, b) if b > 1 then return widx(t, w, b) + 1 end return widx(t, w, b) end
 
--- Reads the mark and every dimension; numbers start at arg[first] (4 per dimension).
-local function read(first)
-  local raw = redis.call('MGET', unpack(KEYS))
-  local arg, dims = doubles(ARGV[2]), {}
-  for d = 1, #KEYS - 1 do
+-- Reads the mark and every dimension of one backend's keys; numbers start at arg[first] (4 per dimension).
+local function read(keys, kinds, numbers, first)
+  local raw = redis.call('MGET', unpack(keys))
+  local arg, dims = doubles(numbers), {}
+  for d = 1, #keys - 1 do
     local o = first + (d - 1) * 4
-    local x = { key = KEYS[d + 1], kind = string.sub(ARGV[1], d + 1, d + 1), w = arg[o], b = arg[o + 1],
+    local x = { key = keys[d + 1], kind = string.sub(kinds, d + 1, d + 1), w = arg[o], b = arg[o + 1],
       lim = arg[o + 2], value = arg[o + 3], v = doubles(raw[d + 1]) }
     dims[d] = x
   end
@@ -151,45 +151,87 @@ local function refund(x, at, t, units, slack)
 end
 `;
 
-/** ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, amount. */
-export const RESERVE_SCRIPT = `${COMMON}
-local arg, mark, dims, raw = read(3)
-local now, mode, slack = arg[1], string.sub(ARGV[1], 1, 1), arg[2]
-local ok = now >= mark
-for _, x in ipairs(dims) do
-  if not fits(x, now, x.value) then ok = false end
+/**
+ * The operations as functions of one backend's keys, its kinds text and its doubles (the
+ * single-operation scripts pass KEYS, ARGV[1], ARGV[2]); each returns {ok, mark, state...}.
+ */
+const OPERATIONS = `${COMMON}
+-- numbers: now, slack, then per dimension windowMs, buckets, limit, amount.
+local function reserve(keys, kinds, numbers)
+  local arg, mark, dims, raw = read(keys, kinds, numbers, 3)
+  local now, mode, slack = arg[1], string.sub(kinds, 1, 1), arg[2]
+  local ok = now >= mark
+  for _, x in ipairs(dims) do
+    if not fits(x, now, x.value) then ok = false end
+  end
+  if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, unpack(raw) } end
+  for _, x in ipairs(dims) do
+    if x.value > 0 then charge(x, now, x.value, slack) end
+  end
+  return { ok and 1 or 0, unpack(raw) }
 end
-if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, unpack(raw) } end
-for _, x in ipairs(dims) do
-  if x.value > 0 then charge(x, now, x.value, slack) end
+
+-- numbers: now, slack, chargedAt, then per dimension windowMs, buckets, limit, delta (> 0 charge, < 0 refund).
+local function adjust(keys, kinds, numbers)
+  local arg, mark, dims, raw = read(keys, kinds, numbers, 4)
+  local now, slack, at = arg[1], arg[2], arg[3]
+  for _, x in ipairs(dims) do
+    if x.value > 0 then chargeat(x, at, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
+  end
+  return { 1, unpack(raw) }
 end
-return { ok and 1 or 0, unpack(raw) }
+
+-- numbers: now, slack, then per dimension windowMs, buckets, limit, upstream remaining (NaN: none).
+local function correct(keys, kinds, numbers)
+  local arg, mark, dims, raw = read(keys, kinds, numbers, 3)
+  local now, slack = arg[1], arg[2]
+  for _, x in ipairs(dims) do
+    local target = x.lim - x.value
+    if target > 0 and x.kind == 'w' then
+      local u = wusage(x, now)
+      if target > u then charge(x, now, target - u, slack) end
+    elseif target > 0 then
+      tstore(x, math.max(tlevel(x, now), target * x.w), math.max(x.v[2] or 0, now), now, slack)
+    end
+  end
+  return { 1, unpack(raw) }
+end
+`;
+
+/** ARGV[1]: mode and kinds; ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, amount. */
+export const RESERVE_SCRIPT = `${OPERATIONS}
+return reserve(KEYS, ARGV[1], ARGV[2])
 `;
 
 /** ARGV[2]: now, slack, chargedAt, then per dimension windowMs, buckets, limit, delta (> 0 charge, < 0 refund). */
-export const ADJUST_SCRIPT = `${COMMON}
-local arg, mark, dims, raw = read(4)
-local now, slack, at = arg[1], arg[2], arg[3]
-for _, x in ipairs(dims) do
-  if x.value > 0 then chargeat(x, at, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
-end
-return { 1, unpack(raw) }
+export const ADJUST_SCRIPT = `${OPERATIONS}
+return adjust(KEYS, ARGV[1], ARGV[2])
 `;
 
 /** ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, upstream remaining (NaN: none). */
-export const CORRECT_SCRIPT = `${COMMON}
-local arg, mark, dims, raw = read(3)
-local now, slack = arg[1], arg[2]
-for _, x in ipairs(dims) do
-  local target = x.lim - x.value
-  if target > 0 and x.kind == 'w' then
-    local u = wusage(x, now)
-    if target > u then charge(x, now, target - u, slack) end
-  elseif target > 0 then
-    tstore(x, math.max(tlevel(x, now), target * x.w), math.max(x.v[2] or 0, now), now, slack)
-  end
+export const CORRECT_SCRIPT = `${OPERATIONS}
+return correct(KEYS, ARGV[1], ARGV[2])
+`;
+
+/**
+ * Several operations in one call, each as atomic as alone and in order (a later one sees an
+ * earlier one's writes): ARGV[1] holds one letter per operation (`r` reserve, `a` adjust,
+ * `c` correct) and ARGV[2] each one's key count as doubles; then per operation its kinds text
+ * and its doubles (ARGV[3], ARGV[4], ...), and KEYS holds every operation's keys in turn. The
+ * reply is one {ok, mark, state...} per operation, or {-1, message} for one that failed (the
+ * others still apply). On a Cluster, every key of one call must share a slot.
+ */
+export const BATCH_SCRIPT = `${OPERATIONS}
+local ops, counts, out, k = ARGV[1], doubles(ARGV[2]), {}, 1
+local run = { r = reserve, a = adjust, c = correct }
+for i = 1, #ops do
+  local keys = {}
+  for j = 1, counts[i] do keys[j] = KEYS[k + j - 1] end
+  k = k + counts[i]
+  local ok, reply = pcall(run[string.sub(ops, i, i)], keys, ARGV[1 + 2 * i], ARGV[2 + 2 * i])
+  out[i] = ok and reply or { -1, tostring(reply) }
 end
-return { 1, unpack(raw) }
+return out
 `;
 
 /** Read only: returns the mark and states as stored. */

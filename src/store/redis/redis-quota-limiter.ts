@@ -1,14 +1,15 @@
 /**
  * The QuotaLimiter on one Redis or a Redis Cluster (behaviour.md Q1-Q8, C13): every
- * operation is one EVALSHA of one of the scripts in quota-scripts.ts over the keys of one
- * backend (one hash tag), so replicas sharing the Redis share the quota exactly: a reserve
+ * operation is one of the script functions in quota-scripts.ts over the keys of one backend
+ * (one hash tag), atomic, so replicas sharing the Redis share the quota exactly: a reserve
  * checks every dimension and charges them all, or none, with nothing in between (Q3, Q6).
+ * The operations of one turn of the event loop share EVALSHA calls (quota-batch.ts).
  *
  * Time is the caller's `nowMs`, passed into the scripts (never Redis TIME): tests drive it
  * with a ManualClock, and the replicas' clocks define the windows, so their skew matters
  * (docs/quota.md). Key TTLs are durations computed from those clocks plus a slack.
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { QuotaLimitSpec } from "../../model/specs.js";
 import {
   type BackendQuota,
@@ -34,9 +35,19 @@ import type {
   ReserveResult,
 } from "../../quota/quota-limiter.js";
 import type { QuotaStatus } from "../../quota/quota-status.js";
+import {
+  DEFAULT_QUOTA_MAX_BATCH,
+  QuotaBatcher,
+  type QuotaOperation,
+  type QuotaReply,
+  type QuotaScript,
+  type QuotaScriptFor,
+} from "./quota-batch.js";
+import { packDoubles, unpackDoubles } from "./quota-doubles.js";
 import { quotaKeys } from "./quota-keys.js";
 import {
   ADJUST_SCRIPT,
+  BATCH_SCRIPT,
   CORRECT_SCRIPT,
   MARK_SCRIPT,
   RESERVE_SCRIPT,
@@ -53,37 +64,12 @@ export interface RedisQuotaLimiterOptions {
   /** Key prefix, e.g. "fulcrum" (no braces). */
   readonly prefix: string;
   readonly keyTtlSlackMs: number;
+  /** Most operations in one script call (DEFAULT_QUOTA_MAX_BATCH). */
+  readonly maxBatch: number;
 }
-
-/** ok (1/0), then the mark and each dimension's state as stored (packed doubles; null: none). */
-type Reply = [number, ...(Buffer | null)[]];
-type Script = (...args: (string | number | Buffer)[]) => Promise<Reply>;
-
-const COMMANDS = {
-  fulcrumQuotaReserve: RESERVE_SCRIPT,
-  fulcrumQuotaAdjust: ADJUST_SCRIPT,
-  fulcrumQuotaCorrect: CORRECT_SCRIPT,
-  fulcrumQuotaStatus: STATUS_SCRIPT,
-} as const;
 
 /** Used only if the Lua refused a cost the TypeScript twin finds fitting (never, if they agree). */
 const DISAGREEMENT: QuotaDenial = { reason: "limit", dimension: "", retryAfterMs: 1 };
-
-/** Little-endian doubles, the encoding of every number the scripts read or store. */
-function packDoubles(values: readonly number[]): Buffer {
-  const buffer = Buffer.allocUnsafe(values.length * 8);
-  values.forEach((value, i) => {
-    buffer.writeDoubleLE(value, i * 8);
-  });
-  return buffer;
-}
-
-function unpackDoubles(buffer: Buffer | null | undefined): number[] {
-  const values: number[] = [];
-  if (!buffer) return values;
-  for (let offset = 0; offset + 8 <= buffer.length; offset += 8) values.push(buffer.readDoubleLE(offset));
-  return values;
-}
 
 /** The script arguments: mode + one kind per limit, and the doubles (head, then 4 per limit). */
 function scriptArgs(
@@ -103,7 +89,8 @@ function scriptArgs(
 
 /** QuotaLimiter over a RedisClient (single or Cluster). */
 export class RedisQuotaLimiter implements QuotaLimiter {
-  private readonly scripts: Record<keyof typeof COMMANDS, Script>;
+  private readonly batcher: QuotaBatcher;
+  private readonly statusScript: QuotaScriptFor;
   private readonly markScript: (key: string, times: Buffer, slack: number) => Promise<number>;
   private readonly prefix: string;
   private readonly slack: number;
@@ -112,17 +99,33 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     const { client } = options;
     this.prefix = options.prefix ?? "fulcrum";
     this.slack = options.keyTtlSlackMs ?? DEFAULT_QUOTA_KEY_TTL_SLACK_MS;
-    for (const [name, lua] of Object.entries(COMMANDS)) client.defineCommand(name, { lua });
     client.defineCommand("fulcrumQuotaMark", { numberOfKeys: 1, lua: MARK_SCRIPT });
     const commands = client as unknown as Record<string, (...args: unknown[]) => Promise<never>>;
-    // The Buffer variants: states come back as bytes.
-    const bind = (name: keyof typeof COMMANDS): Script => commands[`${name}Buffer`]!.bind(client);
-    this.scripts = {
-      fulcrumQuotaReserve: bind("fulcrumQuotaReserve"),
-      fulcrumQuotaAdjust: bind("fulcrumQuotaAdjust"),
-      fulcrumQuotaCorrect: bind("fulcrumQuotaCorrect"),
-      fulcrumQuotaStatus: bind("fulcrumQuotaStatus"),
-    };
+    const defined = new Map<string, QuotaScript>();
+    // One command per script and key count (QuotaScriptFor); the Buffer variant: states come back as bytes.
+    const scriptFor =
+      (name: string, lua: string): QuotaScriptFor =>
+      (keyCount) => {
+        const command = `${name}K${keyCount}`;
+        let script = defined.get(command);
+        if (!script) {
+          client.defineCommand(command, { numberOfKeys: keyCount, lua });
+          script = commands[`${command}Buffer`]!.bind(client);
+          defined.set(command, script);
+        }
+        return script;
+      };
+    this.batcher = new QuotaBatcher({
+      single: {
+        r: scriptFor("fulcrumQuotaReserve", RESERVE_SCRIPT),
+        a: scriptFor("fulcrumQuotaAdjust", ADJUST_SCRIPT),
+        c: scriptFor("fulcrumQuotaCorrect", CORRECT_SCRIPT),
+      },
+      batch: scriptFor("fulcrumQuotaBatch", BATCH_SCRIPT),
+      cluster: client.isCluster,
+      maxBatch: options.maxBatch ?? DEFAULT_QUOTA_MAX_BATCH,
+    });
+    this.statusScript = scriptFor("fulcrumQuotaStatus", STATUS_SCRIPT);
     this.markScript = commands.fulcrumQuotaMark!.bind(client);
   }
 
@@ -136,14 +139,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     const mode = options.mode ?? "enforce";
     const { amounts, ignored } = costAmounts(limits, cost);
     const script = mode === "shadow" ? "s" : "e";
-    const { ok, quota } = await this.run(
-      "fulcrumQuotaReserve",
-      script,
-      key,
-      limits,
-      [nowMs, this.slack],
-      amounts,
-    );
+    const { ok, quota } = await this.run("r", script, key, limits, [nowMs, this.slack], amounts);
     if (mode === "enforce" && !ok) {
       const denial = denialOf(quota, amounts, nowMs) ?? DISAGREEMENT;
       return reserveResult({ denial, reservation: undefined }, statusOf(quota, nowMs), ignored);
@@ -161,7 +157,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     nowMs: number,
   ): Promise<CheckResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
-    const { quota } = await this.run("fulcrumQuotaReserve", "c", key, limits, [nowMs, this.slack], amounts);
+    const { quota } = await this.run("r", "c", key, limits, [nowMs, this.slack], amounts);
     return checkResult(denialOf(quota, amounts, nowMs), statusOf(quota, nowMs), ignored);
   }
 
@@ -190,7 +186,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
   ): Promise<QuotaReport & { status: QuotaStatus }> {
     const { values, ignored } = upstreamRemainingOf(limits, upstreamRemaining);
     const args = values.map((v) => v ?? Number.NaN);
-    const { quota } = await this.run("fulcrumQuotaCorrect", "-", key, limits, [nowMs, this.slack], args);
+    const { quota } = await this.run("c", "-", key, limits, [nowMs, this.slack], args);
     correctOn(quota, values, nowMs);
     return { status: statusOf(quota, nowMs), ignored };
   }
@@ -200,8 +196,10 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     limits: readonly QuotaLimitSpec[],
     nowMs: number,
   ): Promise<QuotaStatus> {
-    const { quota } = await this.run("fulcrumQuotaStatus", "-", key, limits, [], []);
-    return statusOf(quota, nowMs);
+    const keys = quotaKeys(this.prefix, key, limits);
+    const all = [keys.mark, ...keys.dimensions];
+    const reply = (await this.statusScript(all.length)(...all)) as QuotaReply;
+    return statusOf(this.stored(limits, reply).quota, nowMs);
   }
 
   private async settle(
@@ -212,14 +210,14 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     if (deltas.every((delta) => delta === 0)) return undefined;
     const limits = reservation.dimensions.map((d) => d.spec);
     const head = [nowMs, this.slack, reservation.atMs];
-    const { quota } = await this.run("fulcrumQuotaAdjust", "-", reservation.key, limits, head, deltas);
+    const { quota } = await this.run("a", "-", reservation.key, limits, head, deltas);
     settleOn(quota, deltas, reservation.atMs, nowMs);
     return statusOf(quota, nowMs);
   }
 
-  /** Runs one script over the backend's keys; returns its ok flag and the states it read. */
+  /** Runs one script operation over the backend's keys; returns its ok flag and the states it read. */
   private async run(
-    script: keyof typeof COMMANDS,
+    operation: QuotaOperation,
     mode: string,
     key: BackendQuotaKey,
     limits: readonly QuotaLimitSpec[],
@@ -228,13 +226,12 @@ export class RedisQuotaLimiter implements QuotaLimiter {
   ): Promise<{ ok: boolean; quota: BackendQuota }> {
     const keys = quotaKeys(this.prefix, key, limits);
     const [kinds, numbers] = scriptArgs(mode, limits, head, values);
-    const reply = await this.scripts[script](
-      keys.dimensions.length + 1,
-      keys.mark,
-      ...keys.dimensions,
-      kinds,
-      numbers,
-    );
+    const reply = await this.batcher.run(operation, [keys.mark, ...keys.dimensions], kinds, numbers);
+    return this.stored(limits, reply);
+  }
+
+  /** The ok flag and the states a script read, from its reply. */
+  private stored(limits: readonly QuotaLimitSpec[], reply: QuotaReply): { ok: boolean; quota: BackendQuota } {
     const stored = reply.slice(1) as (Buffer | null)[];
     const states = limits.map((spec, i) => stateFromNumbers(spec, unpackDoubles(stored[i + 1])));
     const markedUntilMs = unpackDoubles(stored[0])[0] ?? 0;
