@@ -4,7 +4,7 @@
  * textContent: nothing from the API is ever parsed as HTML.
  */
 
-import type { BackendStatus } from "../../gen/fulcrum/v1/types_pb.js";
+import { type BackendStatus, HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import { el } from "./dom.js";
 import { durationMs, formatAmount, formatLatency, headroomTone, healthName, healthTone } from "./format.js";
 import { type BackendView, inMaintenance, type ServiceView } from "./watch-state.js";
@@ -55,7 +55,10 @@ function stateTags(cell: HTMLElement, view: BackendView): void {
   if (inMaintenance(view)) tags.push(el("span", "tag bad", "maintenance"));
   if (view.status.draining) tags.push(el("span", "tag warn", "draining"));
   if (live.ejected) tags.push(el("span", "tag bad", "ejected"));
-  if (view.healthReason && !inMaintenance(view)) tags.push(el("span", "muted reason", view.healthReason));
+  // Why it left HEALTHY is worth a glance; why it came back is in the list of changes.
+  const unwell = view.status.health !== HealthState.HEALTHY;
+  if (unwell && view.healthReason && !inMaintenance(view))
+    tags.push(el("span", "muted reason", view.healthReason));
   cell.replaceChildren(...(tags.length > 0 ? tags : [el("span", "muted", "-")]));
 }
 
