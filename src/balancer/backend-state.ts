@@ -26,6 +26,8 @@ export class BackendState {
   draining = false;
   /** Epoch ms; 0 when not draining. */
   drainDeadline = 0;
+  /** Held out of every selection, probes included, by an operator's UNHEALTHY (O10). */
+  maintenance = false;
   /** Epoch ms; 0 when not ejected. */
   ejectedUntil = 0;
   /** Selections answered with this backend (tickets issued naming it); a running total. */
@@ -136,5 +138,6 @@ export function describeBackend(state: BackendState, now: number): BackendStatus
     pinnedSessions: 0,
     ejected: state.ejectedUntil > now,
     selections: state.selections,
+    maintenance: state.maintenance,
   };
 }

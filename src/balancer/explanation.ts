@@ -2,7 +2,7 @@
  * Explain (behaviour.md S16): the decision trace of one Select, computed only when the caller
  * asks, after the pick, so the hot path pays nothing for it. Every backend of the service is
  * listed with the first filter that removed it, in the order of the filter table
- * (filters/filter-table.ts): draining, ejected, unhealthy, excluded, labels, the layers'
+ * (filters/filter-table.ts): maintenance, draining, ejected, unhealthy, excluded, labels, the layers'
  * negative_availability, pin_capacity and quota_denied, out_of_quota, backpressure, tier,
  * zone, backpressure_soft. Scores are the serving strategy's (load, weight, hash score,
  * headroom); the reason names the strategy (or the fallback that picked), the tier and any
@@ -84,6 +84,7 @@ function appliedFilters(
 ): FilterName[] {
   const layers = new Set(query.filters?.map((filter) => filter.name));
   const on: Record<FilterName, boolean> = {
+    maintenance: snapshot.backends.some((backend) => backend.maintenance),
     draining: true,
     ejected: snapshot.backends.some((backend) => backend.ejectedUntil > 0),
     unhealthy: true,
@@ -115,6 +116,7 @@ function classifier(
   const zoned = trace.routes.length > 0 && trace.zoned && query.zone !== "";
   const softApplied = snapshot.backpressure && trace.routes.length > 0 && !trace.relaxed;
   return (backend) => {
+    if (backend.maintenance) return "maintenance";
     if (backend.draining) return "draining";
     if (!servable.has(backend)) return backend.ejectedUntil > 0 ? "ejected" : "unhealthy";
     const byRequest = removedByRequest(backend, query, excluded);
@@ -137,7 +139,7 @@ function reason(
 ): string {
   if (chosen.length === 0)
     return snapshot.routes.length === 0
-      ? "no backend is eligible: every backend is unhealthy, ejected or draining and fail_open is off"
+      ? "no backend is eligible: every backend is unhealthy, ejected, draining or in maintenance and fail_open is off"
       : "no candidate left after the request's filters";
   const link = trace.links[0] ?? 0;
   const picker = snapshot.chain[link] ?? snapshot.strategy;

@@ -167,13 +167,14 @@ function describeFailure(snapshot: Snapshot, query: SelectQuery, context: PickCo
   if (backends.length === 0)
     return { kind: "unavailable", reason: "NO_BACKENDS", message: "service has no backends" };
   if (routes.length === 0) {
-    const draining = backends.filter((b) => b.draining).length;
-    const ejected = backends.filter((b) => !b.draining && b.ejectedUntil > 0).length;
-    const unhealthy = backends.length - draining - ejected;
+    const maintenance = backends.filter((b) => b.maintenance).length;
+    const draining = backends.filter((b) => b.draining && !b.maintenance).length;
+    const ejected = backends.filter((b) => !b.draining && !b.maintenance && b.ejectedUntil > 0).length;
+    const unhealthy = backends.length - maintenance - draining - ejected;
     return {
       kind: "unavailable",
       reason: "NO_HEALTHY_BACKEND",
-      message: `none of ${backends.length} backends is eligible (${unhealthy} unhealthy, ${ejected} ejected, ${draining} draining; fail_open is off)`,
+      message: `none of ${backends.length} backends is eligible (${unhealthy} unhealthy, ${ejected} ejected, ${draining} draining, ${maintenance} in maintenance; fail_open is off)`,
       // An unhealthy backend gets its next chance after a probe interval; draining ones never come back.
       ...(unhealthy + ejected > 0 && { retryAfterMs: config.health.probeIntervalMs }),
     };

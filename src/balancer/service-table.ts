@@ -54,6 +54,7 @@ export class ServiceTable implements MembershipFollower {
       state.health = shared.health;
       state.draining = shared.draining;
       state.drainDeadline = shared.drainDeadline;
+      state.maintenance = shared.maintenance === true;
       backends.set(shared.spec.id, state);
     }
     live.config = member.config;

@@ -29,7 +29,7 @@ export interface Snapshot {
   readonly backpressure: boolean;
   /** True when some backend has quota limits: Selects then go through the quota layer (Q3). */
   readonly quotaLimited: boolean;
-  /** Unhealthy, not draining: the candidates for one probe selection each (H2). */
+  /** Unhealthy, not draining, not in maintenance: the candidates for one probe selection each (H2, O10). */
   readonly unhealthy: readonly BackendState[];
   /** Decay of the latency estimates that Report feeds, in ms (power_of_two's `decay`, else the default). */
   readonly latencyDecayMs: number;
@@ -37,6 +37,7 @@ export interface Snapshot {
 
 /** Why a backend is not eligible for any request, or undefined when it is. */
 export function ineligibleReason(backend: BackendState, config: ServiceConfig): string | undefined {
+  if (backend.maintenance) return "maintenance";
   if (backend.draining) return "draining";
   if (backend.ejectedUntil > 0) return "ejected";
   if (!config.health.allowedStates.includes(backend.health)) return backend.health;
@@ -99,7 +100,7 @@ export function buildSnapshot(
     config,
     backpressure: routes.some((route) => route.pool.backends.some((b) => b.spec.maxConnections > 0)),
     latencyDecayMs: latencyDecayMs(config.strategy),
-    unhealthy: backends.filter((b) => b.health === "unhealthy" && !b.draining),
+    unhealthy: backends.filter((b) => b.health === "unhealthy" && !b.draining && !b.maintenance),
     quotaLimited: backends.some((b) => b.spec.quotas.length > 0),
   };
 }

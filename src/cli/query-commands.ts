@@ -24,7 +24,11 @@ function quotaCell(remaining: Record<string, number>): string {
 }
 
 function stateCell(backend: BackendStatus): string {
-  const marks = [backend.draining && "draining", backend.ejected && "ejected"].filter(Boolean);
+  const marks = [
+    backend.maintenance && "maintenance",
+    backend.draining && "draining",
+    backend.ejected && "ejected",
+  ].filter(Boolean);
   return marks.length ? marks.join(",") : "-";
 }
 
@@ -112,7 +116,15 @@ function addSelect(program: Command): void {
         });
         const response = await clients.balancer.select(request);
         const picked = response.backends.map((b) => `${b.id} ${b.address}`).join("\n");
-        const lines = [picked, `ticket ${response.ticket}${response.degraded ? " (degraded)" : ""}`];
+        const notices = [
+          response.degraded && "degraded",
+          response.probe && "probe: an unhealthy backend's trial pick",
+        ];
+        const notes = notices
+          .filter(Boolean)
+          .map((flag) => ` (${flag})`)
+          .join("");
+        const lines = [picked, `ticket ${response.ticket}${notes}`];
         const explanation = response.explanation;
         if (explanation) {
           const rows = explanation.candidates.map((c) => [

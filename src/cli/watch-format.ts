@@ -6,15 +6,18 @@ function healthName(state: HealthState): string {
   return HealthState[state] ?? String(state);
 }
 
+/** " DRAINING", " MAINTENANCE", both, or "". */
+function marks(b: { draining: boolean; maintenance: boolean }): string {
+  return `${b.draining ? " DRAINING" : ""}${b.maintenance ? " MAINTENANCE" : ""}`;
+}
+
 /** One line for `m`; empty for a heartbeat (nothing to show). */
 export function describeWatchResponse(m: WatchResponse): string {
   const head = `v${m.version} ${m.service}`;
   const e = m.event;
   switch (e.case) {
     case "snapshot": {
-      const list = e.value.backends.map(
-        (b) => `${b.backend?.id} ${healthName(b.health)}${b.draining ? " DRAINING" : ""}`,
-      );
+      const list = e.value.backends.map((b) => `${b.backend?.id} ${healthName(b.health)}${marks(b)}`);
       return `${head} snapshot: ${list.length} backends${list.length ? ` (${list.join(", ")})` : ""}`;
     }
     case "healthChanged":
@@ -24,7 +27,7 @@ export function describeWatchResponse(m: WatchResponse): string {
     case "backendRemoved":
       return `${head} - ${e.value.backendId} (${e.value.reason})`;
     case "backendUpdated":
-      return `${head} ~ ${e.value.backend?.id} weight ${e.value.backend?.weight}${e.value.draining ? " DRAINING" : ""}`;
+      return `${head} ~ ${e.value.backend?.id} weight ${e.value.backend?.weight}${marks(e.value)}`;
     case "headroomCrossed":
       return `${head} ${e.value.backendId} ${e.value.dimension} headroom ${e.value.below ? "below" : "above"} ${e.value.threshold}`;
     case "configChanged":

@@ -3,7 +3,9 @@
  * outcomes and active probe results run the H1 state machine (policy.ts), SetHealth overrides
  * it, outlier detection ejects (outlier-tracker.ts), and backends Unhealthy for too long are
  * removed. Transitions go through the registry, so every replica and every watcher sees them;
- * counters, probe selection and ejection are this replica's own.
+ * counters, probe selection and ejection are this replica's own. An operator's UNHEALTHY is
+ * maintenance (O10): the registry keeps the flag for every replica, no probe selection goes
+ * there, and reports and probes leave the backend's health alone until an operator's HEALTHY.
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { CallResult } from "../balancer/outcome.js";
@@ -103,13 +105,14 @@ export class HealthMonitor {
     const entry = this.options.targets.find(service);
     const health = this.services.get(service);
     if (!entry || !health) return;
+    health.outliers.record(backend.spec.id, result);
+    if (backend.maintenance) return;
     const record = releaseProbe(this.recordOf(health, backend));
     this.step(
       service,
       backend,
       applyCallResult(record, result, entry.config.health, this.options.clock.now()),
     );
-    health.outliers.record(backend.spec.id, result);
   }
 
   /** An active check's result, from the prober or a health agent (H5, H8). */
@@ -118,6 +121,7 @@ export class HealthMonitor {
     const backend = entry?.backends.get(backendId);
     const health = this.services.get(service);
     if (!entry || !backend || !health) return false;
+    if (backend.maintenance) return true;
     const signal = signalOfProbe({ status: result.status, detail: result.detail });
     this.step(
       service,
@@ -127,11 +131,14 @@ export class HealthMonitor {
     return true;
   }
 
-  /** SetHealth (H6): counters reset on healthy; unhealthy at once. Resolves once every replica can see it. */
+  /**
+   * SetHealth (H6): counters reset on healthy; unhealthy at once, and held as maintenance
+   * (O10) until healthy. Resolves once every replica can see it.
+   */
   async override(service: string, backendId: string, target: "healthy" | "unhealthy", reason: string) {
     const backend = this.options.targets.find(service)?.backends.get(backendId);
     const health = this.services.get(service);
-    const result = await this.options.registry.setHealth(service, backendId, target, reason);
+    const result = await this.options.registry.setHealth(service, backendId, target, reason, "operator");
     if (backend && health) {
       const step = overrideHealth(this.recordOf(health, backend), target, this.options.clock.now(), reason);
       this.keep(service, health, backend, step.record);
@@ -149,7 +156,7 @@ export class HealthMonitor {
     if (!entry || !health) return undefined;
     const now = this.options.clock.now();
     for (const backend of candidates) {
-      if (backend.health !== "unhealthy" || backend.draining) continue;
+      if (backend.health !== "unhealthy" || backend.draining || backend.maintenance) continue;
       const record = this.recordOf(health, backend);
       if (!mayProbeSelect(record, entry.config.health, now)) continue;
       health.records.set(backend.spec.id, markProbeSelected(record, now));
@@ -172,13 +179,15 @@ export class HealthMonitor {
     this.prober?.stop();
   }
 
+  /**
+   * This replica's record of `backend`, restarted in the registry's state when that moved
+   * elsewhere. A restart into Unhealthy starts the probe clock now (H2): the first probe
+   * selection comes a probe_interval after this replica learned of the transition, never at once.
+   */
   private recordOf(health: ServiceHealth, backend: BackendState): HealthRecord {
     const known = health.records.get(backend.spec.id);
     if (known && (known.health === backend.health || health.pending.has(backend.spec.id))) return known;
-    const fresh = {
-      ...initialHealthRecord(backend.health, this.options.clock.now()),
-      ...(known && { lastProbeAt: known.lastProbeAt }),
-    };
+    const fresh = initialHealthRecord(backend.health, this.options.clock.now());
     health.records.set(backend.spec.id, fresh);
     return fresh;
   }
@@ -194,7 +203,7 @@ export class HealthMonitor {
     const pending = health.pending.get(id) ?? [];
     pending.push(current);
     health.pending.set(id, pending);
-    this.options.registry.setHealth(service, id, current, reason).then(
+    this.options.registry.setHealth(service, id, current, reason, "policy").then(
       // A transition the registry took without a change event (already in that state) is done too.
       () => this.settle(health, id, current),
       (cause: unknown) => {
@@ -222,18 +231,16 @@ export class HealthMonitor {
   }
 
   /**
-   * Health set elsewhere wins over local counters: restart them in the new state. This
-   * replica's own transitions coming back change nothing: its record is already past them.
+   * Health set elsewhere wins over local counters: restart them in the new state, with the
+   * probe clock starting now for Unhealthy (recordOf). This replica's own transitions coming
+   * back change nothing: its record is already past them.
    */
   private mirror(service: string, backendId: string, current: BackendState["health"]): void {
     const health = this.services.get(service);
     if (health && this.settle(health, backendId, current)) return;
     const record = health?.records.get(backendId);
     if (!health || !record || record.health === current) return;
-    health.records.set(backendId, {
-      ...initialHealthRecord(current, this.options.clock.now()),
-      lastProbeAt: record.lastProbeAt,
-    });
+    health.records.set(backendId, initialHealthRecord(current, this.options.clock.now()));
   }
 
   /**

@@ -18,6 +18,12 @@ export interface MemberBackend {
   readonly drainDeadline: number;
   /** Epoch ms; 0 when the backend has no lease. */
   readonly leaseExpiresAt: number;
+  /**
+   * True while an operator's UNHEALTHY (SetHealth) holds the backend out of every selection,
+   * probe selections included, until SetHealth HEALTHY (behaviour.md O10). Absent in entries
+   * stored before the flag existed: false.
+   */
+  readonly maintenance?: boolean;
 }
 
 /** One service's membership at one version. */

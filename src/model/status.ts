@@ -13,6 +13,8 @@ export interface BackendStatus {
   readonly ejected: boolean;
   /** Selections this replica answered with this backend since it joined here; a running total. */
   readonly selections: number;
+  /** Held out of every selection by an operator's UNHEALTHY (O10). */
+  readonly maintenance: boolean;
 }
 
 /** A service as GetService and Watch snapshots show it. */

@@ -29,6 +29,7 @@ export function storedStatus(backend: StoredBackend): BackendStatus {
     pinnedSessions: 0,
     ejected: false,
     selections: 0,
+    maintenance: backend.maintenance === true,
   };
 }
 
@@ -136,20 +137,34 @@ export function planDrain(current: StoredService, ids: readonly string[], deadli
   return { changes, next: { ...current, backends } };
 }
 
-/** Sets one backend's health (H6, or a transition decided by the health policy). */
+/**
+ * Who sets a health state: an `operator` (SetHealth, H6) or the health `policy` (reports,
+ * probes). An operator's UNHEALTHY is maintenance (O10): it holds until an operator's HEALTHY,
+ * and the policy's transitions leave such a backend alone.
+ */
+export type HealthSource = "operator" | "policy";
+
+/** Sets one backend's health (H6, or a transition decided by the health policy; O10 above). */
 export function planHealth(
   current: StoredService,
   backendId: string,
   health: HealthState,
   reason: string,
+  source: HealthSource,
 ): Plan {
   const previous = current.backends.find((b) => b.spec.id === backendId);
-  if (!previous || previous.health === health) return { changes: [], next: current };
+  if (!previous) return { changes: [], next: current };
+  const held = previous.maintenance === true;
+  if (source === "policy" && held) return { changes: [], next: current };
+  const maintenance = source === "operator" ? health === "unhealthy" : held;
+  if (previous.health === health && held === maintenance) return { changes: [], next: current };
+  const updated: StoredBackend = { ...previous, health, maintenance };
+  const change: ServiceChange =
+    previous.health === health
+      ? { kind: "backend_updated", backend: storedStatus(updated) }
+      : { kind: "health_changed", backendId, previous: previous.health, current: health, reason };
   return {
-    changes: [{ kind: "health_changed", backendId, previous: previous.health, current: health, reason }],
-    next: {
-      ...current,
-      backends: current.backends.map((b) => (b.spec.id === backendId ? { ...b, health } : b)),
-    },
+    changes: [change],
+    next: { ...current, backends: current.backends.map((b) => (b.spec.id === backendId ? updated : b)) },
   };
 }

@@ -11,7 +11,7 @@ import { BackgroundWork } from "./background-work.js";
 import { DEFAULT_DRAIN_TIMEOUT_MS, DrainTracker } from "./drain-tracker.js";
 import type { ServiceEventListener } from "./events.js";
 import { LeaseTracker } from "./lease-tracker.js";
-import { planDrain, planHealth, planRegister, planRemove } from "./plan.js";
+import { type HealthSource, planDrain, planHealth, planRegister, planRemove } from "./plan.js";
 import { memberOf, type Registered, statusOf } from "./registered.js";
 import type { RegistryLog } from "./registry-log.js";
 import { Replicator } from "./replicator.js";
@@ -197,12 +197,13 @@ export class ServiceRegistry {
     this.leases.expire();
   }
 
-  /** Sets a backend's health: SetHealth (H6), or a transition the health policy decided. */
+  /** Sets a backend's health: SetHealth (H6, `operator`: maintenance, O10), or a transition the health policy decided. */
   async setHealth(
     service: string,
     backendId: string,
     next: HealthState,
     reason: string,
+    source: HealthSource,
   ): Promise<{ version: number; previous: HealthState }> {
     const backend = this.entry(service).backends.get(backendId);
     if (!backend)
@@ -212,7 +213,7 @@ export class ServiceRegistry {
       );
     const previous = backend.health;
     await this.replicator.mutate(service, (current) =>
-      current ? planHealth(current, backendId, next, reason) : { changes: [], next: current },
+      current ? planHealth(current, backendId, next, reason, source) : { changes: [], next: current },
     );
     return { version: this.versionOf(service), previous };
   }

@@ -74,6 +74,8 @@ export interface PinnedBackendView {
   readonly draining: boolean;
   /** Epoch ms; 0 when not draining (or no deadline). */
   readonly drainDeadline: number;
+  /** Held out by an operator's UNHEALTHY (O10): lost whatever states the service allows. */
+  readonly maintenance?: boolean;
 }
 
 /** Input of decideSessionRoute. */
@@ -110,7 +112,7 @@ export function pinnedBackendLoss(
 ): LostCause | undefined {
   if (backend === undefined) return "removed";
   if (backend.draining && backend.drainDeadline > 0 && now >= backend.drainDeadline) return "drained";
-  if (!allowedStates.includes(backend.health)) return "unhealthy";
+  if (backend.maintenance || !allowedStates.includes(backend.health)) return "unhealthy";
   return undefined;
 }
 

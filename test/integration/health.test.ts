@@ -213,13 +213,17 @@ describe("health through the real RPCs", () => {
     const { registry, balancer } = await start(clock);
     await registry.register({
       service: "h2",
-      config: { health: { probeInterval: { seconds: 5n }, recoverySuccesses: 1 } },
+      config: { health: { probeInterval: { seconds: 5n }, recoverySuccesses: 1, failureThreshold: 1 } },
       backends: [
         { id: "a", address: "10.0.0.1:80" },
         { id: "b", address: "10.0.0.2:80" },
       ],
     });
-    await registry.setHealth({ service: "h2", backendId: "a", health: HealthState.UNHEALTHY });
+    // Unhealthy by a failure (an operator's UNHEALTHY would get no probe at all, O10).
+    await balancer.report({ outcomes: [{ service: "h2", backendId: "a", result: 2 }] });
+    await eventually(async () =>
+      (await healthOf({ registry, balancer }, "h2", "a")) === HealthState.UNHEALTHY ? true : undefined,
+    );
     const pick = async () => (await balancer.select({ service: "h2" })).backends[0]?.id;
     for (let i = 0; i < 4; i++) expect(await pick()).toBe("b");
     clock.advance(5_000);

@@ -9,6 +9,7 @@ import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { startFulcrum } from "../support/server.js";
 
 async function refusal(call: Promise<unknown>): Promise<ConnectError> {
@@ -50,16 +51,32 @@ describe("Select refusals carry a reason and, where a retry can succeed, when (E
   it("E1: every backend unhealthy is UNAVAILABLE with NO_HEALTHY_BACKEND and RetryInfo of the probe interval", async () => {
     await c.registry.register({
       service: "e1-unhealthy",
-      config: { health: { probeInterval: { seconds: 7n } } },
+      config: { health: { probeInterval: { seconds: 7n }, failureThreshold: 1 } },
       backends: [{ id: "a", address: "10.0.0.1:80" }],
     });
-    await c.registry.setHealth({ service: "e1-unhealthy", backendId: "a", health: HealthState.UNHEALTHY });
+    await c.balancer.report({ outcomes: [{ service: "e1-unhealthy", backendId: "a", result: 2 }] });
+    await eventually(async () => {
+      const status = await c.registry.getService({ service: "e1-unhealthy" });
+      return status.service?.backends[0]?.health === HealthState.UNHEALTHY ? true : undefined;
+    });
     const error = await refusal(c.balancer.select({ service: "e1-unhealthy" }));
     expect([error.code, reasonOf(error), retryDelayMs(error)]).toEqual([
       Code.Unavailable,
       "NO_HEALTHY_BACKEND",
       7_000,
     ]);
+  });
+
+  it("E1 O10: every backend in maintenance is UNAVAILABLE with NO_HEALTHY_BACKEND and no RetryInfo (only an operator brings it back)", async () => {
+    await c.registry.register({ service: "e1-maint", backends: [{ id: "a", address: "10.0.0.1:80" }] });
+    await c.registry.setHealth({ service: "e1-maint", backendId: "a", health: HealthState.UNHEALTHY });
+    const error = await refusal(c.balancer.select({ service: "e1-maint" }));
+    expect([error.code, reasonOf(error), retryDelayMs(error)]).toEqual([
+      Code.Unavailable,
+      "NO_HEALTHY_BACKEND",
+      undefined,
+    ]);
+    expect(error.rawMessage).toContain("1 in maintenance");
   });
 
   it("E1: exclude leaving nothing is UNAVAILABLE with NO_MATCHING_BACKEND and no RetryInfo", async () => {

@@ -632,10 +632,15 @@ describe("sessions through the real RPCs (one replica, in memory)", () => {
     const c = await start(clock);
     await c.registry.register({
       service: "p5probe",
-      config: { health: { probeInterval: { seconds: 5n } } },
+      config: { health: { probeInterval: { seconds: 5n }, failureThreshold: 1 } },
       backends: backends(2),
     });
-    await c.registry.setHealth({ service: "p5probe", backendId: "b0", health: 3 });
+    // Unhealthy by a failure: an operator's UNHEALTHY would get no probe at all (O10).
+    await c.balancer.report({ outcomes: [{ service: "p5probe", backendId: "b0", result: 2 }] });
+    await eventually(async () => {
+      const status = await c.registry.getService({ service: "p5probe" });
+      return status.service?.backends[0]?.health === 3 ? true : undefined;
+    });
     clock.advance(5_000);
     const pinned = await c.balancer.select({ service: "p5probe", sessionId: "c-1", command: "GROUP misc" });
     expect(pinned.backends[0]?.id).toBe("b1");

@@ -8,6 +8,7 @@ import { HealthState, LoadMetric, Strategy } from "../../gen/fulcrum/v1/types_pb
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { startFulcrum } from "../support/server.js";
 
 let app: App;
@@ -161,8 +162,16 @@ describe("every strategy is reachable over gRPC", () => {
 describe("the pipeline over gRPC", () => {
   it("S13 S16 a panicking service answers degraded with an explanation", async () => {
     await register("panic", { strategy: Strategy.ROUND_ROBIN });
-    for (const backendId of ["a", "b"])
-      await clients.registry.setHealth({ service: "panic", backendId, health: HealthState.UNHEALTHY });
+    // Unhealthy by failures (the default threshold of 3): an operator's UNHEALTHY would take
+    // the backends out of panic too (O10).
+    const failures = (backendId: string) =>
+      Array.from({ length: 3 }, () => ({ service: "panic", backendId, result: 2 }));
+    await clients.balancer.report({ outcomes: [...failures("a"), ...failures("b")] });
+    await eventually(async () => {
+      const status = await clients.registry.getService({ service: "panic" });
+      const down = status.service?.backends.filter((b) => b.health === HealthState.UNHEALTHY).length;
+      return down === 2 ? true : undefined;
+    });
     const response = await clients.balancer.select({ service: "panic", explain: true });
     expect(response.degraded).toBe(true);
     expect(response.explanation?.strategy).toBe("round_robin");

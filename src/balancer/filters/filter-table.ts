@@ -9,6 +9,8 @@ import type { Accept } from "../strategy.js";
 
 /** Every filter by name, in order. */
 export const FILTER_TABLE = [
+  /** Snapshot: an operator's UNHEALTHY holds it out of every selection (O10). */
+  "maintenance",
   /** Snapshot: the backend is draining (R6). */
   "draining",
   /** Snapshot: outlier detection ejected it (H4). */

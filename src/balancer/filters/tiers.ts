@@ -10,7 +10,9 @@
  * 50), the tier is served from all its non-draining backends, whatever their health, and the
  * decision is flagged degraded. A tier with no healthy backend is skipped.
  * Fail-open: when no tier has a healthy backend and load.fail_open is set, every tier is served
- * from all its non-draining backends, degraded. Draining backends are never served.
+ * from all its non-draining backends, degraded. Draining backends and backends an operator
+ * holds in maintenance (O10) are never served, not even in panic or fail-open: they count as
+ * no member of their tier.
  * Zone preference: a request naming its zone is served from that zone's part of the tier while
  * the zone has at least load.zone_min_healthy_percent (default 70) of its non-draining backends
  * in that tier healthy (and at least one); otherwise, or when the request's filters leave
@@ -47,7 +49,7 @@ export function buildRoutes(
 ): TierRoute[] {
   const tiers = new Map<number, BackendState[]>();
   for (const backend of backends) {
-    if (backend.draining) continue;
+    if (backend.draining || backend.maintenance) continue;
     const members = tiers.get(backend.spec.tier);
     if (members) members.push(backend);
     else tiers.set(backend.spec.tier, [backend]);

@@ -14,6 +14,7 @@ const TICKET_TAG = (2 << 3) | WireType.LengthDelimited;
 const SESSION_MODE_TAG = (3 << 3) | WireType.Varint;
 const DEGRADED_TAG = (4 << 3) | WireType.Varint;
 const VERSION_TAG = (6 << 3) | WireType.Varint;
+const PROBE_TAG = (7 << 3) | WireType.Varint;
 const REQUEST_ID_TAG = (1 << 3) | WireType.Varint;
 const RESPONSE_TAG = (2 << 3) | WireType.LengthDelimited;
 
@@ -68,6 +69,7 @@ function planSelect(message: B.SelectResponse, cache: EncodingCache): SelectPlan
   if (message.sessionMode) size += 1 + varintSize(message.sessionMode);
   if (message.degraded) size += 2;
   if (version) size += 1 + varintSize(version);
+  if (message.probe) size += 2;
   return { records, ticketBytes, version, size };
 }
 
@@ -92,6 +94,10 @@ function writeSelect(message: B.SelectResponse, plan: SelectPlan, into: Buffer, 
   if (plan.version) {
     into[at++] = VERSION_TAG;
     at = writeVarint(into, at, plan.version);
+  }
+  if (message.probe) {
+    into[at++] = PROBE_TAG;
+    into[at++] = 1;
   }
   return at;
 }

@@ -78,6 +78,8 @@ export interface SelectionView {
   readonly degraded: boolean;
   readonly version: number;
   readonly explanation: Explanation | undefined;
+  /** True for an Unhealthy backend's automatic probe selection (H2, O10). */
+  readonly probe?: boolean | undefined;
 }
 
 /** A selection -> SelectResponse; each backend's message is built once per registration via `cache`. */
@@ -95,6 +97,7 @@ export function encodeSelection(
     degraded: s.degraded,
     explanation: s.explanation && encodeExplanation(s.explanation),
     version: BigInt(s.version),
+    probe: s.probe === true,
   };
 }
 

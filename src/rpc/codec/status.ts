@@ -46,6 +46,7 @@ export function encodeBackendStatus(b: BackendStatus): T.BackendStatus {
     pinnedSessions: b.pinnedSessions,
     ejected: b.ejected,
     selections: BigInt(b.selections),
+    maintenance: b.maintenance,
   });
 }
 

@@ -5,22 +5,9 @@ import type { RegistryLog, RegistryLogListener } from "../../../src/registry/reg
 import { MAX_RESYNC_ATTEMPTS, RESYNC_BACKOFF_BASE_MS } from "../../../src/registry/replicator.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
-import { wiredRegistry } from "./wiring.js";
+import { startedReplica, wiredRegistry } from "./wiring.js";
 
-async function replica(log: RegistryLog, clock: ManualClock) {
-  const events: ServiceEvent[] = [];
-  const { registry, services } = wiredRegistry({
-    clock,
-    limits: DEFAULT_REGISTRY_LIMITS,
-    log,
-    onEvent: (e) => events.push(e),
-    onBackgroundError: (message, cause) => {
-      throw new Error(`${message}: ${cause}`);
-    },
-  });
-  await registry.start();
-  return { registry, services, events };
-}
+const replica = startedReplica;
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -36,7 +23,7 @@ describe("registry replication through the log", () => {
       backends: [{ id: "x", address: "x:1" }],
       mode: "replace",
     });
-    await a.registry.setHealth("s", "x", "unhealthy", "test");
+    await a.registry.setHealth("s", "x", "unhealthy", "test", "policy");
     await flush();
     expect(b.services.find("s")!.backends.get("x")?.health).toBe("unhealthy");
     expect(b.events.map((e) => [e.version, e.change.kind])).toEqual(

@@ -26,13 +26,14 @@ describe("SelectResponse hand-written encoding", () => {
     fc.boolean(),
     fc.nat({ max: 2 ** 40 }),
     fc.constantFrom<"per_command" | "stateful" | undefined>(undefined, "per_command", "stateful"),
+    fc.boolean(),
   ])(
-    "is byte for byte what toBinary writes, and decodes to the same message",
-    (specs, ticket, degraded, version, mode) => {
+    "O10 is byte for byte what toBinary writes (probe flag included), and decodes to the same message",
+    (specs, ticket, degraded, version, mode, probe) => {
       const backends = specs.map((s) => ({ spec: s as unknown as BackendSpec }));
       const cache = new EncodingCache();
       const message = encodeSelection(
-        { backends, ticket, degraded, version, explanation: undefined },
+        { backends, ticket, degraded, version, explanation: undefined, probe },
         mode,
         cache,
       );
