@@ -3,20 +3,13 @@
  * policy cannot lift, and that every replica's snapshot keeps out of every route and probe.
  */
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../../src/shared/manual-clock.js";
-import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
-import { startedReplica } from "./wiring.js";
-
-const replica = startedReplica;
+import { twoReplicas } from "./wiring.js";
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("maintenance in the registry", () => {
   it("O10 an operator's UNHEALTHY reaches every replica as maintenance; policy transitions cannot lift it; an operator's HEALTHY does", async () => {
-    const log = new MemoryRegistryLog();
-    const clock = new ManualClock();
-    const a = await replica(log, clock);
-    const b = await replica(log, clock);
+    const { a, b } = await twoReplicas();
     await a.registry.register({
       service: "s",
       // Unhealthy allowed and fail-open on: neither may route to a backend in maintenance.
@@ -49,9 +42,7 @@ describe("maintenance in the registry", () => {
   });
 
   it("O10 an operator's UNHEALTHY on a backend the policy already made Unhealthy still holds it (a versioned change)", async () => {
-    const log = new MemoryRegistryLog();
-    const clock = new ManualClock();
-    const a = await replica(log, clock);
+    const { a } = await twoReplicas();
     await a.registry.register({
       service: "s",
       config: undefined,

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
-import type { ServiceEvent } from "../../../src/registry/events.js";
 import type { RegistryLog, RegistryLogListener } from "../../../src/registry/registry-log.js";
 import { MAX_RESYNC_ATTEMPTS, RESYNC_BACKOFF_BASE_MS } from "../../../src/registry/replicator.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
-import { startedReplica, wiredRegistry } from "./wiring.js";
+import { startedReplica, twoReplicas, wiredRegistry } from "./wiring.js";
 
 const replica = startedReplica;
 
@@ -13,10 +12,7 @@ const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("registry replication through the log", () => {
   it("a change on one replica reaches the other with the same versions", async () => {
-    const log = new MemoryRegistryLog();
-    const clock = new ManualClock();
-    const a = await replica(log, clock);
-    const b = await replica(log, clock);
+    const { a, b } = await twoReplicas();
     await a.registry.register({
       service: "s",
       config: undefined,
@@ -32,10 +28,7 @@ describe("registry replication through the log", () => {
   });
 
   it("concurrent changes on two replicas are both kept (compare-and-set, re-plan on conflict)", async () => {
-    const log = new MemoryRegistryLog();
-    const clock = new ManualClock();
-    const a = await replica(log, clock);
-    const b = await replica(log, clock);
+    const { a, b } = await twoReplicas();
     await a.registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
     await flush();
     await Promise.all([

@@ -7,7 +7,9 @@ import type { ServiceEvent } from "../../../src/registry/events.js";
 import type { RegistryLog } from "../../../src/registry/registry-log.js";
 import { ServiceRegistry, type ServiceRegistryOptions } from "../../../src/registry/service-registry.js";
 import type { Clock } from "../../../src/shared/clock.js";
+import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
+import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
 
 /** The registry and the table that follows it; the table holds snapshots and runtime state. */
 export function wiredRegistry(
@@ -32,4 +34,11 @@ export async function startedReplica(log: RegistryLog, clock: Clock) {
   });
   await registry.start();
   return { registry, services, events };
+}
+
+/** Two started replicas sharing one in-memory log and one manual clock. */
+export async function twoReplicas() {
+  const log = new MemoryRegistryLog();
+  const clock = new ManualClock();
+  return { log, clock, a: await startedReplica(log, clock), b: await startedReplica(log, clock) };
 }
