@@ -40,6 +40,7 @@ import {
   closedLoop,
   comparePairs,
   type Measure,
+  type ResultRow,
   type Sample,
   withServerCores,
 } from "./harness.js";
@@ -62,6 +63,8 @@ const MAX_OPS_PER_SECOND = 5_000_000;
 /** How long a stream may take past its deadline to answer what is in flight. */
 const DRAIN_TIMEOUT_MS = 10_000;
 const DECISIONS_TARGET = 5;
+/** docs/performance.md: server CPU per SelectStream decision, at most. */
+const CPU_PER_DECISION_TARGET_US = 15;
 const OUTCOMES_TARGET = 10;
 const SELECT_REQUEST = { service: BENCH_SERVICE };
 const SELECT_PATH = "/fulcrum.v1.BalancerService/Select";
@@ -270,10 +273,23 @@ async function portRows(
       },
       options,
     );
-    return [decisions, outcomes];
+    return [withCpuPerDecision(decisions), outcomes];
   } finally {
     clients.close();
   }
+}
+
+/** Server CPU per message in us (cores / rate), for a row whose server CPU was read; the target is 15 us. */
+function cpuPerMessageUs(cores: number | null, rate: number): string {
+  return cores === null || rate <= 0 ? "-" : ((cores * 1e6) / rate).toFixed(1);
+}
+
+/** The decisions row with the server CPU per decision (median cores / median rate) in its note. */
+function withCpuPerDecision(row: ResultRow): ResultRow {
+  const stream = cpuPerMessageUs(row.subjectServerCores, row.subjectRate.median);
+  const unary = cpuPerMessageUs(row.baselineServerCores, row.baselineRate.median);
+  const cost = `server CPU per decision: SelectStream ${stream} us, unary Select ${unary} us (target <= ${CPU_PER_DECISION_TARGET_US} us)`;
+  return { ...row, note: row.note ? `${row.note}; ${cost}` : cost };
 }
 
 /** The `stream` bench. */
