@@ -25,6 +25,9 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 const state = new WatchState();
 const history = new ShareHistory(SHARE_WINDOW_S);
 const token = bindToken(() => {
+  // Another token may see less: start over from snapshots of what it may watch.
+  state.services.clear();
+  scheduleRender();
   watch.restart();
   void readFigures();
 });

@@ -2,7 +2,8 @@
  * One Watch stream over every service, kept open: when it ends or fails (the server restarted,
  * the network dropped) it is opened again after a growing pause, with `resume_versions` set to
  * the last version applied per service, so the server replays only what was missed (or sends
- * RESET and a snapshot when it no longer holds that history).
+ * RESET and a snapshot when it no longer holds that history). A token that may not watch every
+ * service watches the ones ListServices shows it, listed again at each reconnect.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { WatchResponse } from "../../gen/fulcrum/v1/balancer_pb.js";
@@ -40,11 +41,20 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 export function startWatchLoop(options: WatchLoopOptions): { restart(): void } {
   let current = new AbortController();
   let pauseMs = FIRST_PAUSE_MS;
+  /** Services to watch; empty watches all. Narrowed when the token may not watch every service. */
+  let scope: string[] = [];
+
+  /** The services ListServices shows this token (those it may watch), when it may not watch all. */
+  async function narrowScope(): Promise<boolean> {
+    const listed = await options.api.registry.listServices({}).catch(() => undefined);
+    scope = listed?.services.map((service) => service.name) ?? [];
+    return scope.length > 0;
+  }
 
   async function once(signal: AbortSignal): Promise<void> {
     options.onConnection({ kind: "connecting" });
     const stream = options.api.balancer.watch(
-      { services: [], resumeVersions: options.resumeVersions() },
+      { services: scope, resumeVersions: options.resumeVersions() },
       { signal },
     );
     let announced = false;
@@ -63,14 +73,16 @@ export function startWatchLoop(options: WatchLoopOptions): { restart(): void } {
       const { signal } = current;
       let reason = "the server ended the stream";
       let denied = false;
+      let failure: Code | undefined;
       try {
         await once(signal);
       } catch (error) {
-        const failure = ConnectError.from(error);
-        reason = failure.message;
-        denied = failure.code === Code.Unauthenticated || failure.code === Code.PermissionDenied;
+        ({ code: failure, message: reason } = ConnectError.from(error));
+        denied = failure === Code.Unauthenticated || failure === Code.PermissionDenied;
       }
       if (signal.aborted) continue;
+      if (failure === Code.PermissionDenied && scope.length === 0 && (await narrowScope())) continue;
+      scope = [];
       options.onConnection({ kind: denied ? "denied" : "retrying", inMs: pauseMs, reason });
       await sleep(pauseMs, signal);
       if (!signal.aborted) pauseMs = Math.min(MAX_PAUSE_MS, pauseMs * 2);
@@ -83,6 +95,7 @@ export function startWatchLoop(options: WatchLoopOptions): { restart(): void } {
       const previous = current;
       current = new AbortController();
       pauseMs = FIRST_PAUSE_MS;
+      scope = [];
       previous.abort();
     },
   };

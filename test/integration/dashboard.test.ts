@@ -136,10 +136,11 @@ describe("dashboard in headless Chromium", { timeout: 120_000 }, () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it("O9 A2: without a token the page says it may not watch; a token's scopes decide what it sees and does", async () => {
+  it("O9 A2: without a token the page says it may not watch; a token's scopes decide what it sees and does, a watch:pay token sees pay only", async () => {
     const tokens = [
       { name: "viewer", token: "viewer-token-0123456789", scopes: ["watch:*"] },
       { name: "ops", token: "ops-token-0123456789", scopes: ["admin"] },
+      { name: "payments", token: "pay-token-0123456789", scopes: ["watch:pay"] },
     ];
     const guarded = await startFulcrum({ auth: { tokensFile: tokensFile(tokensYaml(tokens)).path } });
     const context = await browser.newContext();
@@ -164,6 +165,15 @@ describe("dashboard in headless Chromium", { timeout: 120_000 }, () => {
       expect(await viewer.textContent("#notice")).toContain("register:pay");
       const { service } = await ops.registry.getService({ service: "pay" });
       expect(service?.backends[0]?.draining).toBe(false);
+
+      // A token that may watch only pay: the page watches what ListServices shows it.
+      await ops.registry.register({ service: "other", backends: [{ id: "o1", address: "10.0.3.1:80" }] });
+      await viewer.waitForSelector('[data-service="other"]');
+      await viewer.fill("#token", "pay-token-0123456789");
+      await viewer.click('#token-form button[type="submit"]');
+      await viewer.waitForSelector('[data-service="pay"]');
+      await viewer.waitForSelector('#connection[data-state="live"]');
+      expect(await viewer.locator('[data-service="other"]').count()).toBe(0);
     } finally {
       await context.close();
       await guarded.close();
