@@ -54,16 +54,16 @@ function bindingsOf(
   authorize: (binding: ServiceBinding) => ServiceBinding,
 ): ServiceBinding[] {
   const log = (message: string, cause: unknown) => logger.error({ err: cause }, message);
-  const observe = (method: string, code: string, seconds: number) => {
-    metrics.recordRpc(method, code, seconds);
-    if (method.endsWith("/Watch")) metrics.setWatchers(core.watchHub.watcherCount);
+  const observe = (method: string, code: string, seconds: number) => metrics.recordRpc(method, code, seconds);
+  const onStream = (method: string, delta: 1 | -1) => {
+    if (method.endsWith("/Watch")) metrics.watchStream(delta);
   };
   const { registry, health, balancer, router, watchHub } = core;
   const registryImpl = createRegistryServiceImpl({ registry, health, describe: core.describeService });
   return [
     { service: RegistryService, impl: registryImpl as ServiceBinding["impl"] },
     createBalancerBinding({ balancer, router, watchHub, health, log, encodings }),
-  ].map((binding) => observeBinding(authorize(binding), observe));
+  ].map((binding) => observeBinding(authorize(binding), observe, onStream));
 }
 
 /**

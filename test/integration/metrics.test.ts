@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../../src/app/create-app.js";
-import { grpcTransportClients } from "../support/connect-client.js";
+import { connectClients, grpcTransportClients } from "../support/connect-client.js";
+import { eventually } from "../support/eventually.js";
 import { startFulcrum } from "../support/server.js";
 
 let app: App;
@@ -34,9 +35,33 @@ describe("O1 metrics", () => {
       /fulcrum_rpc_requests_total\{method="BalancerService\/Select",code="resource_exhausted"\} 1\b/,
     );
     expect(text).toMatch(/fulcrum_health_transitions_total\{to="unhealthy"\} 1\b/);
-    expect(text).toMatch(/fulcrum_quota_decisions\{decision="shadow_denied"\} 0\b/);
+    expect(text).toMatch(/# TYPE fulcrum_quota_decisions_total counter/);
+    expect(text).toMatch(/# TYPE fulcrum_cache_operations_total counter/);
     expect(text).toMatch(/fulcrum_open_tickets 1\b/);
     await balancer.report({ outcomes: [{ ticket: held.ticket, result: 1 }] });
     expect(await scrape()).toMatch(/fulcrum_open_tickets 0\b/);
+  });
+});
+
+describe("O1 live gauges", () => {
+  it("fulcrum_watchers counts the Watch streams open now, on the gRPC and the web port", async () => {
+    const watchers = async () => Number(/^fulcrum_watchers (\d+)/m.exec(await scrape())?.[1]);
+    const before = await watchers();
+    const abort = new AbortController();
+    const open = async (stream: AsyncIterable<unknown>) => {
+      try {
+        for await (const _ of stream);
+      } catch {
+        // aborted
+      }
+    };
+    const streams = [
+      open(grpcTransportClients(app.grpcPort).balancer.watch({}, { signal: abort.signal })),
+      open(connectClients(app.webPort).balancer.watch({}, { signal: abort.signal })),
+    ];
+    await eventually(async () => ((await watchers()) === before + 2 ? true : undefined));
+    abort.abort();
+    await Promise.all(streams);
+    await eventually(async () => ((await watchers()) === before ? true : undefined));
   });
 });

@@ -44,9 +44,9 @@ async function failure(call: Promise<unknown>): Promise<ConnectError> {
 
 async function cacheCounter(kind: string, counter: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${app!.webPort}/metrics`)).text();
-  const line = new RegExp(`fulcrum_cache_operations\\{cache="${kind}",counter="${counter}"\\} (\\d+)`).exec(
-    text,
-  );
+  const line = new RegExp(
+    `fulcrum_cache_operations_total\\{cache="${kind}",operation="${counter}"\\} (\\d+)`,
+  ).exec(text);
   return Number(line?.[1] ?? Number.NaN);
 }
 

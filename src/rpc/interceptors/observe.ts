@@ -33,9 +33,14 @@ function observeEach(name: string, each: AnswerEach, observe: RpcObserver): Answ
 
 /**
  * Wraps a binding's methods so each call is reported to `observe`, once, whatever the
- * transport. Unary calls are timed to the answer; streams from open to close.
+ * transport. Unary calls are timed to the answer; streams from open to close, and
+ * `onStream` hears a server stream open (+1) and end (-1), for live gauges.
  */
-export function observeBinding(binding: ServiceBinding, observe: RpcObserver): ServiceBinding {
+export function observeBinding(
+  binding: ServiceBinding,
+  observe: RpcObserver,
+  onStream?: (method: string, delta: 1 | -1) => void,
+): ServiceBinding {
   const impl: ServiceBinding["impl"] = {};
   for (const method of binding.service.methods) {
     const fn = binding.impl[method.localName];
@@ -46,12 +51,14 @@ export function observeBinding(binding: ServiceBinding, observe: RpcObserver): S
       ? async function* (...args: unknown[]) {
           const start = performance.now();
           let code = "ok";
+          onStream?.(name, 1);
           try {
             yield* fn(...args);
           } catch (error) {
             code = codeOf(error);
             throw error;
           } finally {
+            onStream?.(name, -1);
             observe(name, code, (performance.now() - start) / 1000);
           }
         }

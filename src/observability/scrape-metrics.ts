@@ -1,0 +1,83 @@
+/**
+ * Figures the core keeps as plain numbers, read when /metrics is scraped (O1): quota decisions
+ * and tiered-cache operations are running totals, so they are Counters (advanced by what grew
+ * since the last scrape); cache sizes and open tickets are levels, so Gauges.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+
+/** Figures read when /metrics is scraped. */
+export interface ScrapeFigures {
+  readonly quota: {
+    readonly denied: number;
+    readonly shadowDenied: number;
+    readonly ignoredDimensions: number;
+  };
+  /** Per cache kind, its counters since start (CacheStats), levels included. */
+  readonly caches: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly openTickets: number;
+}
+
+/** Cache figures that are levels, not running totals: they go to fulcrum_cache_entries. */
+const CACHE_LEVELS: Readonly<Record<string, string>> = { l1Size: "l1", suppressedKeys: "suppressed" };
+
+/**
+ * A Counter child moved up to `total` (a running total kept elsewhere), shown from its first
+ * scrape on, 0 included; a total that went down is ignored.
+ */
+function advance(counter: Counter.Internal, seen: Map<string, number>, key: string, total: number): void {
+  const last = seen.get(key);
+  const delta = total - (last ?? 0);
+  if (last !== undefined && delta <= 0) return;
+  counter.inc(Math.max(0, delta));
+  seen.set(key, Math.max(total, last ?? 0));
+}
+
+/** Registers the scrape-time metrics in `registry`; they read `read()` (cheap, never throws). */
+export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigures | undefined): void {
+  const quotaSeen = new Map<string, number>();
+  new Counter({
+    name: "fulcrum_quota_decisions_total",
+    help: "Quota decisions: denied, shadow_denied (shadow mode), ignored_dimensions (Q8).",
+    labelNames: ["decision"] as const,
+    registers: [registry],
+    collect() {
+      const quota = read()?.quota;
+      if (!quota) return;
+      advance(this.labels({ decision: "denied" }), quotaSeen, "denied", quota.denied);
+      advance(this.labels({ decision: "shadow_denied" }), quotaSeen, "shadow_denied", quota.shadowDenied);
+      advance(this.labels({ decision: "ignored_dimensions" }), quotaSeen, "ignored", quota.ignoredDimensions);
+    },
+  });
+  const cacheSeen = new Map<string, number>();
+  new Counter({
+    name: "fulcrum_cache_operations_total",
+    help: "Tiered cache operations (L1/L2 hits, misses, errors, evictions...), by cache and operation.",
+    labelNames: ["cache", "operation"] as const,
+    registers: [registry],
+    collect() {
+      for (const [cache, counters] of Object.entries(read()?.caches ?? {}))
+        for (const [operation, total] of Object.entries(counters))
+          if (!(operation in CACHE_LEVELS))
+            advance(this.labels({ cache, operation }), cacheSeen, `${cache}/${operation}`, total);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_cache_entries",
+    help: "Tiered cache sizes now: l1 entries, suppressed keys (C6), by cache.",
+    labelNames: ["cache", "kind"] as const,
+    registers: [registry],
+    collect() {
+      for (const [cache, counters] of Object.entries(read()?.caches ?? {}))
+        for (const [field, kind] of Object.entries(CACHE_LEVELS))
+          this.set({ cache, kind }, counters[field] ?? 0);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_open_tickets",
+    help: "Selects not yet reported (in-flight slots held by this replica).",
+    registers: [registry],
+    collect() {
+      this.set(read()?.openTickets ?? 0);
+    },
+  });
+}
