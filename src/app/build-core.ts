@@ -24,6 +24,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Random } from "../shared/random.js";
 import { createProbe } from "../store/probes/probe-by-kind.js";
 import { WatchHub } from "../watch/watch-hub.js";
+import { logEjections, logQuotaCrossing, serviceEventLogger } from "./event-log.js";
 import { parseServiceConfig } from "./parse-service-config.js";
 import type { StateStore } from "./state-store.js";
 import { createTicketSigner } from "./ticket-signer.js";
@@ -125,6 +126,7 @@ function followServiceEvents(
   events.subscribe((event) => {
     if (event.change.kind === "health_changed") deps.metrics.recordHealthTransition(event.change.current);
   });
+  events.subscribe(serviceEventLogger(deps.logger));
   events.subscribe((event) => health.onServiceEvent(event));
   events.subscribe((event) => {
     if (event.change.kind !== "backend_removed") return;
@@ -175,7 +177,15 @@ function buildHealth(
     clock: deps.clock,
     random: deps.random,
     registry,
-    targets: services,
+    targets: {
+      find: (service) => services.find(service),
+      setCounters: (service, id, failures, successes) =>
+        services.setCounters(service, id, failures, successes),
+      setEjections(service, ejected, returned) {
+        logEjections(deps.logger, service, ejected);
+        services.setEjections(service, ejected, returned);
+      },
+    },
     createProber: (sink) =>
       createProber({
         clock: deps.clock,
@@ -207,11 +217,13 @@ function buildQuotaGate(
       return snapshot && { candidates: snapshot.eligible, threshold: snapshot.config.quota.filterThreshold };
     },
     thresholdsOf: (service) => services.find(service)?.config.quota.watchThresholds ?? [],
-    onHeadroom: (service, backend, crossing) =>
+    onHeadroom: (service, backend, crossing) => {
+      logQuotaCrossing(deps.logger, service, backend.spec.id, crossing);
       watchHub.publishEphemeral({
         service,
         version: registry.versionOf(service),
         event: { kind: "headroom_crossed", backendId: backend.spec.id, ...crossing },
-      }),
+      });
+    },
   });
 }
