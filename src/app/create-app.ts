@@ -15,6 +15,7 @@ import { createAccessControl } from "./access-control.js";
 import { buildCore, type Core } from "./build-core.js";
 import { type Listeners, startListeners } from "./listeners.js";
 import { startReplicaLinks } from "./replica-links.js";
+import { serviceFigures } from "./service-figures.js";
 import { createStateStore } from "./state-store.js";
 import { openTlsFiles } from "./tls-files.js";
 import { startTracing } from "./tracing.js";
@@ -68,6 +69,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     quota: core.quota.counters,
     caches: state.cacheStats(),
     openTickets: core.balancer.tickets.size,
+    services: serviceFigures(core.services, config.metrics.maxServices),
   }));
   const stopLinks = await startReplicaLinks(core, state, config, clock, logger);
   const stopSweeps = [

@@ -9,6 +9,9 @@ import { MAX_TIMER_MS } from "../shared/clock.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
 
+/** Services that get their own per-service metric series by default (metrics.maxServices). */
+export const DEFAULT_METRICS_MAX_SERVICES = 100;
+
 /** A gRPC connection without calls this long gets GOAWAY; clients reconnect transparently. */
 const DEFAULT_GRPC_IDLE_TIMEOUT_MS = 120_000;
 /**
@@ -87,6 +90,16 @@ export const configSchema = z.strictObject({
       maxErrorViolations: positiveInt.default(DEFAULT_MAX_ERROR_VIOLATIONS),
       /** UTF-8 bytes of an error message and of each violation's field and description. */
       maxErrorTextBytes: positiveInt.default(DEFAULT_MAX_ERROR_TEXT_BYTES),
+    })
+    .prefault({}),
+  /** /metrics (O1). */
+  metrics: z
+    .strictObject({
+      /**
+       * Services with their own per-service series (by name order); the rest are summed under
+       * service="_other", so label cardinality stays bounded whatever is registered.
+       */
+      maxServices: positiveInt.default(DEFAULT_METRICS_MAX_SERVICES),
     })
     .prefault({}),
   watch: z

@@ -8,7 +8,7 @@ import { createEventMetrics, type EventMetrics } from "./event-metrics.js";
 import { createRpcMetrics, type RpcMetrics } from "./rpc-metrics.js";
 import { createScrapeMetrics, type ScrapeFigures } from "./scrape-metrics.js";
 
-export type { ScrapeFigures } from "./scrape-metrics.js";
+export type { ScrapeFigures, ServiceFigures } from "./scrape-metrics.js";
 
 /** Every metric hook, and the registry /metrics serves. */
 export interface Metrics extends RpcMetrics, EventMetrics {

@@ -15,6 +15,17 @@ export interface ScrapeFigures {
   /** Per cache kind, its counters since start (CacheStats), levels included. */
   readonly caches: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly openTickets: number;
+  /** Per service (capped, the rest summed as "_other"): backends by state, calls in flight here. */
+  readonly services: readonly ServiceFigures[];
+}
+
+/** One service's figures for the per-service gauges. */
+export interface ServiceFigures {
+  readonly name: string;
+  /** Backends per state: healthy, degraded, unhealthy, recovering, draining, maintenance. */
+  readonly backends: Readonly<Record<string, number>>;
+  /** Calls this replica has in flight to the service. */
+  readonly inFlight: number;
 }
 
 /** Cache figures that are levels, not running totals: they go to fulcrum_cache_entries. */
@@ -70,6 +81,28 @@ export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigure
       for (const [cache, counters] of Object.entries(read()?.caches ?? {}))
         for (const [field, kind] of Object.entries(CACHE_LEVELS))
           this.set({ cache, kind }, counters[field] ?? 0);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_service_backends",
+    help: "Backends per service by state (health, or draining / maintenance); at most metrics.maxServices services, the rest as _other.",
+    labelNames: ["service", "state"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const service of read()?.services ?? [])
+        for (const [state, count] of Object.entries(service.backends))
+          this.set({ service: service.name, state }, count);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_service_in_flight",
+    help: "Calls in flight per service from this replica; at most metrics.maxServices services, the rest as _other.",
+    labelNames: ["service"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const service of read()?.services ?? []) this.set({ service: service.name }, service.inFlight);
     },
   });
   new Gauge({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { connectClients, grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
@@ -63,5 +64,32 @@ describe("O1 live gauges", () => {
     abort.abort();
     await Promise.all(streams);
     await eventually(async () => ((await watchers()) === before ? true : undefined));
+  });
+});
+
+describe("O1 per-service gauges", () => {
+  it("backends by state and in-flight per service, at most metrics.maxServices services, the rest as _other", async () => {
+    const capped = await startFulcrum({ metrics: { maxServices: 1 } });
+    try {
+      const { registry, balancer } = grpcTransportClients(capped.grpcPort);
+      for (const service of ["alpha", "beta", "gamma"])
+        await registry.register({
+          service,
+          backends: [
+            { id: "a", address: "10.0.0.1:80" },
+            { id: "b", address: "10.0.0.2:80" },
+          ],
+        });
+      await registry.setHealth({ service: "alpha", backendId: "a", health: HealthState.UNHEALTHY });
+      await balancer.select({ service: "alpha" });
+      const text = await (await fetch(`http://127.0.0.1:${capped.webPort}/metrics`)).text();
+      expect(text).toMatch(/fulcrum_service_backends\{service="alpha",state="maintenance"\} 1\b/);
+      expect(text).toMatch(/fulcrum_service_backends\{service="alpha",state="healthy"\} 1\b/);
+      expect(text).toMatch(/fulcrum_service_backends\{service="_other",state="healthy"\} 4\b/);
+      expect(text).toMatch(/fulcrum_service_in_flight\{service="alpha"\} 1\b/);
+      expect(text).not.toMatch(/service="beta"/);
+    } finally {
+      await capped.close();
+    }
   });
 });
