@@ -41,11 +41,22 @@ export interface ChangeNote {
   readonly tone: "good" | "warn" | "bad" | "info" | "none";
 }
 
-/** True when an operator put the backend in maintenance: the API's flag when it has one, else SetHealth's reason. */
+/**
+ * True when an operator put the backend in maintenance. The status's flag comes from snapshots
+ * and is kept by health changes (the dashboard's and the CLI's maintenance reason sets it, a
+ * HEALTHY clears it); the last GetService's flag covers an operator's UNHEALTHY given with
+ * another reason, while the backend is still UNHEALTHY.
+ */
 export function inMaintenance(view: BackendView): boolean {
-  const flag = (view.status as { maintenance?: unknown }).maintenance;
-  if (typeof flag === "boolean") return flag;
-  return view.status.health === HealthState.UNHEALTHY && view.healthReason === MAINTENANCE_REASON;
+  if (view.status.maintenance) return true;
+  return view.status.health === HealthState.UNHEALTHY && view.figures?.maintenance === true;
+}
+
+/** The maintenance flag after a health change: set by the maintenance reason, cleared by HEALTHY. */
+function maintenanceAfter(before: boolean, change: { current: HealthState; reason: string }): boolean {
+  if (change.current === HealthState.HEALTHY) return false;
+  if (change.current === HealthState.UNHEALTHY && change.reason === MAINTENANCE_REASON) return true;
+  return before;
 }
 
 /** Backends that take traffic: HEALTHY and not draining (ListServices counts the same way). */
@@ -162,7 +173,11 @@ export class WatchState {
   ): ChangeNote | undefined {
     const view = service.backends.get(change.backendId);
     if (view) {
-      view.status = { ...view.status, health: change.current };
+      view.status = {
+        ...view.status,
+        health: change.current,
+        maintenance: maintenanceAfter(view.status.maintenance, change),
+      };
       view.healthReason = change.reason;
     }
     const reason = change.reason ? ` (${change.reason})` : "";
