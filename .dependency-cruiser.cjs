@@ -16,8 +16,7 @@ module.exports = {
     {
       name: "no-core-folder-cycles",
       severity: "error",
-      comment:
-        "No cycle between core folders, not only between files: registry and balancer meet in model/ (issue 11).",
+      comment: "No cycle between core folders, not only between files: registry and balancer meet in model/.",
       scope: "folder",
       from: { path: `^src/(${CORE_FOLDERS})` },
       to: { path: `^src/(${CORE_FOLDERS})`, circular: true },
@@ -81,7 +80,7 @@ module.exports = {
       name: "config-owns-no-defaults-of-adapters",
       severity: "error",
       comment:
-        "The config schema takes its defaults from the core (or names its own), never from rpc/, store/ or app/ (issue 11).",
+        "The config schema takes its defaults from the core (or names its own), never from rpc/, store/ or app/.",
       from: { path: "^src/config/" },
       to: { path: "^src/(rpc|store|app)/" },
     },

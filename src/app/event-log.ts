@@ -1,5 +1,5 @@
 /**
- * One structured log line per operational event (issue 12 item 7): health transition, drain
+ * One structured log line per operational event: health transition, drain
  * start, removal (lease expiry, drained, critical too long, ...), outlier ejection and quota
  * exhaustion. Each replica logs the registry changes it applies, with the service version, so
  * lines from several replicas about one change share `service` + `version`.

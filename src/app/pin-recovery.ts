@@ -1,5 +1,5 @@
 /**
- * Puts session pins back after Redis restarts empty (behaviour.md P4; issue 10 item 3).
+ * Puts session pins back after Redis restarts empty (behaviour.md P4).
  * On every reconnect of the shared client the StoreEpoch tells a connection drop from a
  * Redis that lost its data: after a drop the pin L1 asks the store again before answering
  * alone (invalidations may have been missed); after an empty restart every replica puts its

@@ -13,7 +13,7 @@ import type { StateStore } from "./state-store.js";
 /**
  * How often a replica re-publishes and re-reads the shared ticket secrets besides on every
  * reconnect: the longest a secret minted on an empty Redis goes unaccepted by a replica that
- * was already connected (issue 10 item 4).
+ * was already connected.
  */
 const TICKET_SECRET_SYNC_MS = 5_000;
 

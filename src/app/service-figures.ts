@@ -1,5 +1,5 @@
 /**
- * The per-service figures /metrics shows (issue 12 item 7), with label cardinality capped:
+ * The per-service figures /metrics shows, with label cardinality capped:
  * the first `maxServices` services by name get their own series, the rest are summed under
  * service="_other".
  */

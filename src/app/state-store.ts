@@ -78,7 +78,7 @@ function describeTarget(config: FulcrumConfig["redis"]): string {
   return config.url ? redactUrl(config.url) : `cluster ${config.cluster}`;
 }
 
-/** A configured secret as is; otherwise the one the replicas share through Redis (item 4 of issue 10). */
+/** A configured secret as is; otherwise the one the replicas share through Redis. */
 async function ticketSecretsOn(
   redis: RedisClient,
   config: FulcrumConfig,

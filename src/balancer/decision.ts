@@ -1,5 +1,5 @@
 /**
- * The tagged answers of the Select path (issue 11 point 4). The balancer, the quota gate and
+ * The tagged answers of the Select path. The balancer, the quota gate and
  * the session router return these instead of throwing; callers switch on `kind`, and only
  * rpc/ turns a refusal into a gRPC status (rpc/refusal-status.ts).
  */

@@ -24,7 +24,7 @@ const DEFAULT_WEB_IDLE_TIMEOUT_MS = 120_000;
 
 const port = z.number().int().min(0).max(65_535);
 const positiveInt = z.number().int().positive();
-/** A duration in ms that ends in a timer: at most MAX_TIMER_MS, the longest Node honours (issue 10 item 10). */
+/** A duration in ms that ends in a timer: at most MAX_TIMER_MS, the longest Node honours. */
 const timerMs = positiveInt.max(
   MAX_TIMER_MS,
   `must be at most ${MAX_TIMER_MS} ms (24.8 days), the longest timer Node runs`,
@@ -105,7 +105,7 @@ export const configSchema = z.strictObject({
   watch: z
     .strictObject({
       historyPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyPerService),
-      /** Bytes of events kept per service for resume (issue 10 item 9); the oldest go first. */
+      /** Bytes of events kept per service for resume; the oldest go first. */
       historyBytesPerService: positiveInt.default(DEFAULT_WATCH_LIMITS.historyBytesPerService),
       queuePerWatcher: positiveInt.default(DEFAULT_WATCH_LIMITS.queuePerWatcher),
       /** Bytes held for one slow watcher before it gets RESET + snapshot instead. */

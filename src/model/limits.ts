@@ -7,7 +7,7 @@ export interface RegistryLimits {
   readonly maxBackendsPerService: number;
   readonly maxNameLength: number;
   readonly maxLabelsPerBackend: number;
-  /** UTF-8 bytes of one label's key plus value (issue 10 item 9: memory is bounded by bytes, not only counts). */
+  /** UTF-8 bytes of one label's key plus value (memory is bounded by bytes, not only counts). */
   readonly maxLabelBytes: number;
   readonly maxQuotasPerBackend: number;
   readonly maxSelectCount: number;

@@ -1,5 +1,5 @@
 /**
- * The error a caller gets when the registry log failed a write (issue 10 item 5): the message
+ * The error a caller gets when the registry log failed a write: the message
  * says only what is true. "Nothing changed" only when the log certainly did not take the
  * change; otherwise that the outcome is unknown and how to learn it.
  */

@@ -69,7 +69,7 @@ export interface RegistryLog {
 }
 
 /**
- * What a failed append means for the change (issue 10 item 5): `not_applied` when the log
+ * What a failed append means for the change: `not_applied` when the log
  * certainly did not take it (it was never sent, or the log refused it as past its deadline),
  * `unknown` when it was sent and no answer came in time. A log refuses an append that reaches
  * it after `deadline`, so an unknown outcome is settled once the deadline has passed: reading

@@ -149,7 +149,7 @@ const MAX_BUFFERED_WRITES = 256;
 /**
  * Bytes a stream may hold unwritten (grpc-js's buffer and the HTTP/2 stream's) before its
  * producer waits: with big messages a count alone would let a reader that never reads hold
- * 256 of them (issue 10 item 9). Past it, a Watch's own byte-bounded queue takes over.
+ * 256 of them. Past it, a Watch's own byte-bounded queue takes over.
  */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 

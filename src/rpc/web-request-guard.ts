@@ -1,8 +1,8 @@
 /**
  * connect-es parses request messages before any interceptor or implementation runs, and
  * answers INTERNAL for bytes that do not decode, for a compressed flag without an encoding and
- * (UNIMPLEMENTED) for a unary call with no message: a client's mistakes answered as our fault
- * (issue 10 item 11). This guard reads the request body ahead of connect-es, checks each
+ * (UNIMPLEMENTED) for a unary call with no message: a client's mistakes answered as our fault.
+ * This guard reads the request body ahead of connect-es, checks each
  * message the way the gRPC port does (malformed-request.ts) and ends the body with an
  * INVALID_ARGUMENT ConnectError naming the problem, which connect-es then answers in the
  * caller's protocol (Connect, gRPC-Web, gRPC). Good messages pass through unchanged, except

@@ -15,8 +15,8 @@ export type TimerHandle = { readonly __timer: unique symbol } | object;
 
 /**
  * The longest delay a Node timer honours: 2^31 - 1 ms (24.8 days). Node runs a longer one
- * after 1 ms, so every duration that ends in a timer is validated against this (issue 10
- * item 10), and the system clock chains longer delays instead of firing them early.
+ * after 1 ms, so every duration that ends in a timer is validated against this,
+ * and the system clock chains longer delays instead of firing them early.
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 

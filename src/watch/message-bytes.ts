@@ -2,7 +2,7 @@
  * About how many bytes a Watch message takes on the wire: the UTF-8 bytes of its strings and
  * keys (label names are keys), 8 per number and 2 per field for tags and lengths; never less
  * than the encoded size by much, and not far over it. Watch queues and history are bounded by
- * this (issue 10 item 9), so a few messages with big labels cannot hold unbounded memory
+ * this, so a few messages with big labels cannot hold unbounded memory
  * where a count bound would let them. Computed once per event, shared by every watcher.
  */
 export function approximateBytes(value: unknown): number {

@@ -1,5 +1,5 @@
 /**
- * The fault suite (issue 10): three replicas on one redis-server under a bounded mixed load
+ * The fault suite: three replicas on one redis-server under a bounded mixed load
  * (Select + Report, MERGE Registers, session pins, quota Selects; bench/soak/mixed-load.ts),
  * and one fault per case: Redis paused with SIGSTOP for 5 s, Redis killed and restarted
  * empty, a replica killed with SIGKILL and restarted, Redis slowed by a TCP proxy and then its

@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 5: a Register that fails because Redis does not answer says only what is true,
+ * A Register that fails because Redis does not answer says only what is true,
  * and a write the client gave up on never lands later. Real replicas on one real
  * redis-server, paused with SIGSTOP and resumed with SIGCONT.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 4: after a Redis that restarted empty, a replica started afterwards must share
+ * After a Redis that restarted empty, a replica started afterwards must share
  * the running replicas' ticket secret, so a ticket issued on an old replica is accepted on the
  * new one and the reverse. Three real replicas on one real redis-server, killed and restarted.
  */

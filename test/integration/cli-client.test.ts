@@ -1,5 +1,5 @@
 /**
- * The CLI client (issue 12 item 4) against a running server: every command, --json parsed,
+ * The CLI client against a running server: every command, --json parsed,
  * exit codes following the status, and `watch` resuming after the server restarts (on the
  * same Redis, so versions carry over).
  */

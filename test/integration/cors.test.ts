@@ -1,5 +1,5 @@
 /**
- * CORS on the web port (issue 12 item 6): the allowed origins come from web.corsOrigins; a
+ * CORS on the web port: the allowed origins come from web.corsOrigins; a
  * preflight from an allowed origin is answered with Connect's methods and headers, and a
  * cross-origin Connect and gRPC-Web call carries the headers a browser needs to read it.
  */

@@ -1,5 +1,5 @@
 /**
- * The dashboard (behaviour.md O9, issue 12 item 8) in real headless Chromium (Debian `chromium`
+ * The dashboard (behaviour.md O9) in real headless Chromium (Debian `chromium`
  * driven by playwright-core): the page loads without console errors, a service registered
  * through the API appears within 2 s, SetHealth turns its backend's state, the drain and
  * maintenance buttons act through the API, and the page reconnects after the server restarts.

@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 10 end to end: a health-check interval of 30 days (past the 24.8 days a Node
+ * A health-check interval of 30 days (past the 24.8 days a Node
  * timer honours, which Node would run after 1 ms: a probe storm) is refused at Register with
  * INVALID_ARGUMENT naming the field, over both ports, and nothing is registered.
  */

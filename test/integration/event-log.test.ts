@@ -1,5 +1,5 @@
 /**
- * One structured log line per operational event (issue 12 item 7): health transition, drain,
+ * One structured log line per operational event: health transition, drain,
  * lease expiry and quota exhaustion, read from the real server's pino output.
  */
 import { Writable } from "node:stream";

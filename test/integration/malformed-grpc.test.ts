@@ -1,7 +1,7 @@
 /**
  * Raw malformed gRPC over node:http2 against both ports: the server answers each request with
  * a precise status and keeps serving; on the web port in gRPC-Web and Connect too, where
- * connect-es alone answers undecodable bytes INTERNAL (issue 10 item 11). A crash of the in-process server fails this file as an
+ * connect-es alone answers undecodable bytes INTERNAL. A crash of the in-process server fails this file as an
  * unhandled error, and the follow-up call through a real grpc-js client proves the port lives.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

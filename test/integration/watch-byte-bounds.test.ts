@@ -1,5 +1,5 @@
 /**
- * Watch memory is bounded in bytes, not only in messages (issue 10 item 9): a Watch that stops
+ * Watch memory is bounded in bytes, not only in messages: a Watch that stops
  * reading while big changes pile up is reset once its queue passes watch.queueBytesPerWatcher
  * (the RESET names the limit, a full snapshot follows), and the history kept for resume drops
  * its oldest events past watch.historyBytesPerService. Real server, grpc-js on the gRPC port

@@ -22,8 +22,8 @@ import type { RedisClient } from "./redis-client.js";
  * ARGV: base version, change count, definition, channel, entry, deadline (epoch ms). An append
  * that reaches Redis after its deadline (it sat in a paused server's socket, or was resent
  * after a reconnect) is refused with -2, so a caller told "no answer in time" can learn the
- * outcome by reading once the deadline has passed, and a late write never lands (issue 10
- * item 5). TIME before writes is allowed: Redis 7 replicates scripts by their effects.
+ * outcome by reading once the deadline has passed, and a late write never lands.
+ * TIME before writes is allowed: Redis 7 replicates scripts by their effects.
  */
 const APPEND_SCRIPT = `
 local now = redis.call('TIME')

@@ -1,5 +1,5 @@
 /**
- * The ticket signing secret on Redis (issue 10 item 4). The first replica on an empty Redis
+ * The ticket signing secret on Redis. The first replica on an empty Redis
  * stores its secret (SET NX); later ones read it. Every secret a replica ever signed with is
  * also added to a set, so one that a replica minted while Redis was empty (and the other
  * replicas were still reconnecting) stays accepted everywhere. On every reconnect, and every

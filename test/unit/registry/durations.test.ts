@@ -1,5 +1,5 @@
 /**
- * Issue 10 item 10: every duration has a maximum a Node timer honours (2^31 - 1 ms), checked
+ * Every duration has a maximum a Node timer honours (2^31 - 1 ms), checked
  * with the field's name, and the system clock chains a longer delay instead of firing it early.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";

@@ -1,4 +1,4 @@
-/** Issue 10 item 9: a label's size is capped in bytes (limits.maxLabelBytes), checked at Register naming the field. */
+/** A label's size is capped in bytes (limits.maxLabelBytes), checked at Register naming the field. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import { FulcrumError } from "../../../src/shared/errors.js";
