@@ -69,7 +69,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     quota: core.quota.counters,
     caches: state.cacheStats(),
     openTickets: core.balancer.tickets.size,
-    services: serviceFigures(core.services, config.metrics.maxServices),
+    services: serviceFigures(core.services, config.metrics.maxServices, (b) => core.quota.headroomOf(b)),
   }));
   const stopLinks = await startReplicaLinks(core, state, config, clock, logger);
   const stopSweeps = [

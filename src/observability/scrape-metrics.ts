@@ -26,6 +26,8 @@ export interface ServiceFigures {
   readonly backends: Readonly<Record<string, number>>;
   /** Calls this replica has in flight to the service. */
   readonly inFlight: number;
+  /** Per quota dimension, the remaining share of the service's pool (0-1) as this replica saw it. */
+  readonly quotaHeadroom: Readonly<Record<string, number>>;
 }
 
 /** Cache figures that are levels, not running totals: they go to fulcrum_cache_entries. */
@@ -103,6 +105,18 @@ export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigure
     collect() {
       this.reset();
       for (const service of read()?.services ?? []) this.set({ service: service.name }, service.inFlight);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_service_quota_headroom",
+    help: "Remaining share (0-1) of each quota dimension over a service's backends, as this replica last saw it; at most metrics.maxServices services, the rest as _other.",
+    labelNames: ["service", "dimension"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const service of read()?.services ?? [])
+        for (const [dimension, ratio] of Object.entries(service.quotaHeadroom))
+          this.set({ service: service.name, dimension }, ratio);
     },
   });
   new Gauge({

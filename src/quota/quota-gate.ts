@@ -15,6 +15,7 @@ import type { Outcome } from "../balancer/outcome.js";
 import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
+import { agedStatus } from "./aged-status.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
@@ -83,6 +84,13 @@ export class QuotaGate implements QuotaView {
     const current = agedStatus(status, now);
     this.statuses.set(backend, current);
     return remainingRatio(current);
+  }
+
+  /** The backend's remaining units and limit per dimension as last seen, aged to now; undefined before anything is known. */
+  headroomOf(backend: BackendState): QuotaStatus["dimensions"] | undefined {
+    const status = this.statuses.get(backend);
+    if (!status || this.alwaysFull(backend)) return undefined;
+    return agedStatus(status, Math.max(status.atMs, this.options.clock.now())).dimensions;
   }
 
   /** A backend without limits always has all of its quota (a status kept from older limits no longer counts). */
@@ -310,40 +318,4 @@ export class QuotaGate implements QuotaView {
       ...(retry !== undefined && { retryAfterMs: retry }),
     };
   }
-}
-
-/**
- * `status` as it stands at `nowMs` with no other traffic since it was taken: the mark runs
- * down, window buckets leave in their steps, token buckets drain.
- */
-function agedStatus(status: QuotaStatus, nowMs: number): QuotaStatus {
-  const elapsed = nowMs - status.atMs;
-  const dimensions: Record<string, DimensionStatus> = {};
-  for (const name in status.dimensions) {
-    const d = status.dimensions[name]!;
-    let usage: number;
-    let recovery: Recovery;
-    if (d.recovery.kind === "steps") {
-      const left = d.recovery.steps.filter((step) => step.inMs > elapsed);
-      let gone = 0;
-      for (const step of d.recovery.steps) if (step.inMs <= elapsed) gone += step.units;
-      usage = left.length === 0 ? 0 : Math.max(0, d.usage - gone);
-      recovery = {
-        kind: "steps",
-        steps: left.map((step) => ({ inMs: step.inMs - elapsed, units: step.units })),
-      };
-    } else {
-      const { scaledLevel, windowMs, startsInMs } = d.recovery;
-      const level = Math.max(0, scaledLevel - Math.max(0, elapsed - startsInMs) * d.limit);
-      usage = level / windowMs;
-      recovery = {
-        kind: "drain",
-        scaledLevel: level,
-        windowMs,
-        startsInMs: Math.max(0, startsInMs - elapsed),
-      };
-    }
-    dimensions[name] = { limit: d.limit, usage, remaining: Math.max(0, d.limit - usage), recovery };
-  }
-  return { atMs: nowMs, markedForMs: Math.max(0, status.markedForMs - elapsed), dimensions };
 }

@@ -92,4 +92,26 @@ describe("O1 per-service gauges", () => {
       await capped.close();
     }
   });
+
+  it("quota headroom per service and dimension: the pool's remaining share", async () => {
+    const app = await startFulcrum({});
+    try {
+      const { registry, balancer } = grpcTransportClients(app.grpcPort);
+      const tokens = { dimension: "tokens", limit: 1_000, window: { seconds: 60n } };
+      await registry.register({
+        service: "llm",
+        backends: [
+          { id: "a", address: "10.0.0.1:80", quotas: [tokens] },
+          { id: "b", address: "10.0.0.2:80", quotas: [tokens] },
+        ],
+      });
+      await balancer.select({ service: "llm", cost: { tokens: 100 } });
+      await registry.getService({ service: "llm" }); // reads both backends' quota
+      const text = await (await fetch(`http://127.0.0.1:${app.webPort}/metrics`)).text();
+      // 1,900 of 2,000 tokens left over the pool.
+      expect(text).toMatch(/fulcrum_service_quota_headroom\{service="llm",dimension="tokens"\} 0\.95\b/);
+    } finally {
+      await app.close();
+    }
+  });
 });
