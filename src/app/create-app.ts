@@ -6,7 +6,7 @@
 import type { Balancer } from "../balancer/balancer.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { createLogger, type Logger } from "../observability/logger.js";
-import { createMetrics, type Metrics } from "../observability/metrics.js";
+import { createMetrics } from "../observability/metrics.js";
 import type { ServiceRegistry } from "../registry/service-registry.js";
 import { type Clock, every, systemClock } from "../shared/clock.js";
 import { type Random, systemRandom } from "../shared/random.js";

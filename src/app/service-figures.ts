@@ -27,9 +27,8 @@ function add(into: Tally, backend: BackendState, headroomOf: HeadroomOf): void {
   into.backends[state] = (into.backends[state] ?? 0) + 1;
   into.inFlight += backend.inFlight;
   for (const [dimension, { remaining, limit }] of Object.entries(headroomOf(backend) ?? {})) {
-    const sum = (into.quota[dimension] ??= { remaining: 0, limit: 0 });
-    sum.remaining += remaining;
-    sum.limit += limit;
+    const sum = into.quota[dimension] ?? { remaining: 0, limit: 0 };
+    into.quota[dimension] = { remaining: sum.remaining + remaining, limit: sum.limit + limit };
   }
 }
 

@@ -85,6 +85,19 @@ export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigure
           this.set({ cache, kind }, counters[field] ?? 0);
     },
   });
+  createServiceGauges(registry, read);
+  new Gauge({
+    name: "fulcrum_open_tickets",
+    help: "Selects not yet reported (in-flight slots held by this replica).",
+    registers: [registry],
+    collect() {
+      this.set(read()?.openTickets ?? 0);
+    },
+  });
+}
+
+/** The per-service gauges: backends by state, in flight, quota headroom. */
+function createServiceGauges(registry: Registry, read: () => ScrapeFigures | undefined): void {
   new Gauge({
     name: "fulcrum_service_backends",
     help: "Backends per service by state (health, or draining / maintenance); at most metrics.maxServices services, the rest as _other.",
@@ -117,14 +130,6 @@ export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigure
       for (const service of read()?.services ?? [])
         for (const [dimension, ratio] of Object.entries(service.quotaHeadroom))
           this.set({ service: service.name, dimension }, ratio);
-    },
-  });
-  new Gauge({
-    name: "fulcrum_open_tickets",
-    help: "Selects not yet reported (in-flight slots held by this replica).",
-    registers: [registry],
-    collect() {
-      this.set(read()?.openTickets ?? 0);
     },
   });
 }

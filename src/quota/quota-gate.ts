@@ -19,13 +19,7 @@ import { agedStatus } from "./aged-status.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
-import {
-  type DimensionStatus,
-  earliestRecoveryMs,
-  type QuotaStatus,
-  type Recovery,
-  remainingRatio,
-} from "./quota-status.js";
+import { earliestRecoveryMs, type QuotaStatus, remainingRatio } from "./quota-status.js";
 
 /** A choice with its reservations (one per chosen backend with limits), or why there is none. */
 export type AdmitDecision =
