@@ -2,13 +2,18 @@
  * Watch memory is bounded in bytes, not only in messages: a Watch that stops
  * reading while big changes pile up is reset once its queue passes watch.queueBytesPerWatcher
  * (the RESET names the limit, a full snapshot follows), and the history kept for resume drops
- * its oldest events past watch.historyBytesPerService. Real server, grpc-js on the gRPC port
- * and connect-node's gRPC transport on the web port.
+ * its oldest events past watch.historyBytesPerService. Real server, grpc-js on the gRPC port;
+ * on the web port a raw HTTP/2 gRPC stream that is paused for real (node:http2 stops granting
+ * flow-control window), since connect-node's client may keep reading into its own buffer.
  */
+import * as http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WatchRequestSchema, WatchResponseSchema } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { type grpc, grpcClients, unary } from "../support/grpc-client.js";
+import { grpcFrame, grpcHeaders } from "../support/raw-grpc.js";
 import { startFulcrum } from "../support/server.js";
 
 const QUEUE_BYTES = 64 * 1024;
@@ -80,33 +85,70 @@ function grpcUntilSnapshot(stream: grpc.ClientReadableStream<unknown>, backends:
   });
 }
 
+/**
+ * A Watch on the web port over raw h2c gRPC whose response is paused until `readUntilSnapshot`;
+ * resolves once the response has started (the server holds the watcher).
+ */
+async function pausedWebWatch(port: number) {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on("error", () => {});
+  const stream = session.request(grpcHeaders("/fulcrum.v1.BalancerService/Watch"));
+  stream.on("error", () => {});
+  stream.end(grpcFrame(toBinary(WatchRequestSchema, create(WatchRequestSchema, { services: [SERVICE] }))));
+  stream.pause();
+  await new Promise((resolve) => stream.once("response", resolve));
+  let pending = Buffer.alloc(0);
+  /** The complete messages in what has arrived so far. */
+  const messagesOf = (chunk: Buffer): Seen[] => {
+    pending = Buffer.concat([pending, chunk]);
+    const seen: Seen[] = [];
+    while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+      const length = pending.readUInt32BE(1);
+      const { event } = fromBinary(WatchResponseSchema, pending.subarray(5, 5 + length));
+      const value = event.value as { reason?: string; backends?: unknown[] } | undefined;
+      seen.push({
+        kind: event.case ?? "",
+        ...(value?.reason !== undefined && { reason: value.reason }),
+        ...(value?.backends && { backends: value.backends.length }),
+      });
+      pending = pending.subarray(5 + length);
+    }
+    return seen;
+  };
+  return {
+    /** Resolves with what the stream sent up to a snapshot of `backends` backends (bounded). */
+    readUntilSnapshot(backends: number): Promise<Seen[]> {
+      return new Promise((resolve, reject) => {
+        const seen: Seen[] = [];
+        stream.on("data", (chunk: Buffer) => {
+          for (const one of messagesOf(chunk)) {
+            seen.push(one);
+            if (one.kind === "snapshot" && one.backends === backends) resolve(seen);
+          }
+          if (seen.length > CHANGES * 2) reject(new Error(`no full snapshot in ${seen.length} messages`));
+        });
+        stream.on("close", () => reject(new Error(`stream closed after ${seen.length} messages`)));
+        stream.resume();
+      });
+    },
+    close: () => session.destroy(),
+  };
+}
+
 describe("watch byte bounds", () => {
   it("a Watch that stops reading is reset past queue_bytes_per_watcher on both ports, then gets a full snapshot", async () => {
     const paused = clients.balancer.Watch({ services: [SERVICE] }) as grpc.ClientReadableStream<unknown>;
     await new Promise((resolve) => paused.once("data", resolve));
     paused.pause();
-    const web = grpcTransportClients(app.webPort).balancer.watch({ services: [SERVICE] });
-    const webIterator = web[Symbol.asyncIterator]();
-    expect((await webIterator.next()).value?.event.case).toBe("snapshot");
+    const web = await pausedWebWatch(app.webPort);
 
     await pileUpChanges(0);
     const total = CHANGES + 1;
 
     const grpcSeen = await grpcUntilSnapshot(paused, total);
     paused.cancel();
-    const webSeen: Seen[] = [];
-    for (let next = await webIterator.next(); !next.done; next = await webIterator.next()) {
-      const { event } = next.value;
-      const value = event.value as { reason?: string; backends?: unknown[] } | undefined;
-      webSeen.push({
-        kind: event.case ?? "",
-        ...(value?.reason !== undefined && { reason: value.reason }),
-        ...(value?.backends && { backends: value.backends.length }),
-      });
-      if (event.case === "snapshot" && value?.backends?.length === total) break;
-      if (webSeen.length > CHANGES * 2) break;
-    }
-    await webIterator.return?.();
+    const webSeen = await web.readUntilSnapshot(total);
+    web.close();
 
     for (const seen of [grpcSeen, webSeen]) {
       const reset = seen.find((one) => one.kind === "reset");
