@@ -137,7 +137,8 @@ async function fulcrumWorker(
             ticket: selected.ticket,
             result: CallResult.RATE_LIMITED,
             retryAfter: durationFromMs(answer.retryAfterMs),
-            usage: { tokens: 0 },
+            // The provider admitted nothing: neither the request nor its tokens count.
+            usage: { requests: 0, tokens: 0 },
             remaining,
           },
         ],
@@ -298,6 +299,8 @@ async function measureSetup(
   const durationMs = windows * LIMITS.windowMs;
   const subject: PoolSample[] = [];
   const baseline: PoolSample[] = [];
+  // One discarded window per setup: the servers' JIT and connections warm up outside the pairs.
+  await runFulcrum(grpcPorts, providers, LIMITS.windowMs);
   for (let i = 0; i < options.pairs; i++) {
     subject.push(await runFulcrum(grpcPorts, providers, durationMs));
     baseline.push(await runNaive(providers, durationMs));
