@@ -15,7 +15,7 @@ import { createAccessControl } from "./access-control.js";
 import { buildCore, type Core } from "./build-core.js";
 import { type Listeners, startListeners } from "./listeners.js";
 import { startReplicaLinks } from "./replica-links.js";
-import { serviceFigures } from "./service-figures.js";
+import { pinnedSessionsOf, serviceFigures } from "./service-figures.js";
 import { createStateStore } from "./state-store.js";
 import { openTlsFiles } from "./tls-files.js";
 import { startTracing } from "./tracing.js";
@@ -70,6 +70,7 @@ export async function createApp(config: FulcrumConfig, deps: Partial<AppDeps> = 
     caches: state.cacheStats(),
     openTickets: core.balancer.tickets.size,
     services: serviceFigures(core.services, config.metrics.maxServices, (b) => core.quota.headroomOf(b)),
+    pinnedSessions: pinnedSessionsOf(state.pinStore),
   }));
   const stopLinks = await startReplicaLinks(core, state, config, clock, logger);
   const stopSweeps = [

@@ -6,6 +6,7 @@
 import type { BackendState } from "../balancer/backend-state.js";
 import type { ServiceTable } from "../balancer/service-table.js";
 import type { ServiceFigures } from "../observability/metrics.js";
+import type { PinStore } from "../sessions/pin-store.js";
 
 /** A backend's remaining units and limit per dimension, when its quota is known. */
 export type HeadroomOf = (
@@ -68,4 +69,22 @@ export function serviceFigures(
   }
   if (live.length > maxServices) figures.push(figuresOf(other));
   return figures;
+}
+
+/**
+ * Sessions pinned to a service, summed over its backends from the pin store; undefined for the
+ * "_other" series (counting them would cost a store call per service past the cap) and while
+ * the store cannot answer (the scrape shows no figure rather than a wrong one).
+ */
+export function pinnedSessionsOf(pins: Pick<PinStore, "countByBackend">) {
+  return async (service: string): Promise<number | undefined> => {
+    if (service === OTHER_SERVICES) return undefined;
+    try {
+      let total = 0;
+      for (const count of (await pins.countByBackend(service)).values()) total += count;
+      return total;
+    } catch {
+      return undefined;
+    }
+  };
 }

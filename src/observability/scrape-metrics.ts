@@ -17,6 +17,11 @@ export interface ScrapeFigures {
   readonly openTickets: number;
   /** Per service (capped, the rest summed as "_other"): backends by state, calls in flight here. */
   readonly services: readonly ServiceFigures[];
+  /**
+   * Sessions pinned to the service, read from the pin store (Redis when shared, so every
+   * replica shows the same figure); undefined when it cannot be read now or for "_other".
+   */
+  readonly pinnedSessions: (service: string) => Promise<number | undefined>;
 }
 
 /** One service's figures for the per-service gauges. */
@@ -96,7 +101,7 @@ export function createScrapeMetrics(registry: Registry, read: () => ScrapeFigure
   });
 }
 
-/** The per-service gauges: backends by state, in flight, quota headroom. */
+/** The per-service gauges: backends by state, in flight, quota headroom, pins. */
 function createServiceGauges(registry: Registry, read: () => ScrapeFigures | undefined): void {
   new Gauge({
     name: "fulcrum_service_backends",
@@ -130,6 +135,23 @@ function createServiceGauges(registry: Registry, read: () => ScrapeFigures | und
       for (const service of read()?.services ?? [])
         for (const [dimension, ratio] of Object.entries(service.quotaHeadroom))
           this.set({ service: service.name, dimension }, ratio);
+    },
+  });
+  new Gauge({
+    name: "fulcrum_service_pins",
+    help: "Sessions pinned per service, read from the pin store at scrape time (shared through Redis); at most metrics.maxServices services, none for _other; a service whose pins cannot be read now is left out.",
+    labelNames: ["service"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const figures = read();
+      if (!figures) return;
+      const names = figures.services.map((service) => service.name);
+      const counts = await Promise.all(names.map((name) => figures.pinnedSessions(name)));
+      names.forEach((service, i) => {
+        const count = counts[i];
+        if (count !== undefined) this.set({ service }, count);
+      });
     },
   });
 }

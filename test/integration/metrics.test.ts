@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HealthState } from "../../gen/fulcrum/v1/types_pb.js";
+import { HealthState, RoutingMode } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import { connectClients, grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
+import { startRedis } from "../support/redis.js";
 import { startFulcrum } from "../support/server.js";
 
 let app: App;
@@ -112,6 +113,39 @@ describe("O1 per-service gauges", () => {
       expect(text).toMatch(/fulcrum_service_quota_headroom\{service="llm",dimension="tokens"\} 0\.95\b/);
     } finally {
       await app.close();
+    }
+  });
+
+  it("sessions pinned per service, the same figure on every replica sharing Redis", async () => {
+    const redis = await startRedis();
+    const replicas = [
+      await startFulcrum({ redis: { url: redis.url } }),
+      await startFulcrum({ redis: { url: redis.url } }),
+    ];
+    try {
+      const [a, b] = replicas.map((replica) => grpcTransportClients(replica.grpcPort));
+      await a!.registry.register({
+        service: "nntp",
+        config: { session: { routingMode: RoutingMode.STATEFUL } },
+        backends: [
+          { id: "a", address: "10.0.0.1:119" },
+          { id: "b", address: "10.0.0.2:119" },
+        ],
+      });
+      for (const sessionId of ["s1", "s2", "s3"]) await a!.balancer.select({ service: "nntp", sessionId });
+      await b!.balancer.endSession({ service: "nntp", sessionId: "s2" });
+      for (const replica of replicas) {
+        const text = await (await fetch(`http://127.0.0.1:${replica.webPort}/metrics`)).text();
+        expect(text).toMatch(/fulcrum_service_pins\{service="nntp"\} 2\b/);
+      }
+      await redis.stop();
+      // With Redis gone the figure is left out, not shown wrong, and the scrape still answers.
+      const text = await (await fetch(`http://127.0.0.1:${replicas[1]!.webPort}/metrics`)).text();
+      expect(text).toMatch(/fulcrum_service_backends\{service="nntp",state="healthy"\} 2\b/);
+      expect(text).not.toMatch(/fulcrum_service_pins\{service="nntp"\}/);
+    } finally {
+      for (const replica of replicas) await replica.close();
+      await redis.stop();
     }
   });
 });
