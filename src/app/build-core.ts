@@ -14,6 +14,7 @@ import type { ServiceStatus } from "../model/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { QuotaGate } from "../quota/quota-gate.js";
+import { SharedQuotaView } from "../quota/shared-quota-view.js";
 import { ServiceEvents } from "../registry/events.js";
 import { ServiceRegistry } from "../registry/service-registry.js";
 import { ReportPipeline } from "../report/report-pipeline.js";
@@ -208,9 +209,13 @@ function buildQuotaGate(
   services: ServiceTable,
   watchHub: WatchHub,
 ): QuotaGate {
+  const view = deps.state.openQuotaView?.(
+    ({ service, backendId }) => services.find(service)?.backends.get(backendId)?.spec.quotas,
+  );
   return new QuotaGate({
     limiter: deps.state.quotaLimiter,
     clock: deps.clock,
+    shared: view && new SharedQuotaView(view),
     shadowOf: (service) => services.find(service)?.config.quota.shadow ?? false,
     filterOf: (service) => {
       const snapshot = services.find(service)?.snapshot;

@@ -8,11 +8,14 @@ import type { FulcrumConfig } from "../config/schema.js";
 import { failureModeOf } from "../config/state-schema.js";
 import type { Logger } from "../observability/logger.js";
 import { type CachedPin, CachedPinStore } from "../sessions/cached-pin-store.js";
+import type { QuotaStatus } from "../quota/quota-status.js";
 import type { NegativeRecord } from "../sessions/negative-availability.js";
 import type { Clock } from "../shared/clock.js";
 import type { RedisClient } from "../store/redis/redis-client.js";
 import { RedisL2Store } from "../store/redis/redis-l2-store.js";
 import { RedisPinStore } from "../store/redis/redis-pin-store.js";
+import type { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
+import { type QuotaLimitsOf, RedisQuotaViewL2 } from "../store/redis/redis-quota-view-l2.js";
 
 /**
  * The tiered-cache namespace of session pins (L1 per replica, invalidated over the bus). It
@@ -67,6 +70,34 @@ export function negativeFactsOn(
     maxEntries: settings.l1MaxEntries,
     readPolicy: settings.readPolicy,
     writePolicy: settings.writePolicy,
+    refill: settings.refill,
+    failureMode: failureModeOf(settings),
+  });
+}
+
+/**
+ * The quota view (`state.quotaView`): L1 per replica, the quota keys on Redis as L2, read
+ * under the limits `limitsOf` gives (the service table's, known once the core is built).
+ */
+export function quotaViewOn(
+  limiter: RedisQuotaLimiter,
+  limitsOf: QuotaLimitsOf,
+  bus: InvalidationBus,
+  config: FulcrumConfig,
+  clock: Clock,
+  logger: Logger,
+) {
+  const settings = config.state.quotaView;
+  return createTieredCache<QuotaStatus>({
+    namespace: "quotaView",
+    name: "state.quotaView",
+    l2: new RedisQuotaViewL2({ limiter, limitsOf, clock, ttlMs: settings.l1TtlMs }),
+    bus,
+    clock,
+    logger,
+    maxEntries: settings.l1MaxEntries,
+    defaultTtlMs: settings.l1TtlMs,
+    readPolicy: settings.readPolicy,
     refill: settings.refill,
     failureMode: failureModeOf(settings),
   });

@@ -10,6 +10,7 @@ import { failureModeOf } from "../config/state-schema.js";
 import type { Logger } from "../observability/logger.js";
 import { FailoverQuotaLimiter } from "../quota/failover-quota-limiter.js";
 import type { QuotaLimiter } from "../quota/quota-limiter.js";
+import type { QuotaStatus } from "../quota/quota-status.js";
 import type { RegistryLog } from "../registry/registry-log.js";
 import type { NegativeRecord } from "../sessions/negative-availability.js";
 import type { PinStore } from "../sessions/pin-store.js";
@@ -27,12 +28,13 @@ import {
 } from "../store/redis/redis-client.js";
 import { RedisLoadBus } from "../store/redis/redis-load-bus.js";
 import { RedisQuotaLimiter } from "../store/redis/redis-quota-limiter.js";
+import type { QuotaLimitsOf } from "../store/redis/redis-quota-view-l2.js";
 import { RedisRegistryLog } from "../store/redis/redis-registry-log.js";
 import { RedisTicketRelay } from "../store/redis/redis-ticket-relay.js";
 import { RedisTicketSecrets } from "../store/redis/redis-ticket-secrets.js";
 import { StoreEpoch } from "../store/redis/store-epoch.js";
 import { followEmptyRestarts } from "./pin-recovery.js";
-import { negativeFactsOn, pinStateOn } from "./state-caches.js";
+import { negativeFactsOn, pinStateOn, quotaViewOn } from "./state-caches.js";
 import { fixedTicketSecret, randomTicketSecret, type TicketSecretSource } from "./ticket-signer.js";
 
 /** The shared-state adapters of one replica, and how to close them (last, on shutdown). */
@@ -43,6 +45,11 @@ export interface StateStore {
   readonly pinStore: PinStore;
   /** Negative-availability facts shared through Redis; undefined in memory (one replica). */
   readonly negativeFacts: TieredCache<NegativeRecord> | undefined;
+  /**
+   * Opens the quota view through the tiered cache (Redis as L2), given each backend's limits
+   * now; undefined in memory (one replica: the quota gate's own statuses are the view).
+   */
+  readonly openQuotaView: ((limitsOf: QuotaLimitsOf) => TieredCache<QuotaStatus>) | undefined;
   /** Carries in-flight counts between replicas; undefined in memory (one replica). */
   readonly loadBus: LoadBus | undefined;
   /** Carries Reports of other replicas' tickets to them. */
@@ -137,6 +144,7 @@ function memoryStateStore(config: FulcrumConfig, clock: Clock): StateStore {
     loadBus: undefined,
     cacheStats: () => ({}),
     negativeFacts: undefined,
+    openQuotaView: undefined,
     ticketSecrets: fixedTicketSecret(config.tickets.secret ?? randomTicketSecret()),
     syncTicketSecrets: async () => {},
     redis: undefined,
@@ -164,13 +172,13 @@ function connectTo(target: RedisTarget, config: FulcrumConfig["redis"]): Promise
 
 /** Quota on Redis, falling back to this replica's share of each limit while Redis is away (Q6). */
 function quotaLimiterOn(
-  redis: RedisClient,
+  primary: RedisQuotaLimiter,
   config: FulcrumConfig,
   clock: Clock,
   logger: Logger,
 ): FailoverQuotaLimiter {
   return new FailoverQuotaLimiter({
-    primary: new RedisQuotaLimiter({ client: redis, prefix: config.redis.prefix }),
+    primary,
     local: new MemoryQuotaLimiter(),
     localShare: 1 / config.quota.replicas,
     retryPrimaryAfterMs: config.state.quota.l1TtlMs,
@@ -195,7 +203,9 @@ async function redisStateStore(
   const pins = pinStateOn(redis, bus, config, clock, logger);
   const negativeFacts = negativeFactsOn(redis, bus, config, clock, logger);
   const stopRecovery = followEmptyRestarts({ redis, epoch, pins: pins.store, clock, logger });
-  const quotaLimiter = quotaLimiterOn(redis, config, clock, logger);
+  const primaryQuota = new RedisQuotaLimiter({ client: redis, prefix });
+  const quotaLimiter = quotaLimiterOn(primaryQuota, config, clock, logger);
+  let quotaView: TieredCache<QuotaStatus> | undefined;
   const tickets = await ticketSecretsOn(redis, config);
   const writeDeadlineMs = Math.max(1, Math.floor(config.redis.commandTimeoutMs / 2));
   return {
@@ -208,8 +218,13 @@ async function redisStateStore(
       pins: { ...pins.cache.stats(), ...pins.store.counters },
       quota: { ...quotaLimiter.counters },
       negative: { ...negativeFacts.stats() },
+      ...(quotaView && { quotaView: { ...quotaView.stats() } }),
     }),
     negativeFacts,
+    openQuotaView(limitsOf) {
+      quotaView ??= quotaViewOn(primaryQuota, limitsOf, bus, config, clock, logger);
+      return quotaView;
+    },
     ticketSecrets: tickets.source,
     syncTicketSecrets: tickets.sync,
     redis,
@@ -218,6 +233,7 @@ async function redisStateStore(
       stopRecovery();
       pins.cache.close();
       negativeFacts.close();
+      quotaView?.close();
       bus.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -19,6 +19,8 @@ export interface CacheStats {
   corrupt: number;
   /** L2 hits copied into L1 (C4). */
   refills: number;
+  /** Values put into L1 alone from the L2's own atomic path (`fill`). */
+  fills: number;
   evictions: number;
   expirations: number;
   /** Loader calls on a miss (one per single flight, C7). */
@@ -50,6 +52,7 @@ export function zeroStats(): CacheStats {
     l2Suppressed: 0,
     corrupt: 0,
     refills: 0,
+    fills: 0,
     evictions: 0,
     expirations: 0,
     loads: 0,

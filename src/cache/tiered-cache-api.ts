@@ -29,10 +29,22 @@ export interface TieredCache<V> {
   readonly options: TieredCacheOptions<V>;
   /** The value under `key` (fresh or stale) per the read policy, or undefined. */
   get(key: string): Promise<V | undefined>;
+  /**
+   * This replica's L1 value under `key` (fresh or stale), or undefined, without asking L2:
+   * for a synchronous reader that calls `get` on a miss. A hit counts as an L1 hit; a miss
+   * is left for that `get` to count.
+   */
+  peek(key: string): V | undefined;
   /** The cached value, or the loader's (one call per key at a time), written through. */
   getOrLoad(key: string, loader: Loader<V>, options?: EntryOptions): Promise<V>;
   /** Writes both tiers per the write policy and failure mode, then tells the other replicas. */
   set(key: string, value: V, options?: EntryOptions): Promise<void>;
+  /**
+   * Puts `value` into this replica's L1 only: no L2 write, no bus message. For a value that
+   * came from the L2's own atomic path (a Lua script's result), which wrote the shared copy
+   * already. Supersedes reads of `key` in flight, as a `set` does.
+   */
+  fill(key: string, value: V, options?: EntryOptions): void;
   /** Deletes from both tiers at once (success unless both fail); true when it existed in either. */
   delete(key: string): Promise<boolean>;
   /** Drops `key` from L1 here and on every replica; L2 keeps it. */

@@ -77,6 +77,13 @@ class DefaultTieredCache<V> implements TieredCache<V> {
     return found === undefined ? undefined : this.served(found);
   }
 
+  peek(key: string): V | undefined {
+    const entry = this.l1.get(key);
+    if (entry === undefined) return undefined;
+    this.counters.l1Hits++;
+    return this.served(entry);
+  }
+
   async getOrLoad(key: string, loader: Loader<V>, options?: EntryOptions): Promise<V> {
     if (this.options.readPolicy !== "parallel") {
       const l1 = this.l1Hit(key);
@@ -88,6 +95,12 @@ class DefaultTieredCache<V> implements TieredCache<V> {
   async set(key: string, value: V, options?: EntryOptions): Promise<void> {
     this.supersede(key);
     await this.write(key, value, options?.ttlMs);
+  }
+
+  fill(key: string, value: V, options?: EntryOptions): void {
+    this.supersede(key);
+    this.counters.fills++;
+    this.l1.set(key, this.entryFor(value, options?.ttlMs));
   }
 
   async delete(key: string): Promise<boolean> {

@@ -4,7 +4,10 @@
  * Kinds whose writes must be atomic across replicas (pins: the pin compare-and-set; quota:
  * the reserve script) keep their Lua path and fill or invalidate the L1 from its result, so
  * they take no read or write policy; negative-availability facts go through the tiered
- * cache both ways and take every policy. The defaults keep the behaviour from before these
+ * cache both ways and take every policy. The quota view (what the quota filter and
+ * most_available read of every backend, RATE_LIMITED marks included) is read through a tiered
+ * cache whose L2 is the quota keys themselves: filled from the quota scripts' results, it
+ * takes the read policies and refill but no write policy. The defaults keep the behaviour from before these
  * settings existed (facts are shared now, and a Redis failure leaves each replica its own).
  */
 import { z } from "zod";
@@ -41,6 +44,19 @@ export const stateSchema = z
         attempts,
         /** After a Redis failure, how long `l1Only` stays on the local share before trying Redis again. */
         l1TtlMs: positiveInt.default(1_000),
+      })
+      .prefault({}),
+    quotaView: z
+      .strictObject({
+        /** Default `l1Only`: a Select uses the statuses this replica has while Redis is away. */
+        failureMode: failureMode.default("l1Only"),
+        attempts,
+        readPolicy: z.enum(["sequential", "race", "parallel"]).default("sequential"),
+        refill: z.enum(["never", "always"]).default("always"),
+        /** Backends whose quota status each replica keeps in its L1 (C1 capacity). */
+        l1MaxEntries: positiveInt.default(10_000),
+        /** How long an L1 status answers before Redis is read again; 0: until a quota script or a mark replaces it. */
+        l1TtlMs: z.number().int().min(0).default(0),
       })
       .prefault({}),
     negative: z

@@ -40,3 +40,12 @@ export function agedStatus(status: QuotaStatus, nowMs: number): QuotaStatus {
   }
   return { atMs: nowMs, markedForMs: Math.max(0, status.markedForMs - elapsed), dimensions };
 }
+
+/**
+ * The status a RATE_LIMITED mark until `untilMs` leaves at `nowMs` (Q4): `known` aged to
+ * then with the mark, which a later mark never shortens; with nothing known, only the mark.
+ */
+export function markedStatus(known: QuotaStatus | undefined, untilMs: number, nowMs: number): QuotaStatus {
+  const base = known ? agedStatus(known, Math.max(known.atMs, nowMs)) : { atMs: nowMs, markedForMs: 0, dimensions: {} };
+  return { ...base, markedForMs: Math.max(base.markedForMs, untilMs - base.atMs) };
+}

@@ -5,7 +5,10 @@
  * RESOURCE_EXHAUSTED carries the earliest recovery as RetryInfo. Report trues the
  * reservation up, marks RATE_LIMITED backends and takes upstream `remaining` figures; an
  * expired ticket releases its reservation. The latest status of every backend is kept here,
- * so most_available and the quota filter read headroom without a round trip (QuotaView).
+ * so most_available and the quota filter read headroom without a round trip (QuotaView); with
+ * a `shared` view (Redis) it is read through the tiered cache before each choice
+ * (shared-quota-view.ts), so RATE_LIMITED marks and, after the L1's TTL, reservations of
+ * other replicas count too.
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { Choice, ChoiceDecision } from "../balancer/balancer.js";
@@ -15,11 +18,12 @@ import type { Outcome } from "../balancer/outcome.js";
 import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
-import { agedStatus } from "./aged-status.js";
+import { agedStatus, markedStatus } from "./aged-status.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import { earliestRecoveryMs, type QuotaStatus, remainingRatio } from "./quota-status.js";
+import type { SharedQuotaView } from "./shared-quota-view.js";
 
 /** A choice with its reservations (one per chosen backend with limits), or why there is none. */
 export type AdmitDecision =
@@ -41,6 +45,8 @@ export interface QuotaGateOptions {
   readonly limiter: QuotaLimiter;
   readonly clock: Clock;
   readonly shadowOf: (service: string) => boolean;
+  /** The quota view through the tiered cache (Redis as L2); undefined keeps it in this process. */
+  readonly shared?: SharedQuotaView;
   /**
    * The backends the service's quota filter looks at (eligible ones) and its
    * filter_threshold: when the filter leaves nothing, RESOURCE_EXHAUSTED's RetryInfo is the
@@ -108,6 +114,7 @@ export class QuotaGate implements QuotaView {
     cost: Readonly<Record<string, number>>,
     choose: (query: SelectQuery) => ChoiceDecision,
   ): Promise<AdmitDecision> {
+    await this.readShared(service);
     const denied = new Set<BackendState>();
     let retryAfterMs = Number.POSITIVE_INFINITY;
     const scoped = withFilter(query, { name: "quota_denied", accept: (b) => !denied.has(b) });
@@ -166,8 +173,12 @@ export class QuotaGate implements QuotaView {
       this.note(service, backend, report);
       if (observed) this.noteIgnored(upstreamRemainingOf(backend.spec.quotas, outcome.remaining).ignored);
     }
-    if (outcome.result === "rate_limited" && outcome.retryAfterMs > 0)
+    if (outcome.result === "rate_limited" && outcome.retryAfterMs > 0) {
       await limiter.markExhausted(key, now + outcome.retryAfterMs, now);
+      const status = markedStatus(this.statuses.get(backend), now + outcome.retryAfterMs, now);
+      this.keep(service, backend, status, "local");
+      await this.options.shared?.marked(service, backend, status);
+    }
     if (observed && !mine) {
       this.note(service, backend, await limiter.correct(key, backend.spec.quotas, outcome.remaining, now));
     }
@@ -289,10 +300,21 @@ export class QuotaGate implements QuotaView {
     this.counters.ignoredDimensions += ignored.length;
   }
 
-  /** Keeps the latest status and tells Watch about headroom thresholds it crossed. */
-  private keep(service: string, backend: BackendState, status: QuotaStatus): void {
+  /** Brings the shared view of the service's candidates into `statuses` (Redis on an L1 miss). */
+  private async readShared(service: string): Promise<void> {
+    const { shared, filterOf } = this.options;
+    const candidates = shared && filterOf?.(service)?.candidates;
+    if (candidates) await shared.readThrough(service, candidates, (b, s) => this.keep(service, b, s, "local"));
+  }
+
+  /**
+   * Keeps the latest status (and fills the shared view's L1 with what a quota script
+   * returned, unless `local`) and tells Watch about headroom thresholds it crossed.
+   */
+  private keep(service: string, backend: BackendState, status: QuotaStatus, scope?: "local"): void {
     const before = this.statuses.get(backend);
     this.statuses.set(backend, status);
+    if (scope !== "local") this.options.shared?.fill(service, backend, status);
     const { onHeadroom, thresholdsOf } = this.options;
     if (!onHeadroom) return;
     for (const crossing of headroomCrossings(before, status, thresholdsOf?.(service) ?? []))
