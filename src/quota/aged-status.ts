@@ -46,6 +46,8 @@ export function agedStatus(status: QuotaStatus, nowMs: number): QuotaStatus {
  * then with the mark, which a later mark never shortens; with nothing known, only the mark.
  */
 export function markedStatus(known: QuotaStatus | undefined, untilMs: number, nowMs: number): QuotaStatus {
-  const base = known ? agedStatus(known, Math.max(known.atMs, nowMs)) : { atMs: nowMs, markedForMs: 0, dimensions: {} };
+  const base = known
+    ? agedStatus(known, Math.max(known.atMs, nowMs))
+    : { atMs: nowMs, markedForMs: 0, dimensions: {} };
   return { ...base, markedForMs: Math.max(base.markedForMs, untilMs - base.atMs) };
 }

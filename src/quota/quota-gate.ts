@@ -304,7 +304,8 @@ export class QuotaGate implements QuotaView {
   private async readShared(service: string): Promise<void> {
     const { shared, filterOf } = this.options;
     const candidates = shared && filterOf?.(service)?.candidates;
-    if (candidates) await shared.readThrough(service, candidates, (b, s) => this.keep(service, b, s, "local"));
+    if (candidates)
+      await shared.readThrough(service, candidates, (b, s) => this.keep(service, b, s, "local"));
   }
 
   /**

@@ -65,24 +65,24 @@ export class SharedQuotaView {
    * leaves the backend as this replica last saw it.
    */
   async readThrough(service: string, backends: readonly BackendState[], apply: ApplyStatus): Promise<void> {
-    let misses: BackendState[] | undefined;
+    const misses: BackendState[] = [];
     for (const backend of backends) {
       if (backend.spec.quotas.length === 0) continue;
       const status = this.askRedisFirst ? undefined : this.cache.peek(this.keyOf(service, backend));
-      if (status === undefined) (misses ??= []).push(backend);
+      if (status === undefined) misses.push(backend);
       else this.take(backend, status, apply);
     }
-    if (!misses) return;
-    const read = await Promise.all(misses.map((backend) => this.cache.get(this.keyOf(service, backend)))).catch(
-      (cause: unknown) => {
-        throw new FulcrumError(
-          "unavailable",
-          `service ${JSON.stringify(service)}: the quota view store is unavailable; retry`,
-          {},
-          { cause },
-        );
-      },
-    );
+    if (misses.length === 0) return;
+    const read = await Promise.all(
+      misses.map((backend) => this.cache.get(this.keyOf(service, backend))),
+    ).catch((cause: unknown) => {
+      throw new FulcrumError(
+        "unavailable",
+        `service ${JSON.stringify(service)}: the quota view store is unavailable; retry`,
+        {},
+        { cause },
+      );
+    });
     read.forEach((status, i) => {
       if (status) this.take(misses[i]!, status, apply);
     });

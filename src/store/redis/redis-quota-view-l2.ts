@@ -9,10 +9,11 @@
 import type { L2Record, L2Store } from "../../cache/ports.js";
 import type { QuotaLimitSpec } from "../../model/specs.js";
 import type { BackendQuotaKey } from "../../quota/quota-limiter.js";
+import type { QuotaStatus } from "../../quota/quota-status.js";
 import { parseQuotaViewKey } from "../../quota/shared-quota-view.js";
 import type { Clock } from "../../shared/clock.js";
-import type { RedisQuotaLimiter } from "./redis-quota-limiter.js";
 import { toRedisL2Error } from "./redis-errors.js";
+import type { RedisQuotaLimiter } from "./redis-quota-limiter.js";
 
 /** The limits a backend has now; undefined when it is gone (its view is then a miss). */
 export type QuotaLimitsOf = (key: BackendQuotaKey) => readonly QuotaLimitSpec[] | undefined;
@@ -36,13 +37,14 @@ export class RedisQuotaViewL2 implements L2Store {
     const limits = backend && this.options.limitsOf(backend);
     if (!backend || !limits || limits.length === 0) return undefined;
     const { clock, ttlMs, limiter } = this.options;
-    const now = clock.now();
+    let status: QuotaStatus;
     try {
-      const status = await limiter.remaining(backend, limits, now);
-      return { key, value: JSON.stringify(status), expiresAt: ttlMs > 0 ? now + ttlMs : 0 };
+      status = await limiter.remaining(backend, limits, clock.now());
     } catch (error) {
       throw toRedisL2Error(error, `quota status of ${key}`);
     }
+    // From the answer on, not from the ask: a TTL shorter than the round trip still refills.
+    return { key, value: JSON.stringify(status), expiresAt: ttlMs > 0 ? clock.now() + ttlMs : 0 };
   }
 
   async set(_record: L2Record): Promise<void> {

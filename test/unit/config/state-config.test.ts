@@ -23,19 +23,30 @@ describe("state.<kind> settings (O3, C5)", () => {
       readPolicy: "sequential",
       refill: "always",
     });
+    expect(state.quotaView).toEqual({
+      failureMode: "l1Only",
+      attempts: 3,
+      readPolicy: "sequential",
+      refill: "always",
+      l1MaxEntries: 10_000,
+      l1TtlMs: 0,
+    });
   });
 
   it("file < env < flags, with --state kind.field=value", () => {
-    const flags = ["pins.failureMode=retry", "pins.attempts=5", "quota.failureMode=error"].reduce(
-      (previous, flag) => collectStateFlag(flag, previous),
-      {},
-    );
+    const flags = [
+      "pins.failureMode=retry",
+      "pins.attempts=5",
+      "quota.failureMode=error",
+      "quotaView.l1TtlMs=500",
+    ].reduce((previous, flag) => collectStateFlag(flag, previous), {});
     const config = loadConfig({
       env: { FULCRUM_STATE_PINS_FAILURE_MODE: "l1Only", FULCRUM_STATE_QUOTA_L1_TTL_MS: "250" },
       overrides: { state: flags },
     });
     expect(config.state.pins).toMatchObject({ failureMode: "retry", attempts: 5 });
     expect(config.state.quota).toMatchObject({ failureMode: "error", l1TtlMs: 250 });
+    expect(config.state.quotaView.l1TtlMs).toBe(500);
     expect(failureModeOf(config.state.pins)).toEqual({ kind: "retry", attempts: 5 });
     expect(failureModeOf(config.state.quota)).toEqual({ kind: "error" });
   });
@@ -54,6 +65,15 @@ describe("state.<kind> settings (O3, C5)", () => {
     expect(
       rejection(() => loadConfig({ overrides: { state: { negative: { readPolicy: "fastest" } } } })),
     ).toContain("state.negative.readPolicy");
+    expect(rejection(() => loadConfig({ env: { FULCRUM_STATE_QUOTA_VIEW_REFILL: "sometimes" } }))).toContain(
+      "state.quotaView.refill",
+    );
+    expect(
+      rejection(() => loadConfig({ overrides: { state: { quotaView: { writePolicy: "race" } } } })),
+    ).toContain("state.quotaView");
+    expect(rejection(() => loadConfig({ overrides: { state: { quotaView: { l1TtlMs: -1 } } } }))).toContain(
+      "state.quotaView.l1TtlMs",
+    );
     expect(() => collectStateFlag("pins=l1Only")).toThrow("<kind>.<field>=<value>");
   });
 });
