@@ -2,7 +2,8 @@
  * The tiered caches of the shared state on Redis, one per kind, as `state.<kind>` says
  * (docs/state.md). They share one invalidation bus; its owner closes it.
  */
-import type { InvalidationBus } from "../cache/ports.js";
+import type { TieredCacheOptions } from "../cache/cache-options.js";
+import type { InvalidationBus, L2Store } from "../cache/ports.js";
 import { createTieredCache } from "../cache/tiered-cache.js";
 import type { FulcrumConfig } from "../config/schema.js";
 import { failureModeOf } from "../config/state-schema.js";
@@ -51,6 +52,34 @@ export function pinStateOn(
   return { store, cache };
 }
 
+/** What every kind read through the tiered cache is built from, besides its settings. */
+interface CacheParts {
+  readonly l2: L2Store;
+  readonly bus: InvalidationBus;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** The tiered cache of `state.<kind>`: namespace `kind`, its L1 capacity, read policy, refill, failure mode. */
+function stateCache<V>(
+  kind: "negative" | "quotaView",
+  parts: CacheParts,
+  extra: Partial<TieredCacheOptions<V>>,
+  config: FulcrumConfig,
+) {
+  const settings = config.state[kind];
+  return createTieredCache<V>({
+    namespace: kind,
+    name: `state.${kind}`,
+    ...parts,
+    maxEntries: settings.l1MaxEntries,
+    readPolicy: settings.readPolicy,
+    refill: settings.refill,
+    failureMode: failureModeOf(settings),
+    ...extra,
+  });
+}
+
 /** Negative-availability facts: L1 per replica, Redis as L2 (`state.negative`). */
 export function negativeFactsOn(
   redis: RedisClient,
@@ -59,20 +88,9 @@ export function negativeFactsOn(
   clock: Clock,
   logger: Logger,
 ) {
-  const settings = config.state.negative;
-  return createTieredCache<NegativeRecord>({
-    namespace: "negative",
-    name: "state.negative",
-    l2: new RedisL2Store({ client: redis, keyPrefix: `${config.redis.prefix}:`, clock }),
-    bus,
-    clock,
-    logger,
-    maxEntries: settings.l1MaxEntries,
-    readPolicy: settings.readPolicy,
-    writePolicy: settings.writePolicy,
-    refill: settings.refill,
-    failureMode: failureModeOf(settings),
-  });
+  const l2 = new RedisL2Store({ client: redis, keyPrefix: `${config.redis.prefix}:`, clock });
+  const writePolicy = config.state.negative.writePolicy;
+  return stateCache<NegativeRecord>("negative", { l2, bus, clock, logger }, { writePolicy }, config);
 }
 
 /**
@@ -87,18 +105,7 @@ export function quotaViewOn(
   clock: Clock,
   logger: Logger,
 ) {
-  const settings = config.state.quotaView;
-  return createTieredCache<QuotaStatus>({
-    namespace: "quotaView",
-    name: "state.quotaView",
-    l2: new RedisQuotaViewL2({ limiter, limitsOf, clock, ttlMs: settings.l1TtlMs }),
-    bus,
-    clock,
-    logger,
-    maxEntries: settings.l1MaxEntries,
-    defaultTtlMs: settings.l1TtlMs,
-    readPolicy: settings.readPolicy,
-    refill: settings.refill,
-    failureMode: failureModeOf(settings),
-  });
+  const ttlMs = config.state.quotaView.l1TtlMs;
+  const l2 = new RedisQuotaViewL2({ limiter, limitsOf, clock, ttlMs });
+  return stateCache<QuotaStatus>("quotaView", { l2, bus, clock, logger }, { defaultTtlMs: ttlMs }, config);
 }

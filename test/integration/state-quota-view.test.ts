@@ -4,11 +4,12 @@
  * quota keys on a real redis-server; a RATE_LIMITED mark on one replica drops the others'
  * copies; each failure mode with the redis-server stopped (SIGKILL), then started again.
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { CallResult, Strategy } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import type { FulcrumConfigInput } from "../../src/config/schema.js";
+import { failureOf } from "../support/auth.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
 import { type RedisProcess, startRedis } from "../support/redis.js";
@@ -110,15 +111,6 @@ describe("state.quotaView: the quota view read through the tiered cache, Redis a
   }
 });
 
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await call.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(outcome).toBeInstanceOf(ConnectError);
-  return outcome as ConnectError;
-}
-
 /** One replica; `seen` read once before Redis stops (in its L1), `unseen` never. */
 async function startStopped(mode: Mode): Promise<{ c: Clients; app: App }> {
   const one = await replica({ quotaView: { failureMode: mode, attempts: 2 } });
@@ -143,9 +135,9 @@ describe("state.quotaView.failureMode with redis-server stopped", () => {
 
   it("C5 error: a Select whose view is not in L1 fails UNAVAILABLE naming the store; the L1 still answers, services without quota too; all again once Redis is back", async () => {
     const { c, app } = await startStopped("error");
-    const refused = await failure(c.balancer.select({ service: "unseen" }));
-    expect(refused.code).toBe(Code.Unavailable);
-    expect(refused.rawMessage).toContain("quota view store is unavailable");
+    const refused = await failureOf(c.balancer.select({ service: "unseen" }));
+    expect(refused?.code).toBe(Code.Unavailable);
+    expect(refused?.rawMessage).toContain("quota view store is unavailable");
     expect(await pick(c, "seen")).toMatch(/^[ab]$/);
     expect(await pick(c, "plain")).toBe("p");
     expect(await viewCounter(app, "l2Errors")).toBeGreaterThan(0);
