@@ -2,13 +2,11 @@
  * Quota on the Select and Report paths (behaviour.md Q3-Q8, S8): a Select that lands on a
  * backend with limits reserves its cost there in one limiter call (one Lua script on Redis);
  * a backend that cannot take it is skipped and the balancer chooses again; when none can,
- * RESOURCE_EXHAUSTED carries the earliest recovery as RetryInfo. Report trues the
- * reservation up, marks RATE_LIMITED backends and takes upstream `remaining` figures; an
- * expired ticket releases its reservation. The latest status of every backend is kept here,
- * so most_available and the quota filter read headroom without a round trip (QuotaView); with
- * a `shared` view (Redis) it is read through the tiered cache before each choice
- * (shared-quota-view.ts), so RATE_LIMITED marks and, after the L1's TTL, reservations of
- * other replicas count too.
+ * RESOURCE_EXHAUSTED carries the earliest recovery as RetryInfo. Report trues the reservation
+ * up, marks RATE_LIMITED backends and takes upstream `remaining` figures. The latest status of
+ * every backend is kept here for most_available and the quota filter (QuotaView); with a
+ * `shared` view (Redis) it is read through the tiered cache (shared-quota-view.ts), and
+ * re-read from the store before a refusal made on the view alone.
  */
 import type { BackendState } from "../balancer/backend-state.js";
 import type { Choice, ChoiceDecision } from "../balancer/balancer.js";
@@ -21,6 +19,7 @@ import type { Clock } from "../shared/clock.js";
 import { agedStatus, markedStatus } from "./aged-status.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
+import { quotaExhausted } from "./quota-exhausted.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import { earliestRecoveryMs, type QuotaStatus, remainingRatio } from "./quota-status.js";
 import type { SharedQuotaView } from "./shared-quota-view.js";
@@ -47,15 +46,15 @@ export interface QuotaGateOptions {
   readonly shadowOf: (service: string) => boolean;
   /** The quota view through the tiered cache (Redis as L2); undefined keeps it in this process. */
   readonly shared?: SharedQuotaView;
+  /** The service's watch_thresholds (headroom crossings Watch reports). */
+  readonly thresholdsOf?: (service: string) => readonly number[];
+  /** Told about every headroom crossing this replica observes. */
+  readonly onHeadroom?: (service: string, backend: BackendState, crossing: HeadroomCrossing) => void;
   /**
    * The backends the service's quota filter looks at (eligible ones) and its
    * filter_threshold: when the filter leaves nothing, RESOURCE_EXHAUSTED's RetryInfo is the
    * earliest of their recoveries (Q5). Undefined for an unknown service.
    */
-  /** The service's watch_thresholds (headroom crossings Watch reports). */
-  readonly thresholdsOf?: (service: string) => readonly number[];
-  /** Told about every headroom crossing this replica observes. */
-  readonly onHeadroom?: (service: string, backend: BackendState, crossing: HeadroomCrossing) => void;
   readonly filterOf?: (
     service: string,
   ) => { readonly candidates: readonly BackendState[]; readonly threshold: number } | undefined;
@@ -117,6 +116,7 @@ export class QuotaGate implements QuotaView {
     await this.readShared(service);
     const denied = new Set<BackendState>();
     let retryAfterMs = Number.POSITIVE_INFINITY;
+    let rechecked = false;
     const scoped = withFilter(query, { name: "quota_denied", accept: (b) => !denied.has(b) });
     for (let attempt = 0; attempt < MAX_QUOTA_ATTEMPTS; attempt++) {
       const decision = choose(scoped);
@@ -130,15 +130,19 @@ export class QuotaGate implements QuotaView {
           continue;
         }
         case "exhausted":
+          if (!rechecked && this.options.shared) {
+            rechecked = true;
+            if (await this.recheckSkipped(service, scoped)) continue;
+          }
           return this.filteredOut(service, scoped, retryAfterMs, decision);
         case "unavailable":
           if (denied.size === 0) return decision;
-          return this.exhausted(service, denied.size, retryAfterMs);
+          return quotaExhausted(service, denied.size, retryAfterMs);
         case "not_found":
           return decision;
       }
     }
-    return this.exhausted(service, denied.size, retryAfterMs);
+    return quotaExhausted(service, denied.size, retryAfterMs);
   }
 
   /** Reserves `cost` on backends already chosen (a pinned session's backend); exhausted when one cannot take it. */
@@ -149,7 +153,7 @@ export class QuotaGate implements QuotaView {
   ): Promise<{ readonly kind: "reserved"; readonly reservations: Reservation[] } | Refusal> {
     const result = await this.reserveAll(service, backends, cost);
     if (result.ok) return { kind: "reserved", reservations: result.reservations };
-    return this.exhausted(service, 1, result.retryAfterMs);
+    return quotaExhausted(service, 1, result.retryAfterMs);
   }
 
   /** Report (Q3, Q4): true-up to usage, RATE_LIMITED marks, upstream remaining. */
@@ -271,20 +275,42 @@ export class QuotaGate implements QuotaView {
     deniedRetryMs: number,
     refusal: Refusal & { readonly kind: "exhausted" },
   ): Refusal {
-    const filter = this.options.filterOf?.(service);
-    if (!filter) return refusal;
+    const skipped = this.skippedForQuota(service, query);
+    if (!skipped) return refusal;
+    const statuses = skipped.backends.flatMap((backend) => this.statuses.get(backend) ?? []);
     const now = this.options.clock.now();
-    const excluded = new Set(query.exclude);
-    const statuses: QuotaStatus[] = [];
-    for (const backend of filter.candidates) {
-      if (removedByRequest(backend, query, excluded)) continue;
-      const ratio = this.remainingRatio(backend);
-      const status = this.statuses.get(backend);
-      if (status && (!(ratio > 0) || ratio < filter.threshold)) statuses.push(status);
-    }
-    const retry = Math.min(deniedRetryMs, earliestRecoveryMs(statuses, now, filter.threshold));
+    const retry = Math.min(deniedRetryMs, earliestRecoveryMs(statuses, now, skipped.threshold));
     if (!Number.isFinite(retry)) return refusal;
     return { ...refusal, retryAfterMs: Math.max(1, Math.ceil(retry)) };
+  }
+
+  /** The candidates the quota filter skips for `query` (out of quota as this replica sees them). */
+  private skippedForQuota(service: string, query: SelectQuery) {
+    const filter = this.options.filterOf?.(service);
+    if (!filter) return undefined;
+    const excluded = new Set(query.exclude);
+    const backends = filter.candidates.filter((backend) => {
+      if (removedByRequest(backend, query, excluded)) return false;
+      const ratio = this.remainingRatio(backend);
+      return !(ratio > 0) || ratio < filter.threshold;
+    });
+    return { backends, threshold: filter.threshold };
+  }
+
+  /**
+   * Before refusing on the view alone, with several replicas: re-reads the skipped backends,
+   * since this replica's copy misses what other replicas gave back (true-ups, releases). True
+   * when one passes the filter now. One status read per skipped backend, on refusals only.
+   */
+  private async recheckSkipped(service: string, query: SelectQuery): Promise<boolean> {
+    const skipped = this.skippedForQuota(service, query)?.backends ?? [];
+    if (skipped.length === 0) return false;
+    try {
+      await Promise.all(skipped.map((backend) => this.remaining(service, backend)));
+    } catch {
+      return false; // the store cannot answer: refuse on what this replica knows
+    }
+    return (this.skippedForQuota(service, query)?.backends.length ?? 0) < skipped.length;
   }
 
   private note(
@@ -320,19 +346,5 @@ export class QuotaGate implements QuotaView {
     if (!onHeadroom) return;
     for (const crossing of headroomCrossings(before, status, thresholdsOf?.(service) ?? []))
       onHeadroom(service, backend, crossing);
-  }
-
-  private exhausted(service: string, tried: number, retryAfterMs: number): Refusal {
-    const retry = Number.isFinite(retryAfterMs) ? Math.max(1, Math.ceil(retryAfterMs)) : undefined;
-    const when =
-      retry === undefined
-        ? "the cost is larger than any backend's whole limit"
-        : `the first frees up in ${retry} ms`;
-    return {
-      kind: "exhausted",
-      reason: "QUOTA_EXHAUSTED",
-      message: `service ${JSON.stringify(service)}: ${tried} eligible backend(s) out of quota for this cost; ${when}`,
-      ...(retry !== undefined && { retryAfterMs: retry }),
-    };
   }
 }

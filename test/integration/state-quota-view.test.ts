@@ -96,6 +96,26 @@ describe("state.quotaView: the quota view read through the tiered cache, Redis a
     expect(await viewCounter(two.app, "fills")).toBeGreaterThan(0);
   });
 
+  it("Q3 a replica whose own copy says out of quota reads Redis again before refusing: units another replica gave back are used", async () => {
+    const one = await replica();
+    const two = await replica();
+    const tokens = [{ dimension: "tokens", limit: 100, window: { seconds: 600n } }];
+    await one.c.registry.register({
+      service: "giveback",
+      backends: [{ id: "k", address: "10.9.0.4:80", quotas: tokens }],
+    });
+    await eventually(() => two.c.registry.getService({ service: "giveback" }));
+    const held = await one.c.balancer.select({ service: "giveback", cost: { tokens: 100 } });
+    const refused = await failureOf(two.c.balancer.select({ service: "giveback", cost: { tokens: 100 } }));
+    expect(refused?.code).toBe(Code.ResourceExhausted);
+    // The call used 10 tokens: the true-up gives 90 back in Redis; two's own copy still says none left.
+    await one.c.balancer.report({
+      outcomes: [{ ticket: held.ticket, result: CallResult.SUCCESS, usage: { tokens: 10 } }],
+    });
+    const picked = await two.c.balancer.select({ service: "giveback", cost: { tokens: 50 } });
+    expect(picked.backends[0]?.id).toBe("k");
+  });
+
   for (const l1TtlMs of [0, 20]) {
     it(`S8 most_available reads other replicas' reservations from Redis ${l1TtlMs ? "once the L1 copy is past l1TtlMs" : "only on an L1 miss by default"}`, async () => {
       const one = await replica();
