@@ -80,6 +80,8 @@ export async function buildCore(deps: CoreDeps): Promise<Core> {
     limits: config.watch,
     describe: (service) => services.status(service),
     serviceNames: () => registry.names(),
+    // A change reaches watchers in slices after the call that made it is answered.
+    defer: (task) => void setImmediate(task),
   });
   followServiceEvents(events, deps, health, watchHub, background);
   await registry.start();

@@ -51,8 +51,17 @@ export function wrapAnswerEach(
   methods: AnswerEachMethods | undefined,
   wrap: (method: DescMethod, each: AnswerEach) => AnswerEach,
 ): AnswerEachMethods | undefined {
+  return wrapMethods(service, methods, wrap);
+}
+
+/** `methods` (one form of a binding's methods, by local name) with `wrap` applied to each. */
+export function wrapMethods<F>(
+  service: DescService,
+  methods: Readonly<Record<string, F>> | undefined,
+  wrap: (method: DescMethod, each: F) => F,
+): Readonly<Record<string, F>> | undefined {
   if (!methods) return undefined;
-  const wrapped: Record<string, AnswerEach> = {};
+  const wrapped: Record<string, F> = {};
   for (const method of service.methods) {
     const each = methods[method.localName];
     if (each) wrapped[method.localName] = wrap(method, each);

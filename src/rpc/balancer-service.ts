@@ -5,6 +5,8 @@ import type {
   SelectStreamRequest,
   SelectStreamResponse,
   StreamReportsRequest,
+  WatchRequest,
+  WatchResponse,
 } from "../../gen/fulcrum/v1/balancer_pb.js";
 import type { Balancer } from "../balancer/balancer.js";
 import { serviceNotFound } from "../balancer/decision.js";
@@ -16,6 +18,7 @@ import { type AnswerEach, streamOfAnswers } from "./answer-each.js";
 import * as codec from "./codec/index.js";
 import { asFulcrumError, type ErrorLogger, GRPC_STATUS } from "./errors.js";
 import type { ServiceBinding } from "./grpc-server.js";
+import type { PushEach } from "./push-each.js";
 import { refusalError } from "./refusal-status.js";
 
 /** What BalancerService needs. */
@@ -157,12 +160,31 @@ async function streamReports(
   return codec.encodeStreamReportsResponse(totals);
 }
 
-/** BalancerService with its streams in per-message form too (answer-each.ts), as the servers take it. */
+/**
+ * Watch in push form (push-each.ts): the watcher sends each change to the transport as it
+ * comes, and queues (under its bounds) only while the transport is full. The async-generator
+ * form in the impl behaves the same.
+ */
+function pushWatch(deps: BalancerServiceDeps): PushEach<WatchRequest, WatchResponse> {
+  const { watchHub, encodings } = deps;
+  return (req, _context, sink) => {
+    const { services, resume } = codec.decodeWatch(req);
+    const watcher = watchHub.subscribe(services, resume);
+    watcher.attach({
+      send: (message) => sink.send(codec.encodeWatchMessage(message, encodings)),
+      end: () => sink.end(),
+    });
+    return { resume: () => watcher.resume(), close: () => watcher.close() };
+  };
+}
+
+/** BalancerService with its streams in per-message and push form too, as the servers take it. */
 export function createBalancerBinding(deps: BalancerServiceDeps): ServiceBinding {
   const impl = createBalancerServiceImpl(deps);
   return {
     service: codec.BalancerService,
     impl: impl as ServiceBinding["impl"],
     answerEach: { selectStream: answerSelectStream(impl.select as Select, deps.log) as AnswerEach },
+    pushEach: { watch: pushWatch(deps) as PushEach },
   };
 }

@@ -19,7 +19,9 @@ import {
 } from "./errors.js";
 import { runAnswerStream } from "./grpc-answer-stream.js";
 import { installClientMistakeStatuses } from "./grpc-client-mistakes.js";
+import { runPushStream } from "./grpc-push-stream.js";
 import { decodeRequest, MalformedRequest } from "./malformed-request.js";
+import type { PushEach, PushEachMethods } from "./push-each.js";
 import { addReflection } from "./reflection.js";
 
 /** A service descriptor with its implementation (Connect's ServiceImpl shape). */
@@ -29,6 +31,8 @@ export interface ServiceBinding {
   readonly impl: Record<string, (...args: any[]) => any>;
   /** Bidi methods that also come in per-message form (answer-each.ts), by local name. */
   readonly answerEach?: AnswerEachMethods;
+  /** Server-streaming methods that also come in push form (push-each.ts), by local name. */
+  readonly pushEach?: PushEachMethods;
 }
 
 /** What every kind of grpc-js call tells about its caller. */
@@ -188,25 +192,35 @@ async function writeAll(call: WritableCall, source: AsyncIterable<unknown>, enco
   }
 }
 
+/** The other forms of a method (answer-each.ts, push-each.ts), when the binding has them. */
+interface MethodForms {
+  readonly each: AnswerEach | undefined;
+  readonly push: PushEach | undefined;
+}
+
 function handlerFor(
   method: DescMethod,
   fn: (...args: unknown[]) => unknown,
   statusOf: StatusOf,
   valuesOf: ValuesOf,
   encode: Encode,
-  each: AnswerEach | undefined,
+  { each, push }: MethodForms,
 ): grpc.UntypedHandleCall {
-  if (each && method.methodKind === "bidi_streaming") {
-    const options = {
-      statusOf,
-      fail: failStream,
-      encode,
-      maxBuffered: MAX_BUFFERED_WRITES,
-      maxBufferedBytes: MAX_BUFFERED_BYTES,
-    };
+  const options = {
+    statusOf,
+    fail: failStream,
+    encode,
+    maxBuffered: MAX_BUFFERED_WRITES,
+    maxBufferedBytes: MAX_BUFFERED_BYTES,
+  };
+  if (each && method.methodKind === "bidi_streaming")
     return (call: grpc.ServerDuplexStream<unknown, unknown>) =>
       runAnswerStream(call, each, streamContextOf(call, valuesOf), options);
-  }
+  if (push && method.methodKind === "server_streaming")
+    return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      if (call.request instanceof MalformedRequest) return failStream(call, statusOf(call.request.error));
+      runPushStream(call, push, streamContextOf(call, valuesOf), options);
+    };
   switch (method.methodKind) {
     case "unary":
       return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -271,8 +285,11 @@ function definitionOf(
       originalName: method.name,
     };
     const fn = binding.impl[method.localName];
-    const each = binding.answerEach?.[method.localName];
-    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf, encodeResponse, each);
+    const forms = {
+      each: binding.answerEach?.[method.localName],
+      push: binding.pushEach?.[method.localName],
+    };
+    if (fn) handlers[method.localName] = handlerFor(method, fn, statusOf, valuesOf, encodeResponse, forms);
   }
   return { definition, handlers };
 }

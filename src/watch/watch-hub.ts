@@ -2,6 +2,7 @@ import type { ServiceStatus } from "../model/status.js";
 import type { ServiceEvent } from "../registry/events.js";
 import type { Clock } from "../shared/clock.js";
 import { FulcrumError } from "../shared/errors.js";
+import { type Defer, FanOut, type Recipient } from "./fan-out.js";
 import { approximateBytes } from "./message-bytes.js";
 import type { WatchMessage } from "./watch-message.js";
 import { Watcher } from "./watcher.js";
@@ -35,6 +36,12 @@ export interface WatchHubOptions {
   /** The current status of a service, or undefined when it is not registered. */
   readonly describe: (service: string) => ServiceStatus | undefined;
   readonly serviceNames: () => readonly string[];
+  /**
+   * Defers delivery (fan-out.ts): unset, a change reaches every watcher inside `publish`; set,
+   * in slices of `fanOutSlice` watchers, each a deferred task, so the caller answers first.
+   */
+  readonly defer?: Defer;
+  readonly fanOutSlice?: number;
 }
 
 interface History {
@@ -53,10 +60,16 @@ interface History {
 export class WatchHub {
   private readonly histories = new Map<string, History>();
   private readonly watchers = new Map<Watcher, ReadonlySet<string> | "all">();
+  private readonly fanOut: FanOut;
 
-  constructor(private readonly options: WatchHubOptions) {}
+  constructor(private readonly options: WatchHubOptions) {
+    this.fanOut = new FanOut(options.defer, options.fanOutSlice);
+  }
 
-  /** Records an event and delivers it to every watcher in scope. */
+  /**
+   * Records an event at once (a resume sees it from now on) and delivers it to every watcher
+   * in scope now, after the events before it (deferred when the hub has `defer`).
+   */
   publish(event: ServiceEvent): void {
     const history = this.histories.get(event.service) ?? { events: [], bytes: 0, truncatedAt: 0 };
     this.histories.set(event.service, history);
@@ -65,8 +78,7 @@ export class WatchHub {
     history.bytes += bytes;
     this.trim(history);
     const message: WatchMessage = { service: event.service, version: event.version, event: event.change };
-    for (const [watcher, scope] of this.watchers)
-      if (scope === "all" || scope.has(event.service)) watcher.push(message, bytes);
+    this.fanOut.deliver(message, bytes, this.inScope(event.service));
     // A removed service keeps only a tombstone: resuming from before it needs RESET.
     if (event.change.kind === "service_removed")
       this.histories.set(event.service, { events: [], bytes: 0, truncatedAt: event.version });
@@ -88,9 +100,18 @@ export class WatchHub {
    * does not replay it.
    */
   publishEphemeral(message: WatchMessage): void {
-    const bytes = approximateBytes(message.event);
+    this.fanOut.deliver(message, approximateBytes(message.event), this.inScope(message.service));
+  }
+
+  /**
+   * The watchers of `service` now. One opened later starts from the service's current status,
+   * which already holds the change; one closed meanwhile ignores the push.
+   */
+  private inScope(service: string): Recipient[] {
+    const recipients: Recipient[] = [];
     for (const [watcher, scope] of this.watchers)
-      if (scope === "all" || scope.has(message.service)) watcher.push(message, bytes);
+      if (scope === "all" || scope.has(service)) recipients.push(watcher);
+    return recipients;
   }
 
   /** Opens a Watch stream over `services` (all when empty), resuming where `resume` says. */

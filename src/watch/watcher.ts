@@ -24,7 +24,21 @@ export interface WatcherOptions {
 }
 
 /**
- * One Watch stream's queue, as an async iterable. A reader that falls `queueLimit` messages or
+ * Where an attached watcher sends (a transport that can take messages as they come, such as
+ * the gRPC port): no iterator, and no promise per message.
+ */
+export interface WatchSink {
+  /** Takes one message; false when the transport holds enough unwritten (then `resume` says when it has room). */
+  send(message: WatchMessage): boolean;
+  /** The watcher closed (shutdown): end the stream cleanly. */
+  end(): void;
+}
+
+const HEARTBEAT: WatchMessage = { service: "", version: 0, event: { kind: "heartbeat" } };
+
+/**
+ * One Watch stream's queue, read either as an async iterable or through an attached sink
+ * (never both). A reader that falls `queueLimit` messages or
  * `queueBytesLimit` bytes behind loses its queue and gets RESET + snapshot per service instead
  * (the RESET's reason names the limit), so memory per watcher is bounded. Messages at or below the version already sent for a service are dropped, so a
  * snapshot is never followed by an older delta.
@@ -35,14 +49,26 @@ export class Watcher implements AsyncIterable<WatchMessage> {
   private readonly sentVersions = new Map<string, number>();
   private wake: (() => void) | undefined;
   private closed = false;
+  private sink: WatchSink | undefined;
+  /** With a sink: true while it takes messages. */
+  private ready = false;
+  private lastSentAt = 0;
+  private heartbeat: TimerHandle | undefined;
   /** Times this watcher fell behind and was reset. */
   overflows = 0;
 
   constructor(private readonly options: WatcherOptions) {}
 
-  /** Queues a message of about `bytes` bytes; on overflow replaces the queue with resync markers. */
+  /**
+   * Queues a message of about `bytes` bytes; on overflow replaces the queue with resync
+   * markers. With a sink that has room and nothing queued before it, sends it at once.
+   */
   push(message: WatchMessage, bytes: number): void {
     if (this.closed) return;
+    if (this.ready && this.queue.length === 0) {
+      this.sendNow(message);
+      return;
+    }
     const passed = this.passedLimit(bytes);
     if (passed) {
       this.overflows++;
@@ -53,6 +79,7 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     this.queue.push({ message, bytes });
     this.queuedBytes += bytes;
     this.wake?.();
+    if (this.ready) this.flush();
   }
 
   /** The limit queueing `bytes` more would pass, named as the configuration names it. */
@@ -69,16 +96,71 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     if (this.closed) return;
     this.queue.push({ resync: service, reason });
     this.wake?.();
+    if (this.ready) this.flush();
   }
 
-  /** Ends the stream: the iterator finishes after what is queued is dropped. */
+  /**
+   * Sends from now on through `sink` instead of the async iterator: what is queued at once,
+   * later messages as they come while the sink has room, and a heartbeat after `heartbeatMs`
+   * without a message. While the sink is full, messages queue under the same bounds.
+   */
+  attach(sink: WatchSink): void {
+    if (this.closed) {
+      sink.end();
+      return;
+    }
+    this.sink = sink;
+    this.ready = true;
+    this.lastSentAt = this.options.clock.now();
+    this.heartbeat = this.options.clock.setTimeout(this.beat, this.options.heartbeatMs);
+    this.flush();
+  }
+
+  /** The sink has room again: sends what queued meanwhile. */
+  resume(): void {
+    if (this.closed || !this.sink) return;
+    this.ready = true;
+    this.flush();
+  }
+
+  private flush(): void {
+    while (this.ready && !this.closed) {
+      const entry = this.queue.shift();
+      if (!entry) return;
+      if ("bytes" in entry) {
+        this.queuedBytes -= entry.bytes;
+        this.sendNow(entry.message);
+      } else for (const message of this.options.resync(entry.resync, entry.reason)) this.sendNow(message);
+    }
+  }
+
+  private sendNow(message: WatchMessage): void {
+    if (!this.fresh(message)) return;
+    this.ready = this.sink!.send(message);
+    this.lastSentAt = this.options.clock.now();
+  }
+
+  /** A heartbeat when nothing was sent for `heartbeatMs` (skipped while the sink is full), then the next check. */
+  private readonly beat = () => {
+    const { clock, heartbeatMs } = this.options;
+    if (this.closed) return;
+    if (clock.now() - this.lastSentAt >= heartbeatMs && this.ready && this.queue.length === 0)
+      this.sendNow(HEARTBEAT);
+    const idle = clock.now() - this.lastSentAt;
+    this.heartbeat = clock.setTimeout(this.beat, idle >= heartbeatMs ? heartbeatMs : heartbeatMs - idle);
+  };
+
+  /** Ends the stream: what is queued is dropped, then the iterator finishes (or the sink ends). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.ready = false;
     this.queue = [];
     this.queuedBytes = 0;
+    if (this.heartbeat) this.options.clock.clearTimeout(this.heartbeat);
     this.wake?.();
     this.options.onClose();
+    this.sink?.end();
   }
 
   get queued(): number {
@@ -95,7 +177,7 @@ export class Watcher implements AsyncIterable<WatchMessage> {
       while (!this.closed) {
         const entry = this.queue.shift();
         if (!entry) {
-          if (await this.idle()) yield { service: "", version: 0, event: { kind: "heartbeat" } };
+          if (await this.idle()) yield HEARTBEAT;
           continue;
         }
         if ("bytes" in entry) this.queuedBytes -= entry.bytes;

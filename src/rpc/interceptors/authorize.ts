@@ -13,6 +13,7 @@ import { allows, scopeFor, type Verb } from "../../auth/scopes.js";
 import { FulcrumError } from "../../shared/errors.js";
 import { type AnswerEach, wrapAnswerEach } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
+import { type PushEach, wrapPushEach } from "../push-each.js";
 import { CALL_CREDENTIALS } from "./call-credentials.js";
 
 /** The verb each RPC needs; an RPC not listed here needs `admin`. */
@@ -131,6 +132,15 @@ function authorizeEach(method: DescMethod, each: AnswerEach, options: AuthorizeO
   };
 }
 
+/** A push-form stream (push-each.ts) with the same checks as its generator form: the caller and the services it names, at open. */
+function authorizePush(method: DescMethod, push: PushEach, options: AuthorizeOptions): PushEach {
+  const verb = VERB_OF_METHOD[method.name];
+  return (request, context, sink) => {
+    check(principalOf(context, options.table()), verb, servicesOf(method.name, request as Message));
+    return push(request, context, sink);
+  };
+}
+
 /** Wraps a binding's methods with the checks above. */
 export function authorizeBinding(binding: ServiceBinding, options: AuthorizeOptions): ServiceBinding {
   const impl: ServiceBinding["impl"] = {};
@@ -174,5 +184,8 @@ export function authorizeBinding(binding: ServiceBinding, options: AuthorizeOpti
   const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
     authorizeEach(method, each, options),
   );
-  return { service: binding.service, impl, ...(answerEach && { answerEach }) };
+  const pushEach = wrapPushEach(binding.service, binding.pushEach, (method, push) =>
+    authorizePush(method, push, options),
+  );
+  return { service: binding.service, impl, ...(answerEach && { answerEach }), ...(pushEach && { pushEach }) };
 }

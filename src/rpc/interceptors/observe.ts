@@ -1,6 +1,7 @@
 import { FulcrumError } from "../../shared/errors.js";
 import { type AnswerEach, type StreamAnswerer, wrapAnswerEach } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
+import { type PushEach, type PushStream, wrapPushEach } from "../push-each.js";
 
 /** Receives one finished RPC: method, status code name, handler seconds. */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
@@ -31,6 +32,44 @@ function observeEach(name: string, each: AnswerEach, observe: RpcObserver): Answ
   };
 }
 
+/** Hears a server stream open (+1) and end (-1). */
+type OnStream = (method: string, delta: 1 | -1) => void;
+
+/** A push-form stream (push-each.ts), observed like its generator form: open to end or close. */
+function observePush(name: string, push: PushEach, observe: RpcObserver, onStream?: OnStream): PushEach {
+  return (request, context, sink) => {
+    const start = performance.now();
+    let open = true;
+    const finish = (code: string) => {
+      if (!open) return;
+      open = false;
+      onStream?.(name, -1);
+      observe(name, code, (performance.now() - start) / 1000);
+    };
+    onStream?.(name, 1);
+    let stream: PushStream;
+    try {
+      stream = push(request, context, {
+        send: sink.send.bind(sink),
+        end(error) {
+          finish(error === undefined ? "ok" : codeOf(error));
+          sink.end(error);
+        },
+      });
+    } catch (error) {
+      finish(codeOf(error));
+      throw error;
+    }
+    return {
+      resume: () => stream.resume(),
+      close() {
+        stream.close();
+        finish("ok");
+      },
+    };
+  };
+}
+
 /**
  * Wraps a binding's methods so each call is reported to `observe`, once, whatever the
  * transport. Unary calls are timed to the answer; streams from open to close, and
@@ -39,7 +78,7 @@ function observeEach(name: string, each: AnswerEach, observe: RpcObserver): Answ
 export function observeBinding(
   binding: ServiceBinding,
   observe: RpcObserver,
-  onStream?: (method: string, delta: 1 | -1) => void,
+  onStream?: OnStream,
 ): ServiceBinding {
   const impl: ServiceBinding["impl"] = {};
   for (const method of binding.service.methods) {
@@ -90,5 +129,8 @@ export function observeBinding(
   const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
     observeEach(`${binding.service.name}/${method.name}`, each, observe),
   );
-  return { service: binding.service, impl, ...(answerEach && { answerEach }) };
+  const pushEach = wrapPushEach(binding.service, binding.pushEach, (method, push) =>
+    observePush(`${binding.service.name}/${method.name}`, push, observe, onStream),
+  );
+  return { service: binding.service, impl, ...(answerEach && { answerEach }), ...(pushEach && { pushEach }) };
 }
