@@ -45,6 +45,7 @@ const TARGET_WATCHERS = 10_000;
 /** Bounds: opening all streams, one change reaching all of them, any IPC answer. */
 const OPEN_TIMEOUT_MS = 120_000;
 const DELIVERY_TIMEOUT_MS = 15_000;
+const WITNESS_TIMEOUT_MS = 10_000;
 const REPLY_SLACK_MS = 10_000;
 /** Quiet time between changes, so one change's tail is not the next one's head. */
 const SETTLE_MS = 300;
@@ -58,10 +59,21 @@ interface ChangeDelivery {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** The first stream's delivery time, ms (another process: scheduling skews it against registerMs). */
+  readonly firstMs: number;
+  /**
+   * The Register's answer came before the change on the witness stream: a Watch on the
+   * Register's own HTTP/2 connection, opened before all others so the first fan-out slice
+   * holds it. One connection keeps the server's write order, so this says the server answered
+   * the Register before it fanned the change out.
+   */
+  readonly answeredBeforeFanOut: boolean;
   /** Register call, from just before it to its answer. */
   readonly registerMs: number;
   /** CPU the server used from the Register call until the last client answered, ms. */
   readonly serverCpuMs: number | null;
+  /** serverCpuMs per delivered message, in microseconds. */
+  readonly serverUsPerMessage: number | null;
   readonly clientCpuMs: number;
 }
 
@@ -156,6 +168,7 @@ async function measureN(streams: number, options: BenchOptions): Promise<WatchRo
   const api = benchClients(server.grpcPort);
   try {
     await registerBenchService(server.grpcPort);
+    const witness = await openWitness(api);
     const shares = distribute(streams, Math.ceil(streams / STREAMS_PER_CLIENT));
     for (const _ of shares) clients.push(new ClientProcess());
     const opened = await Promise.all(
@@ -199,6 +212,7 @@ async function measureN(streams: number, options: BenchOptions): Promise<WatchRo
         backends: [{ id: backendId, address: `10.0.1.${(i % 250) + 1}:8080` }],
       });
       const registerMs = now() - start;
+      const answeredBeforeFanOut = !witness.seen.has(backendId);
       const replies = await Promise.all(
         clients.map((client) =>
           client.ask(
@@ -210,6 +224,8 @@ async function measureN(streams: number, options: BenchOptions): Promise<WatchRo
       );
       const cpuAfter = server.cpuSeconds();
       const delays = replies.flatMap((r) => r.times.map((t) => t - start));
+      const serverCpuMs =
+        cpuBefore === undefined || cpuAfter === undefined ? null : (cpuAfter - cpuBefore) * 1000;
       const change: ChangeDelivery = {
         backendId,
         delivered: delays.length,
@@ -217,15 +233,23 @@ async function measureN(streams: number, options: BenchOptions): Promise<WatchRo
         p50Ms: percentile(delays, 50),
         p99Ms: percentile(delays, 99),
         maxMs: delays.length > 0 ? Math.max(...delays) : Number.NaN,
+        firstMs: delays.length > 0 ? Math.min(...delays) : Number.NaN,
         registerMs,
-        serverCpuMs: cpuBefore === undefined || cpuAfter === undefined ? null : (cpuAfter - cpuBefore) * 1000,
+        answeredBeforeFanOut,
+        serverCpuMs,
+        serverUsPerMessage:
+          serverCpuMs === null || delays.length === 0 ? null : (serverCpuMs * 1000) / delays.length,
         clientCpuMs: replies.reduce((n, r) => n + r.cpuMs, 0),
       };
       const label = i < warmups ? "warm-up change" : `change ${i + 1 - warmups}/${count}`;
       options.progress(
         `${NAME}: ${streams} streams: ${label}: delivered ${change.delivered}/${streams}, ` +
           `p50 ${change.p50Ms.toFixed(1)} ms, p99 ${change.p99Ms.toFixed(1)} ms, max ${change.maxMs.toFixed(1)} ms ` +
-          `(Register ${registerMs.toFixed(1)} ms, server CPU ${change.serverCpuMs?.toFixed(0) ?? "-"} ms, ` +
+          `(Register answered at ${registerMs.toFixed(1)} ms, ` +
+          `${answeredBeforeFanOut ? "before" : "AFTER"} the fan-out reached its connection; ` +
+          `first delivery at ${change.firstMs.toFixed(1)} ms; ` +
+          `server CPU ${change.serverCpuMs?.toFixed(0) ?? "-"} ms, ` +
+          `${change.serverUsPerMessage?.toFixed(1) ?? "-"} us per delivered message; ` +
           `client CPU ${change.clientCpuMs.toFixed(0)} ms)`,
       );
       if (i >= warmups) changes.push(change);
@@ -238,6 +262,31 @@ async function measureN(streams: number, options: BenchOptions): Promise<WatchRo
     await server.stop();
     options.progress(`${NAME}: server (pid ${server.pid}) stopped`);
   }
+}
+
+/** The witness Watch (see ChangeDelivery): when each added backend reached it. */
+async function openWitness(api: ReturnType<typeof benchClients>): Promise<{ seen: Map<string, number> }> {
+  const seen = new Map<string, number>();
+  let opened!: () => void;
+  const snapshot = new Promise<void>((resolve) => {
+    opened = resolve;
+  });
+  const read = async () => {
+    for await (const message of api.balancer.watch({ services: [BENCH_SERVICE] })) {
+      if (message.event.case === "snapshot") opened();
+      else if (message.event.case === "backendAdded") seen.set(message.event.value.backend?.id ?? "", now());
+    }
+  };
+  // It ends when the bench closes the connection.
+  read().catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    snapshot,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("witness Watch: no snapshot")), WITNESS_TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return { seen };
 }
 
 function toRow(
@@ -261,6 +310,8 @@ function toRow(
   const minDelivered = Math.min(...changes.map((c) => c.delivered));
   const cores = pairs.map((p) => p.subject.serverCores).filter((n): n is number => n !== undefined);
   const serverCpu = changes.map((c) => c.serverCpuMs).filter((n): n is number => n !== null);
+  const perMessage = changes.map((c) => c.serverUsPerMessage).filter((n): n is number => n !== null);
+  const answeredFirst = changes.filter((c) => c.answeredBeforeFanOut).length;
   return {
     bench: NAME,
     row: `one change to ${streams.toLocaleString("en-US")} Watch streams, gRPC port (grpc-js)`,
@@ -282,9 +333,12 @@ function toRow(
       `max ${fmt(maxMs)} ms; delivered to at least ${minDelivered}/${streams} streams per change; ` +
       `${connections} connections (${STREAMS_PER_CONNECTION} streams each), ${clientProcesses} client process(es); ` +
       `per change (median): server CPU ${serverCpu.length > 0 ? median(serverCpu).toFixed(0) : "-"} ms ` +
-      `(${serverCpu.length > 0 ? ((median(serverCpu) * 1000) / streams).toFixed(0) : "-"} us per stream), ` +
+      `(${perMessage.length > 0 ? median(perMessage).toFixed(1) : "-"} us per delivered message), ` +
       `client CPU ${median(changes.map((c) => c.clientCpuMs)).toFixed(0)} ms, ` +
-      `Register answered in ${median(changes.map((c) => c.registerMs)).toFixed(0)} ms; ` +
+      `Register answered in ${median(changes.map((c) => c.registerMs)).toFixed(0)} ms, ` +
+      `first delivery at ${median(changes.map((c) => c.firstMs)).toFixed(0)} ms ` +
+      `(Register answered before the fan-out in ${answeredFirst}/${changes.length} changes, ` +
+      `seen on a witness Watch on its connection); ` +
       `load average ${loadAverage.toFixed(1)} before the changes; ` +
       `ratio = ${TARGET_P99_MS} ms / p99`,
     watch: { streams, connections, clientProcesses, p50Ms, p99Ms, maxMs, minDelivered, loadAverage, changes },
