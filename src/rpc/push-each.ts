@@ -7,9 +7,7 @@
  * Both forms must behave the same; wrappers of a binding (authorization, metrics) wrap both,
  * and one that does not know this form drops it, so the transport falls back to `impl`.
  */
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import { wrapMethods } from "./answer-each.js";
 
 /** The transport's side of one stream. */
 export interface PushSink<Message = unknown> {
@@ -37,17 +35,5 @@ export type PushEach<Request = unknown, Message = unknown> = (
   sink: PushSink<Message>,
 ) => PushStream;
 
-/** The push-form methods of a binding, by local name (`watch`). */
+/** The push-form methods of a binding, by local name (`watch`); wrappers wrap them with answer-each.ts's wrapMethods. */
 export type PushEachMethods = Readonly<Record<string, PushEach>>;
-
-/**
- * `methods` with `wrap` applied to each (authorization, metrics); undefined when there are
- * none. A wrapper of a binding passes its result on as the new binding's `pushEach`.
- */
-export function wrapPushEach(
-  service: DescService,
-  methods: PushEachMethods | undefined,
-  wrap: (method: DescMethod, each: PushEach) => PushEach,
-): PushEachMethods | undefined {
-  return wrapMethods(service, methods, wrap);
-}

@@ -11,9 +11,9 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { AccessTable, Principal } from "../../auth/access-table.js";
 import { allows, scopeFor, type Verb } from "../../auth/scopes.js";
 import { FulcrumError } from "../../shared/errors.js";
-import { type AnswerEach, wrapAnswerEach } from "../answer-each.js";
+import { type AnswerEach, wrapAnswerEach, wrapMethods } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
-import { type PushEach, wrapPushEach } from "../push-each.js";
+import type { PushEach } from "../push-each.js";
 import { CALL_CREDENTIALS } from "./call-credentials.js";
 
 /** The verb each RPC needs; an RPC not listed here needs `admin`. */
@@ -184,7 +184,7 @@ export function authorizeBinding(binding: ServiceBinding, options: AuthorizeOpti
   const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
     authorizeEach(method, each, options),
   );
-  const pushEach = wrapPushEach(binding.service, binding.pushEach, (method, push) =>
+  const pushEach = wrapMethods(binding.service, binding.pushEach, (method, push) =>
     authorizePush(method, push, options),
   );
   return { service: binding.service, impl, ...(answerEach && { answerEach }), ...(pushEach && { pushEach }) };

@@ -1,7 +1,7 @@
 import { FulcrumError } from "../../shared/errors.js";
-import { type AnswerEach, type StreamAnswerer, wrapAnswerEach } from "../answer-each.js";
+import { type AnswerEach, type StreamAnswerer, wrapAnswerEach, wrapMethods } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
-import { type PushEach, type PushStream, wrapPushEach } from "../push-each.js";
+import type { PushEach, PushStream } from "../push-each.js";
 
 /** Receives one finished RPC: method, status code name, handler seconds. */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
@@ -129,7 +129,7 @@ export function observeBinding(
   const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
     observeEach(`${binding.service.name}/${method.name}`, each, observe),
   );
-  const pushEach = wrapPushEach(binding.service, binding.pushEach, (method, push) =>
+  const pushEach = wrapMethods(binding.service, binding.pushEach, (method, push) =>
     observePush(`${binding.service.name}/${method.name}`, push, observe, onStream),
   );
   return { service: binding.service, impl, ...(answerEach && { answerEach }), ...(pushEach && { pushEach }) };
