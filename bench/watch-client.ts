@@ -1,15 +1,20 @@
 /**
  * The client side of the `watch` bench, run as its own process (`fork` with tsx): opens
- * `streams` Watch streams on one service with connect-node's gRPC transport, `perConnection`
- * of them multiplexed on each HTTP/2 connection, and notes per stream when each added backend
+ * `streams` Watch streams on one service as plain gRPC over node:http2, `perConnection`
+ * of them multiplexed on each HTTP/2 connection, decodes every message (protobuf-es), and
+ * notes per stream when each added backend
  * arrived (performance.timeOrigin + performance.now(): the wall clock, in ms, as the bench
  * process reads it). It answers the bench over IPC; every wait is bounded, and it exits when
  * told to or when the bench goes away.
  */
-import { setMaxListeners } from "node:events";
-import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { BalancerService } from "../gen/fulcrum/v1/balancer_pb.js";
+import * as http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import {
+  WatchRequestSchema,
+  type WatchResponse,
+  WatchResponseSchema,
+} from "../gen/fulcrum/v1/balancer_pb.js";
+import { grpcFrame, grpcHeaders } from "../test/support/raw-grpc.js";
 
 /** What the bench sends. */
 export type WatchClientCommand =
@@ -61,10 +66,8 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<void>
   while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
 }
 
-const abort = new AbortController();
-// Every stream listens on this one signal.
-setMaxListeners(0, abort.signal);
-const sessions: Http2SessionManager[] = [];
+let closing = false;
+const sessions: http2.ClientHttp2Session[] = [];
 /** backend id -> receive time per stream (NaN until it arrives). */
 const arrivals = new Map<string, Float64Array>();
 let streamCount = 0;
@@ -83,14 +86,37 @@ function arrivalsOf(backendId: string): Float64Array {
   return times;
 }
 
-async function watchOne(
-  client: ReturnType<typeof createClient<typeof BalancerService>>,
-  index: number,
-  service: string,
-) {
+/** gRPC frame prefix: a flag byte and a big-endian length. */
+const FRAME_PREFIX_BYTES = 5;
+
+/** Calls `onMessage` with each whole message in the chunks of one response body. */
+function messageReader(onMessage: (message: WatchResponse) => void) {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= FRAME_PREFIX_BYTES) {
+      const end = FRAME_PREFIX_BYTES + pending.readUInt32BE(1);
+      if (pending.length < end) break;
+      onMessage(fromBinary(WatchResponseSchema, pending.subarray(FRAME_PREFIX_BYTES, end)));
+      pending = pending.subarray(end);
+    }
+  };
+}
+
+function watchOne(session: http2.ClientHttp2Session, index: number, body: Buffer): void {
   let snapshot = false;
-  try {
-    for await (const message of client.watch({ services: [service] }, { signal: abort.signal })) {
+  let over = false;
+  const fail = (message: string) => {
+    if (over) return;
+    over = true;
+    if (closing) return;
+    failed++;
+    firstError ??= message;
+  };
+  const stream = session.request(grpcHeaders("/fulcrum.v1.BalancerService/Watch"));
+  stream.on(
+    "data",
+    messageReader((message) => {
       if (message.event.case === "snapshot" && !snapshot) {
         snapshot = true;
         snapshots++;
@@ -98,26 +124,34 @@ async function watchOne(
         const times = arrivalsOf(message.event.value.backend?.id ?? "");
         if (Number.isNaN(times[index]!)) times[index] = now();
       }
-    }
+    }),
+  );
+  stream.on("trailers", (trailers) => {
+    const status = Number(trailers["grpc-status"] ?? 0);
+    if (status !== 0) fail(`grpc-status ${status}: ${String(trailers["grpc-message"] ?? "")}`);
+  });
+  stream.on("error", (error) => fail(error.message));
+  stream.on("close", () => {
+    if (over) return;
+    over = true;
     ended++;
-  } catch (error) {
-    if (abort.signal.aborted) return;
-    failed++;
-    firstError ??= (error as Error).message;
-  }
+  });
+  stream.end(body);
 }
 
 async function open(command: Extract<WatchClientCommand, { type: "open" }>): Promise<void> {
   streamCount = command.streams;
   const deadline = Date.now() + command.timeoutMs;
-  const baseUrl = `http://127.0.0.1:${command.port}`;
+  const body = grpcFrame(
+    toBinary(WatchRequestSchema, create(WatchRequestSchema, { services: [command.service] })),
+  );
   let index = 0;
   while (index < command.streams && Date.now() < deadline) {
-    const sessionManager = new Http2SessionManager(baseUrl);
-    sessions.push(sessionManager);
-    const client = createClient(BalancerService, createGrpcTransport({ baseUrl, sessionManager }));
+    const session = http2.connect(`http://127.0.0.1:${command.port}`);
+    session.on("error", () => {});
+    sessions.push(session);
     const batch = Math.min(command.perConnection, command.streams - index);
-    for (let i = 0; i < batch; i++) void watchOne(client, index + i, command.service);
+    for (let i = 0; i < batch; i++) watchOne(session, index + i, body);
     index += batch;
     // One connection's streams have their snapshots before the next connection opens.
     await until(() => snapshots + failed >= index, deadline - Date.now());
@@ -150,8 +184,8 @@ async function collect(command: Extract<WatchClientCommand, { type: "collect" }>
 }
 
 function close(): void {
-  abort.abort();
-  for (const session of sessions) session.abort();
+  closing = true;
+  for (const session of sessions) session.destroy();
   send({ type: "closed" });
   process.disconnect?.();
   setTimeout(() => process.exit(0), 100).unref();
