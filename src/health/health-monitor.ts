@@ -237,10 +237,18 @@ export class HealthMonitor {
    */
   private mirror(service: string, backendId: string, current: BackendState["health"]): void {
     const health = this.services.get(service);
-    if (health && this.settle(health, backendId, current)) return;
-    const record = health?.records.get(backendId);
-    if (!health || !record || record.health === current) return;
-    health.records.set(backendId, initialHealthRecord(current, this.options.clock.now()));
+    if (!health) return;
+    const own = this.settle(health, backendId, current);
+    let record = health.records.get(backendId);
+    if (!record) return;
+    if (!own && record.health !== current) {
+      record = initialHealthRecord(current, this.options.clock.now());
+      health.records.set(backendId, record);
+    }
+    // Installing the change restarted a recovered backend's counters in the service table; an
+    // own transition arrives after later outcomes of its batch were counted, so the record's win.
+    const { consecutiveFailures, consecutiveSuccesses } = record;
+    this.options.targets.setCounters(service, backendId, consecutiveFailures, consecutiveSuccesses);
   }
 
   /**
