@@ -63,6 +63,7 @@ export interface QuotaGateOptions {
 /** The quota layer between the balancer and the limiter. */
 export class QuotaGate implements QuotaView {
   private readonly statuses = new WeakMap<BackendState, QuotaStatus>();
+  private readonly reading = new Map<BackendState, Promise<QuotaStatus>>();
   readonly counters: QuotaCounters = { denied: 0, shadowDenied: 0, ignoredDimensions: 0 };
 
   constructor(private readonly options: QuotaGateOptions) {}
@@ -103,10 +104,7 @@ export class QuotaGate implements QuotaView {
     return false;
   }
 
-  /**
-   * Chooses and reserves (Q3): re-chooses around backends that cannot take `cost` (the
-   * `quota_denied` filter); exhausted with the earliest retry when none can.
-   */
+  /** Chooses and reserves (Q3), around backends that cannot take `cost`; exhausted when none can. */
   async admit(
     service: string,
     query: SelectQuery,
@@ -188,10 +186,7 @@ export class QuotaGate implements QuotaView {
     }
   }
 
-  /**
-   * A Report settled a ticket (Q3): the backends it was about are trued up; reservations on
-   * the ticket's other backends (count > 1, the caller used one) are given back.
-   */
+  /** A Report settled a ticket (Q3): its backends trued up, the ones not used (count > 1) given back. */
   async settleTicket(
     service: string,
     ticketBackends: readonly BackendState[],
@@ -220,11 +215,15 @@ export class QuotaGate implements QuotaView {
   /** GetService: remaining units per dimension of one backend, read now. */
   async remaining(service: string, backend: BackendState): Promise<Record<string, number>> {
     if (backend.spec.quotas.length === 0) return {};
-    const status = await this.options.limiter.remaining(
-      { service, backendId: backend.spec.id },
-      backend.spec.quotas,
-      this.options.clock.now(),
-    );
+    // One read per backend at a time: a burst of refusals (recheckSkipped) shares it.
+    let read = this.reading.get(backend);
+    if (!read) {
+      const key = { service, backendId: backend.spec.id };
+      read = this.options.limiter.remaining(key, backend.spec.quotas, this.options.clock.now());
+      this.reading.set(backend, read);
+      void read.finally(() => this.reading.delete(backend)).catch(() => {});
+    }
+    const status = await read;
     this.keep(service, backend, status);
     return Object.fromEntries(
       Object.entries(status.dimensions).map(([dimension, d]) => [dimension, d.remaining]),
@@ -334,10 +333,7 @@ export class QuotaGate implements QuotaView {
       await shared.readThrough(service, candidates, (b, s) => this.keep(service, b, s, "local"));
   }
 
-  /**
-   * Keeps the latest status (and fills the shared view's L1 with what a quota script
-   * returned, unless `local`) and tells Watch about headroom thresholds it crossed.
-   */
+  /** Keeps the latest status (into the shared view's L1 too, unless `local`); tells Watch of crossings. */
   private keep(service: string, backend: BackendState, status: QuotaStatus, scope?: "local"): void {
     const before = this.statuses.get(backend);
     this.statuses.set(backend, status);

@@ -170,10 +170,15 @@ function pushWatch(deps: BalancerServiceDeps): PushEach<WatchRequest, WatchRespo
   return (req, _context, sink) => {
     const { services, resume } = codec.decodeWatch(req);
     const watcher = watchHub.subscribe(services, resume);
-    watcher.attach({
-      send: (message) => sink.send(codec.encodeWatchMessage(message, encodings)),
-      end: () => sink.end(),
-    });
+    try {
+      watcher.attach({
+        send: (message) => sink.send(codec.encodeWatchMessage(message, encodings)),
+        end: (error) => sink.end(error),
+      });
+    } catch (error) {
+      watcher.close(); // not subscribed past a failed open
+      throw error;
+    }
     return { resume: () => watcher.resume(), close: () => watcher.close() };
   };
 }

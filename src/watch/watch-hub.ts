@@ -60,6 +60,11 @@ interface History {
 export class WatchHub {
   private readonly histories = new Map<string, History>();
   private readonly watchers = new Map<Watcher, ReadonlySet<string> | "all">();
+  /**
+   * The watchers of a service, listed once and shared by every delivery until a watcher opens
+   * or closes: a burst of changes (a MERGE of many backends) holds one list, not one per change.
+   */
+  private readonly recipients = new Map<string, readonly Recipient[]>();
   private readonly fanOut: FanOut;
 
   constructor(private readonly options: WatchHubOptions) {
@@ -107,10 +112,13 @@ export class WatchHub {
    * The watchers of `service` now. One opened later starts from the service's current status,
    * which already holds the change; one closed meanwhile ignores the push.
    */
-  private inScope(service: string): Recipient[] {
+  private inScope(service: string): readonly Recipient[] {
+    const known = this.recipients.get(service);
+    if (known) return known;
     const recipients: Recipient[] = [];
     for (const [watcher, scope] of this.watchers)
       if (scope === "all" || scope.has(service)) recipients.push(watcher);
+    this.recipients.set(service, recipients);
     return recipients;
   }
 
@@ -130,11 +138,15 @@ export class WatchHub {
       heartbeatMs: this.options.limits.heartbeatMs,
       resync: (service, reason) => this.resync(service, reason),
       scope: () => (scope === "all" ? this.options.serviceNames() : [...scope]),
-      onClose: () => this.watchers.delete(watcher),
+      onClose: () => {
+        this.watchers.delete(watcher);
+        this.recipients.clear();
+      },
     });
     const initial = scope === "all" ? new Set([...this.options.serviceNames(), ...resume.keys()]) : scope;
     for (const service of initial) this.catchUp(watcher, service, resume.get(service));
     this.watchers.set(watcher, scope);
+    this.recipients.clear();
     return watcher;
   }
 

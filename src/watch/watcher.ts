@@ -30,8 +30,8 @@ export interface WatcherOptions {
 export interface WatchSink {
   /** Takes one message; false when the transport holds enough unwritten (then `resume` says when it has room). */
   send(message: WatchMessage): boolean;
-  /** The watcher closed (shutdown): end the stream cleanly. */
-  end(): void;
+  /** The watcher closed: end the stream cleanly (OK), or with `error` when sending failed. */
+  end(error?: unknown): void;
 }
 
 const HEARTBEAT: WatchMessage = { service: "", version: 0, event: { kind: "heartbeat" } };
@@ -130,13 +130,29 @@ export class Watcher implements AsyncIterable<WatchMessage> {
       if ("bytes" in entry) {
         this.queuedBytes -= entry.bytes;
         this.sendNow(entry.message);
-      } else for (const message of this.options.resync(entry.resync, entry.reason)) this.sendNow(message);
+      } else for (const message of this.resyncOf(entry)) this.sendNow(message);
+    }
+  }
+
+  /** RESET + snapshot for a resync marker; a failure to build them ends this stream only. */
+  private resyncOf(entry: { readonly resync: string; readonly reason: string }): WatchMessage[] {
+    try {
+      return this.options.resync(entry.resync, entry.reason);
+    } catch (error) {
+      this.close(error);
+      return [];
     }
   }
 
   private sendNow(message: WatchMessage): void {
     if (!this.fresh(message)) return;
-    this.ready = this.sink!.send(message);
+    try {
+      this.ready = this.sink!.send(message);
+    } catch (error) {
+      // Sending runs in fan-out slices and timers: a failure ends this stream, never the process.
+      this.close(error);
+      return;
+    }
     this.lastSentAt = this.options.clock.now();
   }
 
@@ -150,8 +166,11 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     this.heartbeat = clock.setTimeout(this.beat, idle >= heartbeatMs ? heartbeatMs : heartbeatMs - idle);
   };
 
-  /** Ends the stream: what is queued is dropped, then the iterator finishes (or the sink ends). */
-  close(): void {
+  /**
+   * Ends the stream: what is queued is dropped, then the iterator finishes (or the sink ends,
+   * with `error` when sending failed).
+   */
+  close(error?: unknown): void {
     if (this.closed) return;
     this.closed = true;
     this.ready = false;
@@ -160,7 +179,7 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     if (this.heartbeat) this.options.clock.clearTimeout(this.heartbeat);
     this.wake?.();
     this.options.onClose();
-    this.sink?.end();
+    this.sink?.end(error);
   }
 
   get queued(): number {

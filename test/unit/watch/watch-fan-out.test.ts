@@ -119,7 +119,31 @@ describe("watch fan-out", () => {
     const snapshot = sink.sent[2]!;
     expect(snapshot.event.kind === "snapshot" && snapshot.event.status.backends).toHaveLength(11);
     // What was queued before the overflow is older than the snapshot: none of it follows.
-    expect(sink.sent.slice(3).every((m) => m.version > snapshot.version)).toBe(true);
+    expect(kinds(sink.sent)).toEqual(["s:snapshot", "s:reset", "s:snapshot"]);
+  });
+
+  it("a sink that throws ends its own stream with the error and leaves the hub; the slice goes on to the next watcher", async () => {
+    const held = heldTasks();
+    const { hub, add } = await setup({}, { defer: held.defer });
+    const failing = hub.subscribe(["s"], new Map());
+    let endedWith: unknown;
+    failing.attach({
+      send: (message) => {
+        if (message.event.kind === "backend_added") throw new Error("encoder broke");
+        return true;
+      },
+      end: (error) => {
+        endedWith = error;
+      },
+    });
+    const healthy = hub.subscribe(["s"], new Map());
+    const sink = recordingSink();
+    healthy.attach(sink);
+    await add("s", "b");
+    held.runAll();
+    expect((endedWith as Error | undefined)?.message).toBe("encoder broke");
+    expect(added(sink.sent)).toEqual(["b"]);
+    expect(hub.watcherCount).toBe(1);
   });
 
   it("an attached watcher sends a heartbeat after heartbeatMs without a message (virtual time), and its sink ends on closeAll", async () => {
