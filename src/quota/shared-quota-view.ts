@@ -52,6 +52,8 @@ export class SharedQuotaView {
   private readonly keys = new WeakMap<BackendState, string>();
   /** The last status handed on per backend: an L1 copy already applied is not applied again. */
   private readonly applied = new WeakMap<BackendState, QuotaStatus>();
+  /** Script results filled per backend: a Redis read that a fill overtook is not applied. */
+  private readonly fills = new WeakMap<BackendState, number>();
   private readonly askRedisFirst: boolean;
 
   constructor(private readonly cache: TieredCache<QuotaStatus>) {
@@ -73,6 +75,7 @@ export class SharedQuotaView {
       else this.take(backend, status, apply);
     }
     if (misses.length === 0) return;
+    const fills = misses.map((backend) => this.fills.get(backend) ?? 0);
     const read = await Promise.all(
       misses.map((backend) => this.cache.get(this.keyOf(service, backend))),
     ).catch((cause: unknown) => {
@@ -84,12 +87,14 @@ export class SharedQuotaView {
       );
     });
     read.forEach((status, i) => {
-      if (status) this.take(misses[i]!, status, apply);
+      // A script result that came in while Redis was read is newer than what Redis answered.
+      if (status && (this.fills.get(misses[i]!) ?? 0) === fills[i]) this.take(misses[i]!, status, apply);
     });
   }
 
   /** A status a quota script (or the local budget) returned on this replica: into its L1 only. */
   fill(service: string, backend: BackendState, status: QuotaStatus): void {
+    this.fills.set(backend, (this.fills.get(backend) ?? 0) + 1);
     this.applied.set(backend, status);
     this.cache.fill(this.keyOf(service, backend), status);
   }

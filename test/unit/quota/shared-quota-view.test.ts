@@ -1,7 +1,18 @@
 /** The quota view's cache keys and which statuses it takes for a backend (docs/state.md). */
 import { describe, expect, it } from "vitest";
+import { newBackendState } from "../../../src/balancer/backend-state.js";
+import type { L2Record, L2Store } from "../../../src/cache/ports.js";
+import { createTieredCache } from "../../../src/cache/tiered-cache.js";
 import { markedStatus } from "../../../src/quota/aged-status.js";
-import { parseQuotaViewKey, quotaViewKey, statusFits } from "../../../src/quota/shared-quota-view.js";
+import type { QuotaStatus } from "../../../src/quota/quota-status.js";
+import {
+  parseQuotaViewKey,
+  quotaViewKey,
+  SharedQuotaView,
+  statusFits,
+} from "../../../src/quota/shared-quota-view.js";
+import { ManualClock } from "../../../src/shared/manual-clock.js";
+import { spec as backendSpec } from "../balancer/fixtures.js";
 
 const spec = (dimension: string, limit: number) => ({
   dimension,
@@ -52,5 +63,34 @@ describe("the quota view's keys and statuses", () => {
       markedForMs: 4_000,
       dimensions: {},
     });
+  });
+});
+
+describe("the quota view read through the tiered cache", () => {
+  it("a Redis read that a quota script's result overtook is not applied over it; one not overtaken is", async () => {
+    const answers = new Map<string, (record: L2Record | undefined) => void>();
+    const slowL2: L2Store = {
+      get: (key) => new Promise((resolve) => answers.set(key, resolve)),
+      set: async () => {},
+      delete: async () => false,
+    };
+    const cache = createTieredCache<QuotaStatus>({
+      namespace: "quotaView",
+      clock: new ManualClock(),
+      l2: slowL2,
+    });
+    const view = new SharedQuotaView(cache);
+    const [overtaken, plain] = ["a", "b"].map((id) =>
+      newBackendState(backendSpec(id, { quotas: [spec("requests", 10)] }), "healthy", 0),
+    );
+    const applied: [string, number][] = [];
+    const reading = view.readThrough("svc", [overtaken!, plain!], (b, s) =>
+      applied.push([b.spec.id, s.atMs]),
+    );
+    view.fill("svc", overtaken!, { ...status({ requests: 10 }), atMs: 900 });
+    const older = JSON.stringify({ ...status({ requests: 10 }), atMs: 500 });
+    for (const [key, answer] of answers) answer({ key, value: older, expiresAt: 0 });
+    await reading;
+    expect(applied).toEqual([["b", 500]]);
   });
 });
