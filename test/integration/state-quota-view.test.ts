@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { CallResult, Strategy } from "../../gen/fulcrum/v1/types_pb.js";
 import type { App } from "../../src/app/create-app.js";
 import type { FulcrumConfigInput } from "../../src/config/schema.js";
+import { ManualClock } from "../../src/shared/manual-clock.js";
 import { failureOf } from "../support/auth.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { eventually } from "../support/eventually.js";
@@ -28,13 +29,15 @@ afterEach(async () => {
 });
 
 /** One replica on the shared redis-server (started by the first call). */
-async function replica(quotaView: FulcrumConfigInput["state"] = {}): Promise<{ c: Clients; app: App }> {
+async function replica(
+  quotaView: FulcrumConfigInput["state"] = {},
+  clock?: ManualClock,
+): Promise<{ c: Clients; app: App }> {
   redis ??= await startRedis();
-  const app = await startFulcrum({
-    redis: { url: redis.url, commandTimeoutMs: 5_000 },
-    state: quotaView,
-    quota: { replicas: 2 },
-  });
+  const app = await startFulcrum(
+    { redis: { url: redis.url, commandTimeoutMs: 5_000 }, state: quotaView, quota: { replicas: 2 } },
+    clock ? { clock } : {},
+  );
   apps.push(app);
   return { c: grpcTransportClients(app.grpcPort), app };
 }
@@ -118,13 +121,15 @@ describe("state.quotaView: the quota view read through the tiered cache, Redis a
 
   for (const l1TtlMs of [0, 20]) {
     it(`S8 most_available reads other replicas' reservations from Redis ${l1TtlMs ? "once the L1 copy is past l1TtlMs" : "only on an L1 miss by default"}`, async () => {
-      const one = await replica();
-      const two = await replica({ quotaView: { l1TtlMs } });
+      // One clock for both replicas: the L1 copy's TTL passes when the test says so.
+      const clock = new ManualClock(Date.now());
+      const one = await replica({}, clock);
+      const two = await replica({ quotaView: { l1TtlMs } }, clock);
       await register(one.c, "avail", Strategy.MOST_AVAILABLE, 10);
       await eventually(() => two.c.registry.getService({ service: "avail" }));
       expect(await pick(two.c, "avail", ["a"])).toBe("b");
       for (let i = 0; i < 6; i++) expect(await pick(one.c, "avail", ["b"])).toBe("a");
-      await new Promise((resolve) => setTimeout(resolve, 2 * l1TtlMs));
+      clock.advance(2 * l1TtlMs);
       // a has 4 of 10 left in Redis, b 9 of 10; two's L1 still says a is untouched.
       expect(await pick(two.c, "avail")).toBe(l1TtlMs ? "b" : "a");
     });
