@@ -51,6 +51,11 @@ export interface HealthTargets {
   ): void;
 }
 
+/** A health transition sent to the registry; settled by its change event or by its answer. */
+interface PendingTransition {
+  readonly state: BackendState["health"];
+}
+
 /** Options of a HealthMonitor. */
 export interface HealthMonitorOptions {
   readonly clock: Clock;
@@ -72,7 +77,7 @@ interface ServiceHealth {
    * record, and the record (with its counters) stays the truth: a batch of outcomes counts
    * one by one (H9) instead of restarting from the registry's older state.
    */
-  readonly pending: Map<string, BackendState["health"][]>;
+  readonly pending: Map<string, PendingTransition[]>;
   readonly outliers: OutlierTracker;
   stopOutlierSweep: (() => void) | undefined;
   outlierIntervalMs: number;
@@ -201,11 +206,12 @@ export class HealthMonitor {
     const { current, reason } = step.transition;
     const id = backend.spec.id;
     const pending = health.pending.get(id) ?? [];
-    pending.push(current);
+    const sent: PendingTransition = { state: current };
+    pending.push(sent);
     health.pending.set(id, pending);
     this.options.registry.setHealth(service, id, current, reason, "policy").then(
-      // A transition the registry took without a change event (already in that state) is done too.
-      () => this.settle(health, id, current),
+      // Taken without a change event (already in that state) is done too: this one, not a later twin.
+      () => this.settle(health, id, (transition) => transition === sent),
       (cause: unknown) => {
         // Not recorded: the registry's state is the truth again from the next outcome on.
         health.pending.delete(id);
@@ -214,10 +220,14 @@ export class HealthMonitor {
     );
   }
 
-  /** Drops the oldest outstanding transition to `state`; true when there was one. */
-  private settle(health: ServiceHealth, backendId: string, state: BackendState["health"]): boolean {
+  /** Drops the oldest outstanding transition that `matches` and those before it; true when there was one. */
+  private settle(
+    health: ServiceHealth,
+    backendId: string,
+    matches: (transition: PendingTransition) => boolean,
+  ): boolean {
     const pending = health.pending.get(backendId);
-    const at = pending?.indexOf(state) ?? -1;
+    const at = pending?.findIndex(matches) ?? -1;
     if (!pending || at < 0) return false;
     pending.splice(0, at + 1);
     if (pending.length === 0) health.pending.delete(backendId);
@@ -238,7 +248,7 @@ export class HealthMonitor {
   private mirror(service: string, backendId: string, current: BackendState["health"]): void {
     const health = this.services.get(service);
     if (!health) return;
-    const own = this.settle(health, backendId, current);
+    const own = this.settle(health, backendId, (transition) => transition.state === current);
     let record = health.records.get(backendId);
     if (!record) return;
     if (!own && record.health !== current) {
