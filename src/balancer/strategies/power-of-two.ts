@@ -15,7 +15,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import { type Random, randomInt } from "../../shared/random.js";
-import type { BackendState } from "../backend-state.js";
+import type { BackendState, LoadWatcher } from "../backend-state.js";
 import { registeredCapacity } from "../capacity.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
 import { type LoadFunction, loadFunction, metricReadsClock } from "../load/load-metric.js";
@@ -64,17 +64,21 @@ export const powerOfTwo: StrategyDefinition = {
 };
 
 /** P2C over one pool. */
-export class PowerOfTwoPicker implements Picker {
+export class PowerOfTwoPicker implements Picker, LoadWatcher {
   private readonly backends: readonly BackendState[];
   private readonly capacities: readonly number[];
   /** True when every capacity is the same: loads are compared without dividing. */
   private readonly uniform: boolean;
   private readonly load: LoadFunction;
   private readonly random: Random;
-  /** True for the in-flight metric: the fast path reads the counts without a call. */
-  private readonly countsInFlight: boolean;
   /** True when one draw picks the pair (ONE_DRAW_MAX_BACKENDS). */
   private readonly oneDraw: boolean;
+  /**
+   * In-flight metric: each backend's in-flight count (here and elsewhere) by pool index, kept by
+   * load watchers, so the common pick reads two numbers from one array instead of two backend
+   * objects scattered in memory (the cost of a pick in a pool of thousands).
+   */
+  private inFlightLoads: Float64Array | undefined;
   private now = 0;
 
   constructor(
@@ -91,12 +95,29 @@ export class PowerOfTwoPicker implements Picker {
     this.uniform = pool.capacities.every((c) => c === pool.capacities[0]);
     this.load = options.load;
     this.random = options.random;
-    this.countsInFlight = options.inFlight;
     this.oneDraw = pool.backends.length <= ONE_DRAW_MAX_BACKENDS;
+    if (!options.inFlight) return;
+    this.inFlightLoads = new Float64Array(pool.backends.length);
+    pool.backends.forEach((backend, slot) => {
+      backend.watchLoad(this, slot);
+      this.loadChanged(slot);
+    });
+  }
+
+  loadChanged(slot: number): void {
+    const backend = this.backends[slot]!;
+    this.inFlightLoads![slot] = backend.inFlight + backend.remoteInFlight;
+  }
+
+  /** The pool was replaced: stop following its backends' loads (picks then read the backends). */
+  dispose(): void {
+    if (!this.inFlightLoads) return;
+    for (const backend of this.backends) backend.unwatchLoad(this);
+    this.inFlightLoads = undefined;
   }
 
   pick(accept: Accept): BackendState | undefined {
-    if (accept === ACCEPT_ALL && this.countsInFlight && this.backends.length > 1) {
+    if (accept === ACCEPT_ALL && this.inFlightLoads && this.backends.length > 1) {
       const picked = this.pickInFlight();
       if (picked) return picked;
     }
@@ -114,16 +135,15 @@ export class PowerOfTwoPicker implements Picker {
     const first = Math.floor(scaled);
     let second = Math.floor((this.oneDraw ? scaled - first : this.random.next()) * (n - 1));
     if (second >= first) second++;
-    const a = backends[first]!;
-    const b = backends[second]!;
-    let loadA = a.inFlight + a.remoteInFlight;
-    let loadB = b.inFlight + b.remoteInFlight;
+    const loads = this.inFlightLoads!;
+    let loadA = loads[first]!;
+    let loadB = loads[second]!;
     if (!this.uniform) {
       loadA /= this.capacities[first]!;
       loadB /= this.capacities[second]!;
     }
-    if (loadB < loadA) return b;
-    return loadA <= loadB ? a : undefined;
+    if (loadB < loadA) return backends[second];
+    return loadA <= loadB ? backends[first] : undefined;
   }
 
   private pickFiltered(accept: Accept): BackendState | undefined {

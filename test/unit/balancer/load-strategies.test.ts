@@ -76,6 +76,19 @@ describe("power of two choices", () => {
     expect(new Set(pickIds(snapshot, 200))).toEqual(new Set(["b"]));
   });
 
+  it("S6 power of two follows in-flight changes made after its pool was built, here and from other replicas, and after it is disposed", () => {
+    const backends = withInFlight({ a: 0, b: 0 });
+    const snapshot = snapshotOf(backends, config({ name: "power_of_two" }), deps(3));
+    backends[0]!.inFlight = 5;
+    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
+    backends[1]!.remoteInFlight = 9;
+    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["a"]));
+    // A replaced pool lets go of its backends and still answers from what they hold now.
+    for (const route of snapshot.routes) route.pool.dispose();
+    backends[0]!.inFlight = 20;
+    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
+  });
+
   test.prop([fc.integer({ min: 3, max: 8 }), fc.integer()], { numRuns: 15 })(
     "S6 power of two picks each backend with probability 2 * (backends more loaded) / (n (n - 1)), within 5 sigma",
     (n, seed) => {
