@@ -14,7 +14,7 @@ import {
   type WatchResponse,
   WatchResponseSchema,
 } from "../gen/fulcrum/v1/balancer_pb.js";
-import { grpcFrame, grpcHeaders } from "../test/support/raw-grpc.js";
+import { grpcFrame, grpcFrameReader, grpcHeaders } from "../test/support/raw-grpc.js";
 
 /** What the bench sends. */
 export type WatchClientCommand =
@@ -86,22 +86,9 @@ function arrivalsOf(backendId: string): Float64Array {
   return times;
 }
 
-/** gRPC frame prefix: a flag byte and a big-endian length. */
-const FRAME_PREFIX_BYTES = 5;
-
 /** Calls `onMessage` with each whole message in the chunks of one response body. */
-function messageReader(onMessage: (message: WatchResponse) => void) {
-  let pending: Buffer = Buffer.alloc(0);
-  return (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= FRAME_PREFIX_BYTES) {
-      const end = FRAME_PREFIX_BYTES + pending.readUInt32BE(1);
-      if (pending.length < end) break;
-      onMessage(fromBinary(WatchResponseSchema, pending.subarray(FRAME_PREFIX_BYTES, end)));
-      pending = pending.subarray(end);
-    }
-  };
-}
+const messageReader = (onMessage: (message: WatchResponse) => void) =>
+  grpcFrameReader((payload) => onMessage(fromBinary(WatchResponseSchema, payload)));
 
 function watchOne(session: http2.ClientHttp2Session, index: number, body: Buffer): void {
   let snapshot = false;

@@ -43,18 +43,10 @@ export function streamOfAnswers<Request, Answer>(each: AnswerEach<Request, Answe
 }
 
 /**
- * `methods` with `wrap` applied to each (authorization, metrics, tracing); undefined when
- * there are none. A wrapper of a binding passes its result on as the new binding's `answerEach`.
+ * `methods` (one form of a binding's methods, by local name: answer-each or push-each) with
+ * `wrap` applied to each (authorization, metrics, tracing); undefined when there are none. A
+ * wrapper of a binding passes its result on as the new binding's form of the same name.
  */
-export function wrapAnswerEach(
-  service: DescService,
-  methods: AnswerEachMethods | undefined,
-  wrap: (method: DescMethod, each: AnswerEach) => AnswerEach,
-): AnswerEachMethods | undefined {
-  return wrapMethods(service, methods, wrap);
-}
-
-/** `methods` (one form of a binding's methods, by local name) with `wrap` applied to each. */
 export function wrapMethods<F>(
   service: DescService,
   methods: Readonly<Record<string, F>> | undefined,

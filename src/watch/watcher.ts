@@ -127,22 +127,26 @@ export class Watcher implements AsyncIterable<WatchMessage> {
     while (this.ready && !this.closed) {
       const entry = this.queue.shift();
       if (!entry) return;
-      if ("bytes" in entry) {
-        this.queuedBytes -= entry.bytes;
-        this.sendNow(entry.message);
-      } else for (const message of this.resyncOf(entry)) this.sendNow(message);
+      for (const message of this.messagesOf(entry, this.resyncOrEnd)) this.sendNow(message);
     }
   }
 
-  /** RESET + snapshot for a resync marker; a failure to build them ends this stream only. */
-  private resyncOf(entry: { readonly resync: string; readonly reason: string }): WatchMessage[] {
+  /** The messages a queue entry stands for (RESET + snapshot for a resync marker), no longer queued. */
+  private messagesOf(entry: QueueEntry, resync: Resync): WatchMessage[] {
+    if ("resync" in entry) return resync(entry.resync, entry.reason);
+    this.queuedBytes -= entry.bytes;
+    return [entry.message];
+  }
+
+  /** Resync for the sink: a failure to build the messages ends this stream only. */
+  private readonly resyncOrEnd: Resync = (service, reason) => {
     try {
-      return this.options.resync(entry.resync, entry.reason);
+      return this.options.resync(service, reason);
     } catch (error) {
       this.close(error);
       return [];
     }
-  }
+  };
 
   private sendNow(message: WatchMessage): void {
     if (!this.fresh(message)) return;
@@ -199,10 +203,8 @@ export class Watcher implements AsyncIterable<WatchMessage> {
           if (await this.idle()) yield HEARTBEAT;
           continue;
         }
-        if ("bytes" in entry) this.queuedBytes -= entry.bytes;
-        const messages =
-          "resync" in entry ? this.options.resync(entry.resync, entry.reason) : [entry.message];
-        for (const message of messages) if (this.fresh(message)) yield message;
+        for (const message of this.messagesOf(entry, this.options.resync))
+          if (this.fresh(message)) yield message;
       }
     } finally {
       this.close();

@@ -13,7 +13,7 @@ import { WatchRequestSchema, WatchResponseSchema } from "../../gen/fulcrum/v1/ba
 import type { App } from "../../src/app/create-app.js";
 import { grpcTransportClients } from "../support/connect-client.js";
 import { type grpc, grpcClients, unary } from "../support/grpc-client.js";
-import { grpcFrame, grpcHeaders } from "../support/raw-grpc.js";
+import { grpcFrame, grpcFrameReader, grpcHeaders } from "../support/raw-grpc.js";
 import { startFulcrum } from "../support/server.js";
 
 const QUEUE_BYTES = 64 * 1024;
@@ -97,34 +97,23 @@ async function pausedWebWatch(port: number) {
   stream.end(grpcFrame(toBinary(WatchRequestSchema, create(WatchRequestSchema, { services: [SERVICE] }))));
   stream.pause();
   await new Promise((resolve) => stream.once("response", resolve));
-  let pending = Buffer.alloc(0);
-  /** The complete messages in what has arrived so far. */
-  const messagesOf = (chunk: Buffer): Seen[] => {
-    pending = Buffer.concat([pending, chunk]);
-    const seen: Seen[] = [];
-    while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
-      const length = pending.readUInt32BE(1);
-      const { event } = fromBinary(WatchResponseSchema, pending.subarray(5, 5 + length));
-      const value = event.value as { reason?: string; backends?: unknown[] } | undefined;
-      seen.push({
-        kind: event.case ?? "",
-        ...(value?.reason !== undefined && { reason: value.reason }),
-        ...(value?.backends && { backends: value.backends.length }),
-      });
-      pending = pending.subarray(5 + length);
-    }
-    return seen;
-  };
   return {
     /** Resolves with what the stream sent up to a snapshot of `backends` backends (bounded). */
     readUntilSnapshot(backends: number): Promise<Seen[]> {
       return new Promise((resolve, reject) => {
         const seen: Seen[] = [];
+        const read = grpcFrameReader((payload) => {
+          const { event } = fromBinary(WatchResponseSchema, payload);
+          const value = event.value as { reason?: string; backends?: unknown[] } | undefined;
+          seen.push({
+            kind: event.case ?? "",
+            ...(value?.reason !== undefined && { reason: value.reason }),
+            ...(value?.backends && { backends: value.backends.length }),
+          });
+          if (event.case === "snapshot" && value?.backends?.length === backends) resolve(seen);
+        });
         stream.on("data", (chunk: Buffer) => {
-          for (const one of messagesOf(chunk)) {
-            seen.push(one);
-            if (one.kind === "snapshot" && one.backends === backends) resolve(seen);
-          }
+          read(chunk);
           if (seen.length > CHANGES * 2) reject(new Error(`no full snapshot in ${seen.length} messages`));
         });
         stream.on("close", () => reject(new Error(`stream closed after ${seen.length} messages`)));

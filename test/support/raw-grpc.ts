@@ -28,6 +28,23 @@ export function grpcFrame(payload: Uint8Array, flag = 0, declaredLength = payloa
   return Buffer.concat([prefix, payload]);
 }
 
+/**
+ * Reads a response body as it arrives: each chunk goes to the returned function, which hands
+ * `onPayload` the payload of every frame now complete (a frame may span chunks).
+ */
+export function grpcFrameReader(onPayload: (payload: Buffer) => void): (chunk: Buffer) => void {
+  let pending: Buffer = Buffer.alloc(0);
+  return (chunk) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    while (pending.length >= 5) {
+      const end = 5 + pending.readUInt32BE(1);
+      if (pending.length < end) break;
+      onPayload(pending.subarray(5, end));
+      pending = pending.subarray(end);
+    }
+  };
+}
+
 /** The headers a conforming client sends, which a request may override or remove (undefined). */
 export function grpcHeaders(
   path: string,

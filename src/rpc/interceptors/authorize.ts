@@ -11,7 +11,7 @@ import type { HandlerContext } from "@connectrpc/connect";
 import type { AccessTable, Principal } from "../../auth/access-table.js";
 import { allows, scopeFor, type Verb } from "../../auth/scopes.js";
 import { FulcrumError } from "../../shared/errors.js";
-import { type AnswerEach, wrapAnswerEach, wrapMethods } from "../answer-each.js";
+import { type AnswerEach, wrapMethods } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
 import type { PushEach } from "../push-each.js";
 import { CALL_CREDENTIALS } from "./call-credentials.js";
@@ -181,7 +181,7 @@ export function authorizeBinding(binding: ServiceBinding, options: AuthorizeOpti
         : onlyWatchable(principal, result);
     };
   }
-  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+  const answerEach = wrapMethods(binding.service, binding.answerEach, (method, each) =>
     authorizeEach(method, each, options),
   );
   const pushEach = wrapMethods(binding.service, binding.pushEach, (method, push) =>

@@ -1,5 +1,5 @@
 import { FulcrumError } from "../../shared/errors.js";
-import { type AnswerEach, type StreamAnswerer, wrapAnswerEach, wrapMethods } from "../answer-each.js";
+import { type AnswerEach, type StreamAnswerer, wrapMethods } from "../answer-each.js";
 import type { ServiceBinding } from "../grpc-server.js";
 import type { PushEach, PushStream } from "../push-each.js";
 
@@ -126,7 +126,7 @@ export function observeBinding(
           }
         };
   }
-  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+  const answerEach = wrapMethods(binding.service, binding.answerEach, (method, each) =>
     observeEach(`${binding.service.name}/${method.name}`, each, observe),
   );
   const pushEach = wrapMethods(binding.service, binding.pushEach, (method, push) =>

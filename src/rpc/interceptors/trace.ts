@@ -22,7 +22,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { FulcrumError } from "../../shared/errors.js";
-import { type AnswerEach, type StreamAnswerer, wrapAnswerEach } from "../answer-each.js";
+import { type AnswerEach, type StreamAnswerer, wrapMethods } from "../answer-each.js";
 import { GRPC_STATUS } from "../errors.js";
 import type { ServiceBinding } from "../grpc-server.js";
 import { TRACE_CARRIER } from "./trace-context.js";
@@ -170,7 +170,7 @@ export function traceBinding(binding: ServiceBinding, options: RpcTracingOptions
           }
         };
   }
-  const answerEach = wrapAnswerEach(binding.service, binding.answerEach, (method, each) =>
+  const answerEach = wrapMethods(binding.service, binding.answerEach, (method, each) =>
     traceEach(`${binding.service.typeName}/${method.name}`, each, options),
   );
   return { service: binding.service, impl, ...(answerEach && { answerEach }) };
