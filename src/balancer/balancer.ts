@@ -155,7 +155,9 @@ export class Balancer {
     const lease = live.config.load.ticketLeaseMs;
     const payload = choice.probe || reservations ? { probe: choice.probe, reservations } : undefined;
     const ticket = this.tickets.issue(live.name, choice.backends, now + lease, payload, now);
-    return { ...choice, ticket: ticket.id };
+    // Spelled out rather than spread: this runs once per Select.
+    const { backends, degraded, version, explanation, probe } = choice;
+    return { backends, degraded, version, explanation, probe, ticket };
   }
 
   /** H2: an Unhealthy backend the request may use, due for its probe selection. */
