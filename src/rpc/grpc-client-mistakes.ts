@@ -22,6 +22,8 @@ interface BaseCall {
 /** The status to send instead of `status`, or `status` itself when it is not a client's mistake. */
 export function clientMistakeStatus(status: PartialStatus, encoding: string | undefined): PartialStatus {
   const { code, details } = status;
+  // Every answered call passes here: the usual codes return before anything is built.
+  if (code !== INTERNAL && code !== UNIMPLEMENTED) return status;
   const as = (text: string): PartialStatus => ({ ...status, code: INVALID_ARGUMENT, details: text });
   if (code === INTERNAL && details === "Failed to decompress message")
     return as(
