@@ -25,11 +25,13 @@ export class NumberQueue {
     return this.count > 0 ? this.items[this.head] : undefined;
   }
 
-  /** Drops the oldest number. */
+  /** Drops the oldest number; a queue at an eighth of its room halves it, so a burst does not keep its memory. */
   shift(): void {
     if (this.count === 0) return;
     this.head = (this.head + 1) % this.items.length;
     this.count--;
+    if (this.items.length > INITIAL_CAPACITY && this.count * 8 <= this.items.length)
+      this.resize(this.items.length / 2);
   }
 
   /** Keeps only the numbers `keep` accepts, in order. */
@@ -44,7 +46,11 @@ export class NumberQueue {
   }
 
   private grow(): void {
-    const items = new Float64Array(this.items.length * 2);
+    this.resize(this.items.length * 2);
+  }
+
+  private resize(capacity: number): void {
+    const items = new Float64Array(capacity);
     for (let i = 0; i < this.count; i++) items[i] = this.items[(this.head + i) % this.items.length]!;
     this.items = items;
     this.head = 0;

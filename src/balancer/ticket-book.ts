@@ -134,6 +134,7 @@ export class TicketBook {
       }
       if (queue.length === 0) this.byLease.delete(lease);
     }
+    this.ring.shrinkIfSparse(this.moveOut);
     return expired;
   }
 

@@ -2,15 +2,16 @@
 const INITIAL_SLOTS = 1_024;
 /** Characters of a signature kept in a slot (ticket-signer.ts makes 16). */
 export const RING_SIGNATURE_CHARS = 16;
+const SIGNATURE_WORDS = RING_SIGNATURE_CHARS / 4;
 
 /**
  * The open tickets of a TicketBook as columns of typed arrays, one slot per ticket at
  * `seq % capacity`: a ticket held for its lease is a few numbers, not objects, so the garbage
  * collector has nothing of it to trace or promote. Sequence numbers are issued in order, so
- * the tickets in the ring are the last `capacity` issued; when a new ticket lands on a slot
+ * a slot comes round again after `capacity` more tickets; when a new ticket lands on a slot
  * whose ticket is still open, the ring doubles if it is at least half full, and otherwise the
- * old ticket is moved out by the caller (a long lease among short ones). Slot 0 of `seqs`
- * marks a free slot: sequence numbers start at 1.
+ * old ticket is moved out by the caller (a long lease among short ones). It halves again when
+ * mostly empty. A 0 in `seqs` marks a free slot: sequence numbers start at 1.
  */
 export class TicketRing {
   seqs = new Float64Array(INITIAL_SLOTS);
@@ -32,17 +33,13 @@ export class TicketRing {
 
   /**
    * Claims the slot of `seq` (newer than every ticket in the ring). When an open ticket holds
-   * it, the ring grows if at least half full; otherwise `moveOut(slot)` takes that ticket elsewhere
-   * and frees the slot.
+   * it, the ring grows if at least half full; if one still holds it, `moveOut(slot)` takes that
+   * ticket elsewhere and frees the slot.
    */
   claim(seq: number, moveOut: (slot: number) => void): number {
-    let slot = seq % this.seqs.length;
-    if (this.seqs[slot] !== 0) {
-      if (this.size * 2 >= this.seqs.length) {
-        this.grow();
-        slot = seq % this.seqs.length;
-      } else moveOut(slot);
-    }
+    if (this.seqs[seq % this.seqs.length] !== 0 && this.size * 2 >= this.seqs.length) this.grow();
+    const slot = seq % this.seqs.length;
+    if (this.seqs[slot] !== 0) moveOut(slot);
     this.seqs[slot] = seq;
     this.size++;
     return slot;
@@ -87,17 +84,39 @@ export class TicketRing {
   }
 
   /**
-   * Doubles the ring. The tickets in it are among the last `capacity` issued, so at the new
-   * capacity their slots (seq % capacity) are still distinct.
+   * Halves the ring while at most an eighth of it is used, so a burst of open tickets does not
+   * keep its memory. Of the tickets that would share a slot of the smaller ring, all but the
+   * newest are taken out by `moveOut` (rare: the ring is sparse).
    */
+  shrinkIfSparse(moveOut: (slot: number) => void): void {
+    while (this.seqs.length > INITIAL_SLOTS && this.size * 8 <= this.seqs.length) {
+      const capacity = this.seqs.length / 2;
+      const newest = new Float64Array(capacity);
+      for (const seq of this.seqs) if (seq > newest[seq % capacity]!) newest[seq % capacity] = seq;
+      for (let slot = 0; slot < this.seqs.length; slot++) {
+        const seq = this.seqs[slot]!;
+        if (seq !== 0 && newest[seq % capacity] !== seq) moveOut(slot);
+      }
+      this.rebuild(capacity);
+    }
+  }
+
+  /** Doubles the ring: sequence numbers in distinct slots (seq % capacity) stay distinct at twice the capacity. */
   private grow(): void {
+    this.rebuild(this.seqs.length * 2);
+  }
+
+  /** Moves every ticket to a ring of `capacity` slots, where no two share a slot. */
+  private rebuild(capacity: number): void {
     const { seqs, expiries, services, backends, signatures } = this;
-    const capacity = seqs.length * 2;
     this.seqs = new Float64Array(capacity);
     this.expiries = new Float64Array(capacity);
     this.services = new Int32Array(capacity);
     this.backends = new Int32Array(capacity);
     this.signatures = new Uint8Array(capacity * RING_SIGNATURE_CHARS);
+    // A slot's signature bytes copied as whole words.
+    const wordsFrom = new Uint32Array(signatures.buffer);
+    const wordsTo = new Uint32Array(this.signatures.buffer);
     for (let from = 0; from < seqs.length; from++) {
       const seq = seqs[from]!;
       if (seq === 0) continue;
@@ -106,8 +125,8 @@ export class TicketRing {
       this.expiries[to] = expiries[from]!;
       this.services[to] = services[from]!;
       this.backends[to] = backends[from]!;
-      for (let i = 0; i < RING_SIGNATURE_CHARS; i++)
-        this.signatures[to * RING_SIGNATURE_CHARS + i] = signatures[from * RING_SIGNATURE_CHARS + i]!;
+      for (let i = 0; i < SIGNATURE_WORDS; i++)
+        wordsTo[to * SIGNATURE_WORDS + i] = wordsFrom[from * SIGNATURE_WORDS + i]!;
     }
   }
 }

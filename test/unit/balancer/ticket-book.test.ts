@@ -66,6 +66,24 @@ describe("ticket book", () => {
     expect([a.inFlight, b.inFlight, book.size]).toEqual([0, 0, 0]);
   });
 
+  it("S12 long leases left open after a burst expires stay releasable, and new tickets still land", () => {
+    const a = backend("a");
+    const b = backend("b");
+    const book = new TicketBook("r1", hmac());
+    const long: string[] = [];
+    for (let i = 0; i < MANY; i++) {
+      if (i % 64 === 0) long.push(book.issue("s", [b], 3_600_000, { probe: true }, 0));
+      else book.issue("s", [a], 1_000, undefined, 0);
+    }
+    expect(book.expire(1_000)).toHaveLength(MANY - long.length);
+    const later = Array.from({ length: MANY }, () => book.issue("s", [a], 2_000, undefined, 1_000));
+    for (const id of [...long, ...later]) expect(book.has(id)).toBe(true);
+    for (const id of long)
+      expect(book.release(id)).toEqual({ service: "s", backends: [b], payload: { probe: true } });
+    for (const id of later) expect(book.release(id)?.backends).toEqual([a]);
+    expect([a.inFlight, b.inFlight, book.size, book.inFlightOf("s")]).toEqual([0, 0, 0, 0]);
+  });
+
   it("S12 leases of different lengths each expire at their own time", () => {
     const a = backend("a");
     const book = new TicketBook("r1", hmac());
