@@ -219,6 +219,8 @@ function buildQuotaGate(
     clock: deps.clock,
     shared: view && new SharedQuotaView(view),
     shadowOf: (service) => services.find(service)?.config.quota.shadow ?? false,
+    reconcileHoldMs: deps.config.quota.reconcileHoldMs,
+    upstreamLagMs: deps.config.quota.upstreamLagMs,
     filterOf: (service) => {
       const snapshot = services.find(service)?.snapshot;
       return snapshot && { candidates: snapshot.eligible, threshold: snapshot.config.quota.filterThreshold };

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_ERROR_VIOLATIONS,
   DEFAULT_REGISTRY_LIMITS,
 } from "../model/limits.js";
+import { DEFAULT_RECONCILE_HOLD_MS, DEFAULT_UPSTREAM_LAG_MS } from "../quota/quota-cost.js";
 import { MAX_TIMER_MS } from "../shared/clock.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
@@ -140,6 +141,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Replicas sharing the Redis: while it is down each enforces 1/replicas of every limit (Q6 degraded). */
       replicas: positiveInt.default(1),
+      /**
+       * Q9: the shortest time usage a provider's `remaining` shows beyond what Fulcrum knew of
+       * is held; a call in flight longer holds it that long (the calls in flight report by then).
+       */
+      reconcileHoldMs: timerMs.default(DEFAULT_RECONCILE_HOLD_MS),
+      /**
+       * Q9: how long after a Select the provider may count the call (the answer's way back,
+       * the gateway, the network): window reservations count from then.
+       */
+      upstreamLagMs: z.number().int().min(0).max(MAX_TIMER_MS).default(DEFAULT_UPSTREAM_LAG_MS),
     })
     .prefault({}),
   tickets: z

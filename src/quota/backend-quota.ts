@@ -10,10 +10,13 @@ import {
   type DimensionState,
   dimensionAdjust,
   dimensionFits,
+  dimensionHold,
   dimensionRaiseTo,
+  dimensionReserve,
   dimensionStatus,
   dimensionUsage,
 } from "./dimension.js";
+import type { HoldAmounts } from "./quota-cost.js";
 import {
   type BackendQuotaKey,
   type CheckResult,
@@ -73,7 +76,8 @@ export interface ReserveStep {
 
 /**
  * Q3, Q7: decides on `amounts`; in enforce mode charges every dimension only when all fit,
- * in shadow mode charges regardless. Mutates the states it charges.
+ * in shadow mode charges regardless, as the upstream counts it `lagMs` from now
+ * (dimensionReserve; the reservation's atMs names that moment). Mutates the states it charges.
  */
 export function reserveOn(
   quota: BackendQuota,
@@ -81,19 +85,20 @@ export function reserveOn(
   amounts: readonly number[],
   nowMs: number,
   mode: ReserveMode,
+  lagMs = 0,
 ): ReserveStep {
   const denial = denialOf(quota, amounts, nowMs);
   if (denial && mode === "enforce") return { denial, reservation: undefined };
   for (let i = 0; i < quota.limits.length; i++) {
     const amount = amounts[i] ?? 0;
-    if (amount > 0) dimensionAdjust(quota.limits[i]!, quota.states[i]!, nowMs, nowMs, amount);
+    if (amount > 0) dimensionReserve(quota.limits[i]!, quota.states[i]!, nowMs, lagMs, amount);
   }
   const dimensions = quota.limits.map((spec, i) => ({
     spec,
     amount: amounts[i] ?? 0,
     usageAfter: dimensionUsage(spec, quota.states[i]!, nowMs),
   }));
-  return { denial, reservation: { key, atMs: nowMs, dimensions } };
+  return { denial, reservation: { key, atMs: nowMs + lagMs, dimensions } };
 }
 
 /** Q3: applies true-up or release `deltas` (aligned with limits) of a reservation made at `chargedAtMs`. */
@@ -106,6 +111,14 @@ export function settleOn(
   for (let i = 0; i < quota.limits.length; i++) {
     const delta = deltas[i] ?? 0;
     if (delta !== 0) dimensionAdjust(quota.limits[i]!, quota.states[i]!, chargedAtMs, nowMs, delta);
+  }
+}
+
+/** Q9: charges the `hold` amounts (aligned with limits) at `nowMs` for its holdMs (dimensionHold). */
+export function holdOn(quota: BackendQuota, hold: HoldAmounts, nowMs: number): void {
+  for (let i = 0; i < quota.limits.length; i++) {
+    const units = hold.amounts[i] ?? 0;
+    if (units > 0) dimensionHold(quota.limits[i]!, quota.states[i]!, nowMs, hold.holdMs, units);
   }
 }
 

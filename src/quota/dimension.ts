@@ -13,6 +13,7 @@ import {
   windowCharge,
   windowChargeAt,
   windowFits,
+  windowHold,
   windowPrune,
   windowRefund,
   windowSteps,
@@ -98,6 +99,38 @@ export function dimensionAdjust(
   }
   if (delta > 0) bucketCharge(state, nowMs, windowMs, limit, delta);
   else if (delta < 0) bucketRefund(state, nowMs, windowMs, limit, -delta);
+}
+
+/**
+ * Q9: charges `units` (> 0) for about `holdMs` from `nowMs` (windowHold): usage the upstream
+ * counted that Fulcrum will soon know of or see again. A token bucket has no such charge: it
+ * takes the units now and drains them like any other.
+ */
+export function dimensionHold(
+  spec: QuotaLimitSpec,
+  state: DimensionState,
+  nowMs: number,
+  holdMs: number,
+  units: number,
+): void {
+  if (isWindow(state)) windowHold(state, nowMs, holdMs, spec.windowMs, windowBuckets(spec), units);
+  else bucketCharge(state, nowMs, spec.windowMs, spec.limit, units);
+}
+
+/**
+ * Q3: a reservation's charge of `units` (> 0) at `nowMs`, which the upstream counts up to
+ * `lagMs` later: a window charges the bucket of `nowMs + lagMs` (windowCharge), so the units
+ * never leave it before the upstream frees them; a token bucket charges now.
+ */
+export function dimensionReserve(
+  spec: QuotaLimitSpec,
+  state: DimensionState,
+  nowMs: number,
+  lagMs: number,
+  units: number,
+): void {
+  if (isWindow(state)) windowCharge(state, nowMs, spec.windowMs, windowBuckets(spec), units, lagMs);
+  else bucketCharge(state, nowMs, spec.windowMs, spec.limit, units);
 }
 
 /** Raises usage to at least `usage` units at `nowMs` (an upstream correction, Q4). */

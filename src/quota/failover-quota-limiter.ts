@@ -28,6 +28,7 @@ import { trueUpDeltas } from "./quota-cost.js";
 import type {
   BackendQuotaKey,
   CheckResult,
+  HeldUsage,
   QuotaLimiter,
   QuotaReport,
   Reservation,
@@ -137,10 +138,12 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
     reservation: Reservation,
     usage: Readonly<Record<string, number>>,
     nowMs: number,
+    held?: HeldUsage,
   ): Promise<QuotaReport> {
-    if (reservation.origin === LOCAL_ORIGIN) return this.options.local.trueUp(reservation, usage, nowMs);
+    const { local, primary } = this.options;
+    if (reservation.origin === LOCAL_ORIGIN) return local.trueUp(reservation, usage, nowMs, held);
     const ignored = trueUpDeltas(reservation, usage).ignored;
-    return this.settlePrimary(() => this.options.primary.trueUp(reservation, usage, nowMs), nowMs, ignored);
+    return this.settlePrimary(() => primary.trueUp(reservation, usage, nowMs, held), nowMs, ignored);
   }
 
   async release(reservation: Reservation, nowMs: number): Promise<QuotaReport> {

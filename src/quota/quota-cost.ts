@@ -7,7 +7,7 @@
  * with INVALID_ARGUMENT before they get here; the limiter just never throws over them).
  */
 import type { QuotaLimitSpec } from "../model/specs.js";
-import type { Reservation } from "./quota-limiter.js";
+import type { HeldUsage, Reservation } from "./quota-limiter.js";
 
 /** The dimension that counts requests. */
 export const REQUESTS_DIMENSION = "requests";
@@ -67,29 +67,68 @@ export function trueUpDeltas(reservation: Reservation, usage: Readonly<Record<st
 }
 
 /**
- * Q9: the usage to true `reservation` up to when its Report also carries the upstream's
- * `remaining`, an observation of the upstream's window when the call reached it. The upstream
- * then counted what Fulcrum held right after the reservation (`usageAfter`), with this
- * call's real usage in place of its estimate; only what it counted beyond that is usage
- * Fulcrum did not know of. That excess joins this call's charge, so it leaves the window with
- * the call's own units, as it does upstream; nothing Fulcrum already holds is charged again.
- * Comparing with the window as it is at Report time instead would count again every unit
- * that left it while the call was in flight, and hold it a whole window more.
+ * Q9: the shortest time usage an upstream counted beyond what Fulcrum knew of is held, when
+ * the setting (quota.reconcileHoldMs) does not say.
  */
-export function reconciledUsage(
+export const DEFAULT_RECONCILE_HOLD_MS = 250;
+
+/**
+ * Q9: how long after a Select the upstream may count the call, when the setting
+ * (quota.upstreamLagMs) does not say: the answer's way back, the gateway and the network.
+ */
+export const DEFAULT_UPSTREAM_LAG_MS = 50;
+
+/**
+ * Q9: what the upstream's `remaining`, an observation of its window when the call reached it,
+ * shows beyond what Fulcrum knew of. The upstream then counted what Fulcrum held right after
+ * the reservation (`usageAfter`), with this call's real `usage` in place of its estimate; only
+ * what it counted beyond that is unknown to Fulcrum. Nothing Fulcrum holds is charged again:
+ * comparing with the window at Report time instead would count again every unit that left it
+ * while the call was in flight. Most of the excess is Fulcrum's own calls in flight (admitted
+ * after this one but at the upstream first, or estimated low and not trued up yet), which true
+ * themselves up when they report, and calls in flight alongside this one take about as long as
+ * it did: so it is held that long (at least `minHoldMs`), not a window. Usage nobody reports
+ * (other clients of the key) shows again in later Reports.
+ */
+export function unknownUsage(
   reservation: Reservation,
-  usage: Readonly<Record<string, number>>,
-  remaining: Readonly<Record<string, number>>,
-): Record<string, number> {
-  const reconciled: Record<string, number> = { ...usage };
+  report: {
+    readonly usage: Readonly<Record<string, number>>;
+    readonly remaining: Readonly<Record<string, number>>;
+  },
+  minHoldMs: number,
+  nowMs: number,
+): HeldUsage {
+  const unknown: Record<string, number> = {};
   for (const { spec, amount, usageAfter } of reservation.dimensions) {
-    const upstreamRemaining = units(remaining[spec.dimension]);
+    const upstreamRemaining = units(report.remaining[spec.dimension]);
     if (upstreamRemaining === undefined) continue;
-    const actual = units(usage[spec.dimension]) ?? amount;
-    const unknownToFulcrum = spec.limit - upstreamRemaining - (usageAfter - amount + actual);
-    reconciled[spec.dimension] = actual + Math.max(0, unknownToFulcrum);
+    const actual = units(report.usage[spec.dimension]) ?? amount;
+    const beyond = spec.limit - upstreamRemaining - (usageAfter - amount + actual);
+    if (beyond > 0) unknown[spec.dimension] = beyond;
   }
-  return reconciled;
+  return { units: unknown, holdMs: Math.max(minHoldMs, Math.ceil(nowMs - reservation.atMs)) };
+}
+
+/** Units to hold per reserved dimension (aligned with `reservation.dimensions`) and for how long. */
+export interface HoldAmounts {
+  readonly amounts: readonly number[];
+  readonly holdMs: number;
+}
+
+/** Nothing held. */
+export const NO_HOLD: HoldAmounts = { amounts: [], holdMs: 0 };
+
+/** `held` per reserved dimension: 0 where it says nothing. */
+export function holdAmounts(reservation: Reservation, held: HeldUsage | undefined): HoldAmounts {
+  if (!held) return NO_HOLD;
+  const amounts = reservation.dimensions.map(({ spec }) => units(held.units[spec.dimension]) ?? 0);
+  return { amounts, holdMs: held.holdMs };
+}
+
+/** True when settling `deltas` and `hold` would change nothing (no need to touch the store). */
+export function settlesNothing(deltas: readonly number[], hold: HoldAmounts): boolean {
+  return deltas.every((delta) => delta === 0) && hold.amounts.every((held) => held === 0);
 }
 
 /** The change per reserved dimension that gives the whole reservation back. */

@@ -18,7 +18,7 @@ import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
 import { agedStatus, markedStatus } from "./aged-status.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
-import { reconciledUsage, upstreamRemainingOf } from "./quota-cost.js";
+import { unknownUsage, upstreamRemainingOf } from "./quota-cost.js";
 import { quotaExhausted } from "./quota-exhausted.js";
 import type { QuotaLimiter, Reservation } from "./quota-limiter.js";
 import { earliestRecoveryMs, type QuotaStatus, remainingRatio } from "./quota-status.js";
@@ -44,6 +44,10 @@ export interface QuotaGateOptions {
   readonly limiter: QuotaLimiter;
   readonly clock: Clock;
   readonly shadowOf: (service: string) => boolean;
+  /** Q9: the shortest time upstream usage unknown to Fulcrum is held (quota.reconcileHoldMs). */
+  readonly reconcileHoldMs: number;
+  /** Q9: how long after a reserve the upstream may count the call (quota.upstreamLagMs). */
+  readonly upstreamLagMs: number;
   /** The quota view through the tiered cache (Redis as L2); undefined keeps it in this process. */
   readonly shared?: SharedQuotaView;
   /** The service's watch_thresholds (headroom crossings Watch reports). */
@@ -161,7 +165,7 @@ export class QuotaGate implements QuotaView {
     reservations: readonly unknown[] | undefined,
     outcome: Outcome,
   ): Promise<void> {
-    const { limiter, clock } = this.options;
+    const { limiter, clock, reconcileHoldMs } = this.options;
     const now = clock.now();
     const key = { service, backendId: backend.spec.id };
     const mine = (reservations as Reservation[] | undefined)?.find(
@@ -170,8 +174,8 @@ export class QuotaGate implements QuotaView {
     const observed = Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0;
     if (mine) {
       // Q9: the upstream's remaining is reconciled with this reservation, in the same true-up.
-      const usage = observed ? reconciledUsage(mine, outcome.usage, outcome.remaining) : outcome.usage;
-      const report = await limiter.trueUp(mine, usage, now);
+      const held = unknownUsage(mine, outcome, reconcileHoldMs, now);
+      const report = await limiter.trueUp(mine, outcome.usage, now, held);
       this.note(service, backend, report);
       if (observed) this.noteIgnored(upstreamRemainingOf(backend.spec.quotas, outcome.remaining).ignored);
     }
@@ -237,7 +241,7 @@ export class QuotaGate implements QuotaView {
   ): Promise<
     { ok: true; reservations: Reservation[] } | { ok: false; backend: BackendState; retryAfterMs: number }
   > {
-    const { limiter, clock, shadowOf } = this.options;
+    const { limiter, clock, shadowOf, upstreamLagMs } = this.options;
     const mode = shadowOf(service) ? "shadow" : "enforce";
     const reservations: Reservation[] = [];
     for (const backend of backends) {
@@ -248,7 +252,7 @@ export class QuotaGate implements QuotaView {
         backend.spec.quotas,
         cost,
         now,
-        { mode },
+        { mode, upstreamLagMs },
       );
       this.note(service, backend, result);
       if (result.ok) {

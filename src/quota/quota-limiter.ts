@@ -42,12 +42,24 @@ export interface ReservedDimension {
  */
 export interface Reservation {
   readonly key: BackendQuotaKey;
-  /** The caller's clock at reserve time: names the window buckets that were charged. */
+  /** The caller's clock at reserve time plus its upstreamLagMs: names the window buckets that were charged. */
   readonly atMs: number;
   /** Every limited dimension of the backend at reserve time (amount 0 included). */
   readonly dimensions: readonly ReservedDimension[];
   /** Which limiter holds it, for composite limiters (failover); undefined for a plain one. */
   readonly origin?: string;
+}
+
+/**
+ * Q9: usage an upstream counted beyond what Fulcrum knew of when a call reached it, per
+ * dimension, charged for `holdMs` only (window dimensions; a token bucket drains it as usual).
+ * Most of it is calls Fulcrum admitted itself whose Reports are still coming, and those true
+ * their own usage up; usage nobody reports is seen again in the next Report's `remaining`.
+ */
+export interface HeldUsage {
+  readonly units: Readonly<Record<string, number>>;
+  /** Whole ms, >= 0: the units leave the window this long from the true-up, or at most one bucket later. */
+  readonly holdMs: number;
 }
 
 /** The denial `dimension` when the backend is marked exhausted by RATE_LIMITED (Q4). */
@@ -99,6 +111,12 @@ export type ReserveMode = "enforce" | "shadow";
 /** Options of `reserve`. */
 export interface ReserveOptions {
   readonly mode?: ReserveMode;
+  /**
+   * Q9: how long after this reserve the upstream may count the call (the Select's answer, the
+   * gateway, the network), whole ms >= 0, default 0. Window dimensions charge the bucket of
+   * now + upstreamLagMs, so a unit never leaves Fulcrum's window before the upstream's.
+   */
+  readonly upstreamLagMs?: number;
 }
 
 /** Per-backend quotas, atomically across every dimension of a backend. */
@@ -131,11 +149,13 @@ export interface QuotaLimiter {
    * is refunded (from the buckets the reservation charged, if still in the window) or charged
    * (at `nowMs`; usage may exceed the limit). A dimension absent from `usage` keeps its
    * reservation; usage dimensions not in the reservation are ignored and listed (Q8).
+   * `held` (Q9) is charged at `nowMs` for its `holdMs`, in the same step.
    */
   trueUp(
     reservation: Reservation,
     usage: Readonly<Record<string, number>>,
     nowMs: number,
+    held?: HeldUsage,
   ): Promise<QuotaReport>;
 
   /** Q3: refunds the whole reservation (its ticket expired without a Report). */

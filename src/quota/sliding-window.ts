@@ -94,15 +94,19 @@ export function windowPrune(state: WindowState, nowMs: number, windowMs: number,
   for (const index of state.keys()) if (index <= oldest) state.delete(index);
 }
 
-/** Adds `units` (> 0) to the bucket of `nowMs`, then prunes. */
+/**
+ * Adds `units` (> 0) to the bucket of `nowMs + aheadMs` (a call the upstream counts up to
+ * `aheadMs` after Fulcrum admits it), then prunes.
+ */
 export function windowCharge(
   state: WindowState,
   nowMs: number,
   windowMs: number,
   buckets: number,
   units: number,
+  aheadMs = 0,
 ): void {
-  const index = chargeIndex(nowMs, windowMs, buckets);
+  const index = chargeIndex(nowMs + aheadMs, windowMs, buckets);
   state.set(index, (state.get(index) ?? 0) + units);
   windowPrune(state, nowMs, windowMs, buckets);
 }
@@ -123,6 +127,32 @@ export function windowChargeAt(
   const index = chargeIndex(Math.min(chargedAtMs, nowMs), windowMs, buckets);
   if (index > bucketIndex(nowMs, windowMs, buckets) - buckets)
     state.set(index, (state.get(index) ?? 0) + units);
+  windowPrune(state, nowMs, windowMs, buckets);
+}
+
+/**
+ * The bucket a short-lived charge of `holdMs` (whole ms) at `nowMs` goes into: the oldest
+ * bucket that leaves the window no earlier than `nowMs + holdMs`, so the units are held at
+ * least `holdMs` and at most one bucket longer, and never longer than a charge made now. With
+ * one bucket (a fixed window) that is the current window.
+ */
+export function holdIndex(nowMs: number, holdMs: number, windowMs: number, buckets: number): number {
+  // A bucket still in the window 1 ms before nowMs + holdMs leaves it at nowMs + holdMs or later.
+  const live = (atMs: number) => bucketIndex(atMs, windowMs, buckets) - buckets + 1;
+  return Math.min(Math.max(live(nowMs + holdMs - 1), live(nowMs)), chargeIndex(nowMs, windowMs, buckets));
+}
+
+/** Adds `units` (> 0) for `holdMs` from `nowMs` (holdIndex), then prunes. */
+export function windowHold(
+  state: WindowState,
+  nowMs: number,
+  holdMs: number,
+  windowMs: number,
+  buckets: number,
+  units: number,
+): void {
+  const index = holdIndex(nowMs, holdMs, windowMs, buckets);
+  state.set(index, (state.get(index) ?? 0) + units);
   windowPrune(state, nowMs, windowMs, buckets);
 }
 

@@ -362,11 +362,11 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
 
   it("Q9 a Report's remaining is reconciled with what Fulcrum held when the call was admitted", async () => {
     const clock = new ManualClock(T0);
-    const { registry, balancer } = await start(clock);
+    const { registry, balancer } = await start(clock, { quota: { reconcileHoldMs: 500, upstreamLagMs: 20 } });
     const c = { registry, balancer };
     // 3 requests per 3 s in 10 buckets of 300 ms: a unit admitted at t leaves at the end of t's bucket + 3 s.
     const quotas = [{ ...limit("requests", 3, 3), buckets: 10 }];
-    for (const service of ["q9-flight", "q9-unknown"])
+    for (const service of ["q9-flight", "q9-unknown", "q9-lag"])
       await registry.register({ service, backends: [{ id: "a", address: "10.0.0.1:80", quotas }] });
     const at = (offsetMs: number) => clock.advance(T0 + offsetMs - clock.now());
     const selectAt = async (service: string, offsetMs: number) => {
@@ -387,14 +387,36 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
     // The provider's 0 was true when the call reached it; the unit that left since is not charged again.
     await remainingBecomes(c, "q9-flight", "a", { requests: 1 });
 
-    // Usage the upstream counted and Fulcrum did not know of (someone else used the key) joins
-    // the call's own charge and leaves with it, not a window after the Report.
+    // Usage the upstream counted and Fulcrum did not know of (here someone else used the key)
+    // is held as long as the call was in flight (at least quota.reconcileHoldMs), to the end of
+    // a bucket, not a window.
     const early = await selectAt("q9-unknown", 9_000);
-    at(11_000);
+    at(11_000); // in flight 1.98 s (from 9.02 s, the Select + upstreamLagMs): held until 12.98 s
     await report(early, { requests: 1 });
     await remainingBecomes(c, "q9-unknown", "a", { requests: 1 });
-    at(12_300); // the end of 9 s's bucket + 3 s
+    at(12_300); // the call's own unit: the end of 9.02 s's bucket + 3 s
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 2 });
+    at(13_199);
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 2 });
+    at(13_200); // 12.98 s falls in the bucket that leaves the window at 13.2 s
     await remainingBecomes(c, "q9-unknown", "a", { requests: 3 });
+
+    const quick = await selectAt("q9-unknown", 14_000);
+    at(14_100); // in flight 80 ms: held quota.reconcileHoldMs (500 ms), until 14.6 s
+    await report(quick, { requests: 1 });
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 1 });
+    at(14_699);
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 1 });
+    at(14_700);
+    await remainingBecomes(c, "q9-unknown", "a", { requests: 2 });
+
+    // A Select 10 ms before a bucket ends: the provider may count the call up to
+    // quota.upstreamLagMs (20 ms) later, in the next bucket, so the unit stays a bucket longer.
+    await selectAt("q9-lag", 18_290);
+    at(21_599);
+    await remainingBecomes(c, "q9-lag", "a", { requests: 2 });
+    at(21_600);
+    await remainingBecomes(c, "q9-lag", "a", { requests: 3 });
   });
 
   it("Q5 when every backend is out of quota, RESOURCE_EXHAUSTED carries RetryInfo of the first recovery (window math)", async () => {

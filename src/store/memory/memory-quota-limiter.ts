@@ -13,6 +13,7 @@ import {
   checkResult,
   correctOn,
   denialOf,
+  holdOn,
   reserveOn,
   reserveResult,
   settleOn,
@@ -25,10 +26,20 @@ import {
   isEmptyState,
   stateLayout,
 } from "../../quota/dimension.js";
-import { costAmounts, releaseDeltas, trueUpDeltas, upstreamRemainingOf } from "../../quota/quota-cost.js";
+import {
+  costAmounts,
+  type HoldAmounts,
+  holdAmounts,
+  NO_HOLD,
+  releaseDeltas,
+  settlesNothing,
+  trueUpDeltas,
+  upstreamRemainingOf,
+} from "../../quota/quota-cost.js";
 import type {
   BackendQuotaKey,
   CheckResult,
+  HeldUsage,
   QuotaLimiter,
   QuotaReport,
   Reservation,
@@ -76,7 +87,7 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
   ): Promise<ReserveResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
     const quota = this.load(key, limits, nowMs);
-    const step = reserveOn(quota, key, amounts, nowMs, options.mode ?? "enforce");
+    const step = reserveOn(quota, key, amounts, nowMs, options.mode ?? "enforce", options.upstreamLagMs);
     if (step.reservation) this.save(key, quota, nowMs);
     return reserveResult(step, statusOf(quota, nowMs), ignored);
   }
@@ -96,9 +107,10 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
     reservation: Reservation,
     usage: Readonly<Record<string, number>>,
     nowMs: number,
+    held?: HeldUsage,
   ): Promise<QuotaReport> {
     const { amounts, ignored } = trueUpDeltas(reservation, usage);
-    return { status: this.settle(reservation, amounts, nowMs), ignored };
+    return { status: this.settle(reservation, amounts, nowMs, holdAmounts(reservation, held)), ignored };
   }
 
   async release(reservation: Reservation, nowMs: number): Promise<QuotaReport> {
@@ -147,11 +159,13 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
     reservation: Reservation,
     deltas: readonly number[],
     nowMs: number,
+    hold: HoldAmounts = NO_HOLD,
   ): QuotaStatus | undefined {
-    if (deltas.every((delta) => delta === 0)) return undefined;
+    if (settlesNothing(deltas, hold)) return undefined;
     const limits = reservation.dimensions.map((d) => d.spec);
     const quota = this.load(reservation.key, limits, nowMs);
     settleOn(quota, deltas, reservation.atMs, nowMs);
+    holdOn(quota, hold, nowMs);
     this.save(reservation.key, quota, nowMs);
     return statusOf(quota, nowMs);
   }

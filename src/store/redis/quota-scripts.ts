@@ -11,7 +11,8 @@
  * Arguments: ARGV[1] is text: the mode (`e` enforce, `s` shadow, `c` check; `-` where
  * there is none) then one kind per dimension (`w` window, `t` token bucket); ARGV[2] the
  * doubles: the operation's head (now, slack, ...) then 4 per dimension: windowMs, buckets,
- * limit and the operation's value (NaN for none).
+ * limit and the operation's value (NaN for none), then the operation's tail (adjust: one
+ * more value per dimension).
  *
  * Every script reads all keys with one MGET and returns {ok, mark, state...} as read before
  * any write, from which the TypeScript (quota/backend-quota.ts) computes the same decision
@@ -63,6 +64,7 @@ local function wstore(x, out, t, slack)
     local ttl = math.ceil(math.max(1, wexp(out[#out - 1], x.w, x.b) - t) + slack)
     redis.call('PSETEX', x.key, ttl, pack(out))
   end
+  x.v = out -- a later write of the same operation starts from this one
 end
 
 -- Window: the live buckets, with bucket i set to units (nil drops it).
@@ -107,11 +109,11 @@ local function tlevel(x, t)
 end
 
 local function tstore(x, l, a, t, slack)
+  x.v = { l, a } -- a later write of the same operation starts from this one
   if l == 0 then
     redis.call('DEL', x.key)
     return
   end
-  x.v = { l, a }
   local ttl = math.ceil(math.ceil(tlevel(x, t) / x.lim) + math.max(0, a - t) + slack)
   redis.call('PSETEX', x.key, ttl, pack(x.v))
 end
@@ -139,6 +141,15 @@ local function chargeat(x, at, t, units, slack)
   wupdate(x, i, (wheld(x, i) or 0) + units, t, slack)
 end
 
+-- Usage held for h ms from t: a window charges the oldest bucket that lasts that long
+-- (sliding-window.ts holdIndex); a token bucket charges now.
+local function hold(x, t, h, units, slack)
+  if x.kind ~= 'w' then return charge(x, t, units, slack) end
+  local function live(a) return widx(a, x.w, x.b) - x.b + 1 end
+  local i = math.min(math.max(live(t + h - 1), live(t)), cidx(t, x.w, x.b))
+  wupdate(x, i, (wheld(x, i) or 0) + units, t, slack)
+end
+
 local function refund(x, at, t, units, slack)
   if x.kind ~= 'w' then
     return tstore(x, math.max(0, tlevel(x, t) - units * x.w), math.max(x.v[2] or 0, t), t, slack)
@@ -156,27 +167,36 @@ end
  * single-operation scripts pass KEYS, ARGV[1], ARGV[2]); each returns {ok, mark, state...}.
  */
 const OPERATIONS = `${COMMON}
--- numbers: now, slack, then per dimension windowMs, buckets, limit, amount.
+-- numbers: now, slack, upstream lag, then per dimension windowMs, buckets, limit, amount.
 local function reserve(keys, kinds, numbers)
-  local arg, mark, dims, raw = read(keys, kinds, numbers, 3)
-  local now, mode, slack = arg[1], string.sub(kinds, 1, 1), arg[2]
+  local arg, mark, dims, raw = read(keys, kinds, numbers, 4)
+  local now, mode, slack, lag = arg[1], string.sub(kinds, 1, 1), arg[2], arg[3]
   local ok = now >= mark
   for _, x in ipairs(dims) do
     if not fits(x, now, x.value) then ok = false end
   end
   if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, unpack(raw) } end
   for _, x in ipairs(dims) do
-    if x.value > 0 then charge(x, now, x.value, slack) end
+    if x.value > 0 and x.kind == 'w' then
+      -- The upstream counts the call up to lag ms from now (dimension.ts dimensionReserve).
+      local i = cidx(now + lag, x.w, x.b)
+      wupdate(x, i, (wheld(x, i) or 0) + x.value, now, slack)
+    elseif x.value > 0 then
+      charge(x, now, x.value, slack)
+    end
   end
   return { ok and 1 or 0, unpack(raw) }
 end
 
--- numbers: now, slack, chargedAt, then per dimension windowMs, buckets, limit, delta (> 0 charge, < 0 refund).
+-- numbers: now, slack, chargedAt, holdMs, then per dimension windowMs, buckets, limit, delta
+-- (> 0 charge, < 0 refund), then per dimension the units to hold for holdMs.
 local function adjust(keys, kinds, numbers)
-  local arg, mark, dims, raw = read(keys, kinds, numbers, 4)
-  local now, slack, at = arg[1], arg[2], arg[3]
-  for _, x in ipairs(dims) do
+  local arg, mark, dims, raw = read(keys, kinds, numbers, 5)
+  local now, slack, at, h = arg[1], arg[2], arg[3], arg[4]
+  for d, x in ipairs(dims) do
     if x.value > 0 then chargeat(x, at, now, x.value, slack) elseif x.value < 0 then refund(x, at, now, -x.value, slack) end
+    local held = arg[4 + 4 * #dims + d]
+    if held > 0 then hold(x, now, h, held, slack) end
   end
   return { 1, unpack(raw) }
 end
@@ -198,12 +218,15 @@ local function correct(keys, kinds, numbers)
 end
 `;
 
-/** ARGV[1]: mode and kinds; ARGV[2]: now, slack, then per dimension windowMs, buckets, limit, amount. */
+/** ARGV[1]: mode and kinds; ARGV[2]: now, slack, upstream lag, then per dimension windowMs, buckets, limit, amount. */
 export const RESERVE_SCRIPT = `${OPERATIONS}
 return reserve(KEYS, ARGV[1], ARGV[2])
 `;
 
-/** ARGV[2]: now, slack, chargedAt, then per dimension windowMs, buckets, limit, delta (> 0 charge, < 0 refund). */
+/**
+ * ARGV[2]: now, slack, chargedAt, holdMs, then per dimension windowMs, buckets, limit, delta
+ * (> 0 charge, < 0 refund), then per dimension the units to hold for holdMs.
+ */
 export const ADJUST_SCRIPT = `${OPERATIONS}
 return adjust(KEYS, ARGV[1], ARGV[2])
 `;

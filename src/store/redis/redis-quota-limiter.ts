@@ -16,6 +16,7 @@ import {
   checkResult,
   correctOn,
   denialOf,
+  holdOn,
   reserveOn,
   reserveResult,
   settleOn,
@@ -23,10 +24,20 @@ import {
 } from "../../quota/backend-quota.js";
 import { stateFromNumbers } from "../../quota/dimension.js";
 import { windowBuckets } from "../../quota/fixed-window.js";
-import { costAmounts, releaseDeltas, trueUpDeltas, upstreamRemainingOf } from "../../quota/quota-cost.js";
+import {
+  costAmounts,
+  type HoldAmounts,
+  holdAmounts,
+  NO_HOLD,
+  releaseDeltas,
+  settlesNothing,
+  trueUpDeltas,
+  upstreamRemainingOf,
+} from "../../quota/quota-cost.js";
 import type {
   BackendQuotaKey,
   CheckResult,
+  HeldUsage,
   QuotaDenial,
   QuotaLimiter,
   QuotaReport,
@@ -71,12 +82,13 @@ export interface RedisQuotaLimiterOptions {
 /** Used only if the Lua refused a cost the TypeScript twin finds fitting (never, if they agree). */
 const DISAGREEMENT: QuotaDenial = { reason: "limit", dimension: "", retryAfterMs: 1 };
 
-/** The script arguments: mode + one kind per limit, and the doubles (head, then 4 per limit). */
+/** The script arguments: mode + one kind per limit, and the doubles (head, then 4 per limit, then tail). */
 function scriptArgs(
   mode: string,
   limits: readonly QuotaLimitSpec[],
   head: readonly number[],
   values: readonly number[],
+  tail: readonly number[] = [],
 ): [string, Buffer] {
   let kinds = mode;
   const numbers = [...head];
@@ -84,6 +96,7 @@ function scriptArgs(
     kinds += spec.algorithm === "token_bucket" ? "t" : "w";
     numbers.push(spec.windowMs, windowBuckets(spec), spec.limit, values[i] ?? 0);
   });
+  numbers.push(...tail);
   return [kinds, packDoubles(numbers)];
 }
 
@@ -139,13 +152,14 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     const mode = options.mode ?? "enforce";
     const { amounts, ignored } = costAmounts(limits, cost);
     const script = mode === "shadow" ? "s" : "e";
-    const { ok, quota } = await this.run("r", script, key, limits, [nowMs, this.slack], amounts);
+    const lagMs = options.upstreamLagMs ?? 0;
+    const { ok, quota } = await this.run("r", script, key, limits, [nowMs, this.slack, lagMs], amounts);
     if (mode === "enforce" && !ok) {
       const denial = denialOf(quota, amounts, nowMs) ?? DISAGREEMENT;
       return reserveResult({ denial, reservation: undefined }, statusOf(quota, nowMs), ignored);
     }
     // The script charged: replay the charge on what it read to report the same status.
-    const step = reserveOn(quota, key, amounts, nowMs, "shadow");
+    const step = reserveOn(quota, key, amounts, nowMs, "shadow", lagMs);
     const shadowDenial = mode === "shadow" ? step.denial : undefined;
     return reserveResult({ ...step, denial: shadowDenial }, statusOf(quota, nowMs), ignored);
   }
@@ -157,7 +171,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     nowMs: number,
   ): Promise<CheckResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
-    const { quota } = await this.run("r", "c", key, limits, [nowMs, this.slack], amounts);
+    const { quota } = await this.run("r", "c", key, limits, [nowMs, this.slack, 0], amounts);
     return checkResult(denialOf(quota, amounts, nowMs), statusOf(quota, nowMs), ignored);
   }
 
@@ -165,9 +179,13 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     reservation: Reservation,
     usage: Readonly<Record<string, number>>,
     nowMs: number,
+    held?: HeldUsage,
   ): Promise<QuotaReport> {
     const { amounts, ignored } = trueUpDeltas(reservation, usage);
-    return { status: await this.settle(reservation, amounts, nowMs), ignored };
+    return {
+      status: await this.settle(reservation, amounts, nowMs, holdAmounts(reservation, held)),
+      ignored,
+    };
   }
 
   async release(reservation: Reservation, nowMs: number): Promise<QuotaReport> {
@@ -206,12 +224,15 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     reservation: Reservation,
     deltas: number[],
     nowMs: number,
+    hold: HoldAmounts = NO_HOLD,
   ): Promise<QuotaStatus | undefined> {
-    if (deltas.every((delta) => delta === 0)) return undefined;
+    if (settlesNothing(deltas, hold)) return undefined;
     const limits = reservation.dimensions.map((d) => d.spec);
-    const head = [nowMs, this.slack, reservation.atMs];
-    const { quota } = await this.run("a", "-", reservation.key, limits, head, deltas);
+    const head = [nowMs, this.slack, reservation.atMs, hold.holdMs];
+    const tail = limits.map((_, i) => hold.amounts[i] ?? 0);
+    const { quota } = await this.run("a", "-", reservation.key, limits, head, deltas, tail);
     settleOn(quota, deltas, reservation.atMs, nowMs);
+    holdOn(quota, hold, nowMs);
     return statusOf(quota, nowMs);
   }
 
@@ -223,9 +244,10 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     limits: readonly QuotaLimitSpec[],
     head: readonly number[],
     values: readonly number[],
+    tail?: readonly number[],
   ): Promise<{ ok: boolean; quota: BackendQuota }> {
     const keys = quotaKeys(this.prefix, key, limits);
-    const [kinds, numbers] = scriptArgs(mode, limits, head, values);
+    const [kinds, numbers] = scriptArgs(mode, limits, head, values, tail);
     const reply = await this.batcher.run(operation, [keys.mark, ...keys.dimensions], kinds, numbers);
     return this.stored(limits, reply);
   }

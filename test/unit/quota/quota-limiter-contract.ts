@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import type { QuotaAlgorithm, QuotaLimitSpec } from "../../../src/model/specs.js";
-import { MARKED_DIMENSION, type QuotaLimiter, type Reservation } from "../../../src/quota/quota-limiter.js";
+import {
+  type BackendQuotaKey,
+  MARKED_DIMENSION,
+  type QuotaLimiter,
+  type Reservation,
+} from "../../../src/quota/quota-limiter.js";
 import { earliestRecoveryMs, recoveryMs, remainingRatio } from "../../../src/quota/quota-status.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 
@@ -41,6 +46,21 @@ const PROVIDER_TOKENS: QuotaLimitSpec = {
 };
 
 let backendSeq = 0;
+
+/** Tokens left on a PROVIDER_TOKENS backend at each of `offsetsMs` after START, moving the clock there. */
+async function tokensLeftAt(
+  l: QuotaLimiter,
+  key: BackendQuotaKey,
+  clock: ManualClock,
+  offsetsMs: readonly number[],
+): Promise<number[]> {
+  const left: number[] = [];
+  for (const offsetMs of offsetsMs) {
+    clock.advance(START + offsetMs - clock.now());
+    left.push((await l.remaining(key, [PROVIDER_TOKENS], clock.now())).dimensions.tokens!.remaining);
+  }
+  return left;
+}
 
 /** Registers the contract tests for one implementation, built fresh per test by `factory`. */
 export function describeQuotaLimiterContract(
@@ -268,6 +288,63 @@ export function describeQuotaLimiterContract(
         expect((await l.remaining(key, [PROVIDER_TOKENS], clock.now())).dimensions.tokens!.remaining).toBe(
           1_000,
         );
+      }),
+    );
+
+    it(
+      "Q9: a reservation counts from when the upstream may count the call; its true-up comes off the same bucket",
+      withLimiter(async (l, clock) => {
+        const key = backend();
+        clock.advance(40); // 10 ms before the end of a 50 ms bucket
+        const options = { upstreamLagMs: 20 };
+        const lagged = await l.reserve(key, [PROVIDER_TOKENS], { tokens: 300 }, clock.now(), options);
+        if (!lagged.ok) throw new Error("the first reserve must fit");
+        const plain = await l.reserve(key, [PROVIDER_TOKENS], { tokens: 100 }, clock.now());
+        if (!plain.ok) throw new Error("the second reserve must fit");
+        clock.advance(30); // t = 70 ms: the call came back using 200 of its 300
+        const settled = await l.trueUp(lagged.reservation, { tokens: 200 }, clock.now());
+        expect(settled.status!.dimensions.tokens).toMatchObject({ usage: 300, remaining: 700 });
+        // Without the lag, 40 ms's units leave at 3.05 s; the upstream may have counted them
+        // as late as 60 ms, so they stay until a window after that bucket ends, 3.1 s.
+        expect(await tokensLeftAt(l, key, clock, [3_050, 3_099, 3_100])).toEqual([800, 800, 1_000]);
+      }),
+    );
+
+    it(
+      "Q9: usage held from an upstream's remaining leaves after its hold, not a window after",
+      withLimiter(async (l, clock) => {
+        const key = backend();
+        const reserved = await l.reserve(key, [PROVIDER_TOKENS], { tokens: 100 }, clock.now());
+        if (!reserved.ok) throw new Error("the first reserve must fit");
+        clock.advance(40);
+        const held = { units: { tokens: 300, images: 5 }, holdMs: 250 };
+        const settled = await l.trueUp(reserved.reservation, { tokens: 100 }, clock.now(), held);
+        expect(settled.status!.dimensions.tokens).toMatchObject({ usage: 400, remaining: 600 });
+        // Held from 40 ms for 250 ms: it leaves with the bucket that ends the window at 300 ms;
+        // the call's own units stay until a window after its admission's bucket, 3.05 s.
+        const left = await tokensLeftAt(l, key, clock, [299, 300, 3_049, 3_050]);
+        expect(left).toEqual([600, 900, 900, 1_000]);
+      }),
+    );
+
+    it(
+      "Q9: a hold never outlasts a charge made at the same time, and a token bucket drains it as usual",
+      withLimiter(async (l, clock) => {
+        const key = backend();
+        const bucket = limit("tokens", 600, "token_bucket");
+        const limits = [PROVIDER_TOKENS, { ...bucket, dimension: "bucketed" }];
+        const reserved = await l.reserve(key, limits, { tokens: 10 }, clock.now());
+        if (!reserved.ok) throw new Error("the first reserve must fit");
+        const held = { units: { tokens: 200, bucketed: 60 }, holdMs: 60_000 };
+        const settled = await l.trueUp(reserved.reservation, { tokens: 10 }, clock.now(), held);
+        expect(settled.status!.dimensions).toMatchObject({ tokens: { usage: 210 }, bucketed: { usage: 60 } });
+        clock.advance(3_049);
+        expect((await l.remaining(key, limits, clock.now())).dimensions.tokens!.usage).toBe(210);
+        clock.advance(1); // t = 3.05 s: the window after the bucket the charge went into
+        const later = await l.remaining(key, limits, clock.now());
+        expect(later.dimensions.tokens!.usage).toBe(0);
+        // The token bucket drains the 60 at 600 per minute like any charge: 30.5 gone after 3.05 s.
+        expect(later.dimensions.bucketed!.usage).toBe(29.5);
       }),
     );
 

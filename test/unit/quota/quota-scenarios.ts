@@ -9,14 +9,26 @@ import { expect } from "vitest";
 import type { QuotaLimitSpec } from "../../../src/model/specs.js";
 import type { QuotaDenial, QuotaLimiter, Reservation } from "../../../src/quota/quota-limiter.js";
 import type { QuotaStatus } from "../../../src/quota/quota-status.js";
-import { type ModelDenial, ReferenceQuota } from "./reference-model.js";
+import { type Held, type ModelDenial, ReferenceQuota } from "./reference-model.js";
 
 /** One operation of a scenario. */
 export type QuotaOp =
   | { readonly kind: "advance"; readonly ms: number }
-  | { readonly kind: "reserve"; readonly cost: Record<string, number>; readonly shadow: boolean }
+  | {
+      readonly kind: "reserve";
+      readonly cost: Record<string, number>;
+      readonly shadow: boolean;
+      /** When the upstream counts the call, after the reserve (Q9). */
+      readonly lagMs: number;
+    }
   | { readonly kind: "check"; readonly cost: Record<string, number> }
-  | { readonly kind: "trueUp"; readonly pick: number; readonly usage: Record<string, number> }
+  | {
+      readonly kind: "trueUp";
+      readonly pick: number;
+      readonly usage: Record<string, number>;
+      /** Usage held for a while (Q9). */
+      readonly held: Held;
+    }
   | { readonly kind: "release"; readonly pick: number }
   | { readonly kind: "mark"; readonly inMs: number }
   | { readonly kind: "correct"; readonly remaining: Record<string, number> };
@@ -61,12 +73,21 @@ const opArb = (windowMs: number): fc.Arbitrary<QuotaOp> =>
         kind: fc.constant("reserve" as const),
         cost: unitsArb(8),
         shadow: fc.boolean(),
+        lagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: windowMs })),
       }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("check" as const), cost: unitsArb(8) }) },
     {
       weight: 3,
-      arbitrary: fc.record({ kind: fc.constant("trueUp" as const), pick: fc.nat(), usage: unitsArb(12) }),
+      arbitrary: fc.record({
+        kind: fc.constant("trueUp" as const),
+        pick: fc.nat(),
+        usage: unitsArb(12),
+        held: fc.record({
+          units: unitsArb(6),
+          holdMs: fc.integer({ min: 0, max: Math.ceil(windowMs * 1.5) }),
+        }),
+      }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("release" as const), pick: fc.nat() }) },
     {
@@ -104,7 +125,8 @@ export async function traceScenario(
   for (const op of scenario.ops) {
     if (op.kind === "advance") now += op.ms;
     else if (op.kind === "reserve") {
-      const r = await limiter.reserve(key, limits, op.cost, now, { mode: op.shadow ? "shadow" : "enforce" });
+      const mode = op.shadow ? "shadow" : "enforce";
+      const r = await limiter.reserve(key, limits, op.cost, now, { mode, upstreamLagMs: op.lagMs });
       if (r.ok) open.push(r.reservation);
       trace.push(r);
     } else if (op.kind === "check") trace.push(await limiter.check(key, limits, op.cost, now));
@@ -113,7 +135,7 @@ export async function traceScenario(
       if (!reservation) continue;
       trace.push(
         op.kind === "trueUp"
-          ? await limiter.trueUp(reservation, op.usage, now)
+          ? await limiter.trueUp(reservation, op.usage, now, op.held)
           : await limiter.release(reservation, now),
       );
     } else if (op.kind === "mark") await limiter.markExhausted(key, now + op.inMs, now);
@@ -171,9 +193,9 @@ export async function checkAgainstModel(
   for (const op of scenario.ops) {
     if (op.kind === "advance") now += op.ms;
     else if (op.kind === "reserve") {
-      const expected = model.reserve(op.cost, now, op.shadow);
+      const expected = model.reserve(op.cost, now, op.shadow, op.lagMs);
       const mode = op.shadow ? "shadow" : "enforce";
-      const r = await limiter.reserve(key, limits, op.cost, now, { mode });
+      const r = await limiter.reserve(key, limits, op.cost, now, { mode, upstreamLagMs: op.lagMs });
       expectDenial(r.ok ? r.shadowDenial : r, expected.denial);
       if (r.ok) open.push({ reservation: r.reservation, id: expected.id! });
       expectReport(r, op.cost, model, now, limits);
@@ -185,8 +207,8 @@ export async function checkAgainstModel(
       const taken = open.splice(op.pick % Math.max(1, open.length), 1)[0];
       if (!taken) continue;
       if (op.kind === "trueUp") {
-        model.trueUp(taken.id, op.usage, now);
-        await limiter.trueUp(taken.reservation, op.usage, now);
+        model.trueUp(taken.id, op.usage, now, op.held);
+        await limiter.trueUp(taken.reservation, op.usage, now, op.held);
       } else {
         model.release(taken.id, now);
         await limiter.release(taken.reservation, now);

@@ -20,6 +20,10 @@ interface DimensionModel {
   chargeLate(chargedAt: number, t: number, units: number): void;
   refund(reservation: number, chargedAt: number, t: number, units: number): void;
   raiseTo(t: number, usage: number): void;
+  /** A reservation's charge at `t`, which the upstream counts up to `lagMs` later (Q9). */
+  reserveCharge(t: number, lagMs: number, units: number, reservation: number): void;
+  /** Usage held from `t` for `holdMs` (Q9). */
+  hold(t: number, holdMs: number, units: number): void;
 }
 
 class WindowModel implements DimensionModel {
@@ -56,6 +60,10 @@ class WindowModel implements DimensionModel {
     this.ledger.push({ bucket: this.chargeBucketOf(t), units, reservation });
   }
 
+  reserveCharge(t: number, lagMs: number, units: number, reservation: number): void {
+    this.charge(t + lagMs, units, reservation);
+  }
+
   chargeLate(chargedAt: number, t: number, units: number): void {
     const bucket = this.chargeBucketOf(Math.min(chargedAt, t));
     if (bucket > this.bucketOf(t) - this.buckets) this.ledger.push({ bucket, units });
@@ -70,6 +78,20 @@ class WindowModel implements DimensionModel {
   raiseTo(t: number, usage: number): void {
     const current = this.usage(t);
     if (usage > current) this.charge(t, usage - current);
+  }
+
+  /** The first millisecond at which `bucket` is out of the window. */
+  private leavesAt(bucket: bigint): bigint {
+    const scaled = (bucket + this.buckets) * BigInt(this.spec.windowMs);
+    return (scaled + this.buckets - 1n) / this.buckets;
+  }
+
+  /** The oldest live bucket that leaves no earlier than t + holdMs, at most a charge at t's bucket. */
+  hold(t: number, holdMs: number, units: number): void {
+    let bucket = this.bucketOf(t) - this.buckets + 1n;
+    const newest = this.chargeBucketOf(t);
+    while (bucket < newest && this.leavesAt(bucket) < BigInt(t + holdMs)) bucket++;
+    this.ledger.push({ bucket, units });
   }
 }
 
@@ -101,6 +123,10 @@ class GcraModel implements DimensionModel {
     this.charge(t, units);
   }
 
+  reserveCharge(t: number, _lagMs: number, units: number): void {
+    this.charge(t, units);
+  }
+
   charge(t: number, units: number): void {
     const now = BigInt(t) * this.limit;
     this.tat = (this.tat > now ? this.tat : now) + BigInt(units) * this.windowMs;
@@ -116,6 +142,16 @@ class GcraModel implements DimensionModel {
     const target = BigInt(t) * this.limit + BigInt(usage) * this.windowMs;
     if (target > this.tat) this.tat = target;
   }
+
+  hold(t: number, _holdMs: number, units: number): void {
+    this.charge(t, units);
+  }
+}
+
+/** Usage held for a while at a true-up (Q9). */
+export interface Held {
+  readonly units: Record<string, number>;
+  readonly holdMs: number;
 }
 
 /** A denial as the model sees it. */
@@ -176,23 +212,31 @@ export class ReferenceQuota {
   }
 
   /** Returns the denial enforcement gives and the reservation id when the cost was taken. */
-  reserve(cost: Record<string, number>, now: number, shadow: boolean): { denial?: ModelDenial; id?: number } {
+  reserve(
+    cost: Record<string, number>,
+    now: number,
+    shadow: boolean,
+    lagMs = 0,
+  ): { denial?: ModelDenial; id?: number } {
     const amounts = this.amountsOf(cost);
     const denial = this.denial(amounts, now);
     if (denial && !shadow) return { denial };
     const id = this.nextId++;
-    this.reservations.set(id, { at: now, amounts });
+    this.reservations.set(id, { at: now + lagMs, amounts });
     this.dims.forEach((dim, i) => {
-      if (amounts[i]! > 0) dim.charge(now, amounts[i]!, id);
+      if (amounts[i]! > 0) dim.reserveCharge(now, lagMs, amounts[i]!, id);
     });
     return { denial, id };
   }
 
-  trueUp(id: number, usage: Record<string, number>, now: number): void {
+  trueUp(id: number, usage: Record<string, number>, now: number, held?: Held): void {
     const r = this.reservations.get(id)!;
     this.reservations.delete(id);
     this.dims.forEach((dim, i) => {
-      const actual = usage[this.limits[i]!.dimension];
+      const dimension = this.limits[i]!.dimension;
+      const units = held?.units[dimension] ?? 0;
+      if (held && units > 0) dim.hold(now, held.holdMs, units);
+      const actual = usage[dimension];
       if (actual === undefined) return;
       const delta = actual - r.amounts[i]!;
       if (delta > 0) dim.chargeLate(r.at, now, delta);
