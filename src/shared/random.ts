@@ -4,10 +4,18 @@
 export interface Random {
   /** A float in [0, 1). */
   next(): number;
+  /**
+   * Random bits in one draw (its float is a multiple of 2^-bits); at least 32, and 32 when
+   * absent. Lets a caller split one draw into several indexes when they fit.
+   */
+  readonly bits?: number;
 }
 
-/** Math.random, for production. */
-export const systemRandom: Random = { next: () => Math.random() };
+/** Random bits in a draw of a Random that does not say. */
+export const MIN_RANDOM_BITS = 32;
+
+/** Math.random, for production: V8 fills the 52 bits of the mantissa (xorshift128+). */
+export const systemRandom: Random = { next: () => Math.random(), bits: 52 };
 
 /**
  * A seeded generator (mulberry32, public domain, Tommy Ettinger): fast, 32-bit state, good

@@ -14,7 +14,7 @@
  * tower `balance/p2c` and `load/peak_ewma.rs`; Finagle `P2CPeakEwma`.
  */
 import type { Clock } from "../../shared/clock.js";
-import { type Random, randomInt } from "../../shared/random.js";
+import { MIN_RANDOM_BITS, type Random, randomInt } from "../../shared/random.js";
 import type { BackendState, LoadWatcher } from "../backend-state.js";
 import { registeredCapacity } from "../capacity.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
@@ -31,12 +31,13 @@ import { checkMetric, checkNumber, metricSetting, numberSetting, unknownKeys } f
 /** Pair draws before a filtered pick falls back to a scan. */
 export const P2C_ATTEMPTS = 4;
 /**
- * Largest pool whose pair comes from one draw (its integer part the first backend, its
- * fraction the second): a draw of the injected Random has at least 32 bits, so the fraction
- * keeps >= 22 of them and each pair's share is off by at most 2^-12 of itself; larger pools
- * draw twice.
+ * A pool's pair comes from one draw (its integer part the first backend, its fraction the
+ * second) while n^2 <= 2^(bits - ONE_DRAW_SPARE_BITS) for the draw's `bits` (Random.bits): the
+ * fraction then keeps >= log2(n) + 12 bits and each pair's share is off by at most 2^-12 of
+ * itself. With 32 bits that is up to 1,024 backends; with Math.random's 52, up to 2^20.
+ * Larger pools draw twice.
  */
-export const ONE_DRAW_MAX_BACKENDS = 1_024;
+export const ONE_DRAW_SPARE_BITS = 12;
 /** Longest accepted `decay`, in ms (one day). */
 export const MAX_DECAY_MS = 86_400_000;
 
@@ -71,12 +72,13 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
   private readonly uniform: boolean;
   private readonly load: LoadFunction;
   private readonly random: Random;
-  /** True when one draw picks the pair (ONE_DRAW_MAX_BACKENDS). */
+  /** True when one draw picks the pair (ONE_DRAW_SPARE_BITS). */
   private readonly oneDraw: boolean;
   /**
-   * In-flight metric: each backend's in-flight count (here and elsewhere) by pool index, kept by
-   * load watchers, so the common pick reads two numbers from one array instead of two backend
-   * objects scattered in memory (the cost of a pick in a pool of thousands).
+   * In-flight metric: each backend's in-flight count (here and elsewhere), divided by its
+   * capacity unless every capacity is the same, by pool index, kept by load watchers, so the
+   * common pick reads two numbers from one array instead of two backend objects scattered in
+   * memory and their capacities (the cost of a pick in a pool of thousands).
    */
   private inFlightLoads: Float64Array | undefined;
   private now = 0;
@@ -95,7 +97,8 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     this.uniform = pool.capacities.every((c) => c === pool.capacities[0]);
     this.load = options.load;
     this.random = options.random;
-    this.oneDraw = pool.backends.length <= ONE_DRAW_MAX_BACKENDS;
+    const bits = options.random.bits ?? MIN_RANDOM_BITS;
+    this.oneDraw = pool.backends.length ** 2 <= 2 ** (bits - ONE_DRAW_SPARE_BITS);
     if (!options.inFlight) return;
     this.inFlightLoads = new Float64Array(pool.backends.length);
     pool.backends.forEach((backend, slot) => {
@@ -106,7 +109,8 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
 
   loadChanged(slot: number): void {
     const backend = this.backends[slot]!;
-    this.inFlightLoads![slot] = backend.inFlight + backend.remoteInFlight;
+    const load = backend.inFlight + backend.remoteInFlight;
+    this.inFlightLoads![slot] = this.uniform ? load : load / this.capacities[slot]!;
   }
 
   /** The pool was replaced: stop following its backends' loads (picks then read the backends). */
@@ -136,12 +140,8 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     let second = Math.floor((this.oneDraw ? scaled - first : this.random.next()) * (n - 1));
     if (second >= first) second++;
     const loads = this.inFlightLoads!;
-    let loadA = loads[first]!;
-    let loadB = loads[second]!;
-    if (!this.uniform) {
-      loadA /= this.capacities[first]!;
-      loadB /= this.capacities[second]!;
-    }
+    const loadA = loads[first]!;
+    const loadB = loads[second]!;
     if (loadB < loadA) return backends[second];
     return loadA <= loadB ? backends[first] : undefined;
   }

@@ -2,6 +2,7 @@
  * least_load's load index against the scan it replaced (least-load-scan.ts): random pools,
  * random load changes through every writer (in flight here and remote, latency reports, the
  * clock), random request filters; after every step the index must pick what the scan picks.
+ * Each property runs with the index forced (no pool scanned) and as shipped (small pools scanned).
  */
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
@@ -9,7 +10,7 @@ import type { BackendState } from "../../../src/balancer/backend-state.js";
 import { recordLatency } from "../../../src/balancer/load/latency-estimate.js";
 import { type LoadMetricName, loadFunction } from "../../../src/balancer/load/load-metric.js";
 import { FULL_QUOTA } from "../../../src/balancer/quota-view.js";
-import { leastLoad } from "../../../src/balancer/strategies/least-load.js";
+import { LeastLoadPicker, SCAN_MAX_BACKENDS } from "../../../src/balancer/strategies/least-load.js";
 import type { Accept, Picker } from "../../../src/balancer/strategy.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { createSeededRandom } from "../../../src/shared/random.js";
@@ -47,6 +48,9 @@ const pool = fc.array(
   { minLength: 1, maxLength: 24 },
 );
 
+/** Largest pool the picker scans: 0 forces the index for every pool; SCAN_MAX_BACKENDS as shipped. */
+const scanUpTo = fc.constantFrom(0, SCAN_MAX_BACKENDS);
+
 interface Run {
   readonly backends: BackendState[];
   readonly capacities: number[];
@@ -59,16 +63,22 @@ function start(
   members: { weight: number; factor: number }[],
   metric: LoadMetricName,
   tieBreak: boolean,
+  scanMaxBackends = 0,
 ): Run {
   const backends = members.map((m, i) => backend(`b${i}`, { weight: m.weight }));
   const capacities = members.map((m) => m.weight * m.factor);
   const clock = new ManualClock(T0);
-  const settings = { metric, random_tie_break: tieBreak };
   const build = () =>
-    leastLoad.create({ backends, weights: capacities, capacities }, settings, {
-      clock,
-      random: createSeededRandom(3),
-    });
+    new LeastLoadPicker(
+      { backends, weights: capacities, capacities },
+      {
+        metric,
+        decayMs: DECAY_MS,
+        clock,
+        random: tieBreak ? createSeededRandom(3) : undefined,
+        scanMaxBackends,
+      },
+    );
   return { backends, capacities, clock, picker: build(), build };
 }
 
@@ -110,10 +120,11 @@ describe("least load index", () => {
     pool,
     fc.array(step, { maxLength: 60 }),
     fc.constantFrom<LoadMetricName>("in_flight", "ewma_latency"),
+    scanUpTo,
   ])(
     "S5 least load picks exactly what a scan picks, through any load changes and filters",
-    (members, steps, metric) => {
-      const run = start(members, metric, false);
+    (members, steps, metric, scanMaxBackends) => {
+      const run = start(members, metric, false, scanMaxBackends);
       const load = loadFunction(metric, DECAY_MS);
       for (const s of steps) {
         const accept = apply(run, s);
@@ -124,10 +135,10 @@ describe("least load index", () => {
     },
   );
 
-  test.prop([pool, fc.array(step, { maxLength: 80 })], { numRuns: 400 })(
+  test.prop([pool, fc.array(step, { maxLength: 80 }), scanUpTo], { numRuns: 400 })(
     "S5 S6 least load with peak-EWMA picks a backend of the scan's lowest cost as the clock moves",
-    (members, steps) => {
-      const run = start(members, "peak_ewma", false);
+    (members, steps, scanMaxBackends) => {
+      const run = start(members, "peak_ewma", false, scanMaxBackends);
       const load = loadFunction("peak_ewma", DECAY_MS);
       for (const s of steps) {
         const accept = apply(run, s);
@@ -152,10 +163,11 @@ describe("least load index", () => {
     pool,
     fc.array(step, { maxLength: 60 }),
     fc.constantFrom<LoadMetricName>("in_flight", "ewma_latency"),
+    scanUpTo,
   ])(
     "S5 least load with random_tie_break picks one of the scan's tied backends",
-    (members, steps, metric) => {
-      const run = start(members, metric, true);
+    (members, steps, metric, scanMaxBackends) => {
+      const run = start(members, metric, true, scanMaxBackends);
       const load = loadFunction(metric, DECAY_MS);
       for (const s of steps) {
         const accept = apply(run, s);

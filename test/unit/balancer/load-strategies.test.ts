@@ -2,6 +2,7 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { peakEwmaAt, recordLatency } from "../../../src/balancer/load/latency-estimate.js";
 import { loadFunction, PEAK_EWMA_MIN_RTT_MS } from "../../../src/balancer/load/load-metric.js";
+import { createSeededRandom, type Random } from "../../../src/shared/random.js";
 import { backend, config, deps, pickId, pickIds, snapshotOf, T0, tally } from "./fixtures.js";
 
 function withInFlight(
@@ -87,6 +88,36 @@ describe("power of two choices", () => {
     for (const route of snapshot.routes) route.pool.dispose();
     backends[0]!.inFlight = 20;
     expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
+  });
+
+  it("S6 power of two compares in-flight / capacity, kept current as in-flight changes", () => {
+    const backends = withInFlight({ a: 3, b: 1 }, { a: { maxConnections: 10 } });
+    const cfg = config(
+      { name: "power_of_two" },
+      { backpressureSoftPercent: 1000, backpressureHardPercent: 1000 },
+    );
+    const snapshot = snapshotOf(backends, cfg, deps(4));
+    // a: 3 / 10, b: 1 / 1 (capacity = weight).
+    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["a"]));
+    backends[0]!.inFlight = 20;
+    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
+  });
+
+  it("S6 power of two takes a pair from one draw when the Random has the bits for it, else two", () => {
+    const draws = (bits: number | undefined, n: number): number => {
+      const seeded = createSeededRandom(8);
+      let count = 0;
+      const random: Random = { next: () => (count++, seeded.next()), ...(bits && { bits }) };
+      const all = withInFlight(Object.fromEntries(Array.from({ length: n }, (_, i) => [`b${i}`, 0])));
+      const snapshot = snapshotOf(all, config({ name: "power_of_two" }), { ...deps(), random });
+      pickIds(snapshot, 100);
+      return count;
+    };
+    expect(draws(undefined, 1_024)).toBe(100);
+    expect(draws(undefined, 1_025)).toBe(200);
+    expect(draws(52, 10_000)).toBe(100);
+    expect(draws(34, 2_048)).toBe(100);
+    expect(draws(34, 2_049)).toBe(200);
   });
 
   test.prop([fc.integer({ min: 3, max: 8 }), fc.integer()], { numRuns: 15 })(
