@@ -10,6 +10,9 @@ export type StrategySettings = Readonly<Record<string, number | string | boolean
 /** The per-request candidate filter a picker must honour: true when `backend` may be returned. */
 export type Accept = (backend: BackendState) => boolean;
 
+/** Picker classes V8 inlines at one call site (its polymorphism limit); see StrategyDefinition.inlinedPick. */
+export const MAX_INLINED_PICKS = 4;
+
 /** Accepts every backend. Pickers may compare against it to take a fast path. */
 export const ACCEPT_ALL: Accept = () => true;
 
@@ -73,6 +76,13 @@ export interface StrategyDefinition {
   readonly usesHashKey: boolean;
   /** True when the picker reads the pool's effective weights or capacities (slow start applies, S14). */
   readonly usesEffectiveWeights: boolean;
+  /**
+   * True for the few strategies whose pick is a handful of instructions (at most
+   * MAX_INLINED_PICKS of them): a pool calls their picker as a method, which V8 inlines while it
+   * sees at most four picker classes at the call; the others through the `pick` read once per
+   * build, which skips the lookup by class a method call makes past four classes (pool.ts).
+   */
+  readonly inlinedPick?: boolean;
   validate(settings: StrategySettings): FieldViolation[];
   create(pool: PickerPool, settings: StrategySettings, deps: PickerDeps): Picker;
 }

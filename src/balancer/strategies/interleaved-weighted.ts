@@ -31,6 +31,7 @@ export const interleavedWeighted: StrategyDefinition = {
   name: "interleaved_weighted",
   usesHashKey: false,
   usesEffectiveWeights: true,
+  inlinedPick: true,
   validate: (settings) => unknownKeys("interleaved_weighted", settings, []),
   create: (pool) => new InterleavedWeightedPicker(pool),
 };

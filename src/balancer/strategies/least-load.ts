@@ -17,7 +17,7 @@
  */
 import type { Clock } from "../../shared/clock.js";
 import type { Random } from "../../shared/random.js";
-import type { BackendState } from "../backend-state.js";
+import { type BackendState, totalInFlight } from "../backend-state.js";
 import { registeredCapacity } from "../capacity.js";
 import { DEFAULT_LATENCY_DECAY_MS } from "../load/latency-estimate.js";
 import { type LoadIndex, loadIndex } from "../load/load-index.js";
@@ -108,13 +108,15 @@ export class LeastLoadPicker implements Picker {
   /** The accepted backend with the lowest load / capacity (NaN never); ties: the first, or reservoir sampling. */
   private scan(accept: Accept, now: number, random: Random | undefined): BackendState | undefined {
     const { backends, capacities, load } = this;
+    // The default metric read directly: a static call the JIT inlines, not one through `load`.
+    const inFlight = this.options.metric === "in_flight";
     let best = -1;
     let bestCost = Number.POSITIVE_INFINITY;
     let ties = 0;
     for (let i = 0; i < backends.length; i++) {
       const backend = backends[i]!;
       if (accept !== ACCEPT_ALL && !accept(backend)) continue;
-      const cost = load(backend, now) / capacities[i]!;
+      const cost = (inFlight ? totalInFlight(backend) : load(backend, now)) / capacities[i]!;
       if (cost < bestCost || (best < 0 && cost === bestCost)) {
         best = i;
         bestCost = cost;

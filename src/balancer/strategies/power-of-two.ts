@@ -38,6 +38,12 @@ export const P2C_ATTEMPTS = 4;
  * Larger pools draw twice.
  */
 export const ONE_DRAW_SPARE_BITS = 12;
+/**
+ * Smallest pool whose in-flight loads are kept in an array by load watchers. Smaller pools read
+ * their backends per pick: those few objects stay in cache, and every load change of a watched
+ * backend costs a call more.
+ */
+export const LOAD_ARRAY_MIN_BACKENDS = 64;
 /** Longest accepted `decay`, in ms (one day). */
 export const MAX_DECAY_MS = 86_400_000;
 
@@ -60,6 +66,7 @@ export const powerOfTwo: StrategyDefinition = {
       clock: metricReadsClock(metric) ? deps.clock : undefined,
       random: deps.random,
       inFlight: metric === "in_flight",
+      loadArrayMinBackends: LOAD_ARRAY_MIN_BACKENDS,
     });
   },
 };
@@ -78,7 +85,8 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
    * In-flight metric: each backend's in-flight count (here and elsewhere), divided by its
    * capacity unless every capacity is the same, by pool index, kept by load watchers, so the
    * common pick reads two numbers from one array instead of two backend objects scattered in
-   * memory and their capacities (the cost of a pick in a pool of thousands).
+   * memory and their capacities (the cost of a pick in a pool of thousands). Undefined below
+   * LOAD_ARRAY_MIN_BACKENDS and once disposed: picks then read the backends.
    */
   private inFlightLoads: Float64Array | undefined;
   private now = 0;
@@ -89,7 +97,10 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
       readonly load: LoadFunction;
       readonly clock: Clock | undefined;
       readonly random: Random;
+      /** True for the in-flight metric (the common pick reads no clock and calls nothing). */
       readonly inFlight: boolean;
+      /** Pools of at least this many backends keep their in-flight loads in an array. */
+      readonly loadArrayMinBackends: number;
     },
   ) {
     this.backends = pool.backends;
@@ -99,7 +110,7 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     this.random = options.random;
     const bits = options.random.bits ?? MIN_RANDOM_BITS;
     this.oneDraw = pool.backends.length ** 2 <= 2 ** (bits - ONE_DRAW_SPARE_BITS);
-    if (!options.inFlight) return;
+    if (!options.inFlight || pool.backends.length < options.loadArrayMinBackends) return;
     this.inFlightLoads = new Float64Array(pool.backends.length);
     pool.backends.forEach((backend, slot) => {
       backend.watchLoad(this, slot);
@@ -108,9 +119,14 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
   }
 
   loadChanged(slot: number): void {
+    this.inFlightLoads![slot] = this.inFlightAt(slot);
+  }
+
+  /** In flight here and elsewhere, divided by the capacity unless every capacity is the same. */
+  private inFlightAt(slot: number): number {
     const backend = this.backends[slot]!;
     const load = backend.inFlight + backend.remoteInFlight;
-    this.inFlightLoads![slot] = this.uniform ? load : load / this.capacities[slot]!;
+    return this.uniform ? load : load / this.capacities[slot]!;
   }
 
   /** The pool was replaced: stop following its backends' loads (picks then read the backends). */
@@ -121,7 +137,7 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
   }
 
   pick(accept: Accept): BackendState | undefined {
-    if (accept === ACCEPT_ALL && this.inFlightLoads && this.backends.length > 1) {
+    if (accept === ACCEPT_ALL && this.options.inFlight && this.backends.length > 1) {
       const picked = this.pickInFlight();
       if (picked) return picked;
     }
@@ -139,9 +155,9 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     const first = Math.floor(scaled);
     let second = Math.floor((this.oneDraw ? scaled - first : this.random.next()) * (n - 1));
     if (second >= first) second++;
-    const loads = this.inFlightLoads!;
-    const loadA = loads[first]!;
-    const loadB = loads[second]!;
+    const loads = this.inFlightLoads;
+    const loadA = loads ? loads[first]! : this.inFlightAt(first);
+    const loadB = loads ? loads[second]! : this.inFlightAt(second);
     if (loadB < loadA) return backends[second];
     return loadA <= loadB ? backends[first] : undefined;
   }

@@ -26,6 +26,7 @@ export const random: StrategyDefinition = {
   name: "random",
   usesHashKey: false,
   usesEffectiveWeights: false,
+  inlinedPick: true,
   validate: (settings) => unknownKeys("random", settings, []),
   create: (pool, _settings, deps) => new RandomPicker(pool, deps.random),
 };

@@ -19,6 +19,7 @@ export const roundRobin: StrategyDefinition = {
   name: "round_robin",
   usesHashKey: false,
   usesEffectiveWeights: false,
+  inlinedPick: true,
   validate: (settings) => unknownKeys("round_robin", settings, []),
   create(pool: PickerPool): Picker {
     return new RoundRobinPicker(pool.backends);

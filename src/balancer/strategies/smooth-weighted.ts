@@ -41,6 +41,7 @@ export const smoothWeighted: StrategyDefinition = {
   name: "smooth_weighted",
   usesHashKey: false,
   usesEffectiveWeights: true,
+  inlinedPick: true,
   validate: (settings) => unknownKeys("smooth_weighted", settings, []),
   create: (pool, _settings, deps) => new SmoothWeightedPicker(pool, deps.random),
 };

@@ -37,9 +37,12 @@ export const weightedRandom: StrategyDefinition = {
 export class WeightedRandomPicker implements Picker {
   private readonly backends: readonly BackendState[];
   private readonly weights: readonly number[];
-  /** Probability of keeping column i rather than taking its alias. */
-  private readonly keep: Float64Array;
-  private readonly alias: Uint32Array;
+  /**
+   * Column i plus its probability of being kept rather than its alias: a draw scaled to the
+   * pool keeps its column when below this, one comparison without taking the fraction apart.
+   */
+  private readonly keepBelow: Float64Array;
+  private readonly alias: Int32Array;
 
   constructor(
     pool: PickerPool,
@@ -47,7 +50,9 @@ export class WeightedRandomPicker implements Picker {
   ) {
     this.backends = pool.backends;
     this.weights = pool.weights;
-    [this.keep, this.alias] = aliasTable(pool.weights);
+    const [keep, alias] = aliasTable(pool.weights);
+    this.keepBelow = keep.map((p, column) => column + p);
+    this.alias = Int32Array.from(alias);
   }
 
   pick(accept: Accept): BackendState | undefined {
@@ -65,7 +70,7 @@ export class WeightedRandomPicker implements Picker {
     // One draw: its integer part picks the column, its fraction is the coin (>= 18 bits for n <= 10^4).
     const scaled = this.random.next() * this.backends.length;
     const column = Math.floor(scaled);
-    return scaled - column < this.keep[column]! ? column : this.alias[column]!;
+    return scaled < this.keepBelow[column]! ? column : this.alias[column]!;
   }
 
   score(backend: BackendState): number {

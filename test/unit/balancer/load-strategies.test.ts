@@ -1,7 +1,10 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
+import { registeredCapacity } from "../../../src/balancer/capacity.js";
 import { peakEwmaAt, recordLatency } from "../../../src/balancer/load/latency-estimate.js";
 import { loadFunction, PEAK_EWMA_MIN_RTT_MS } from "../../../src/balancer/load/load-metric.js";
+import { PowerOfTwoPicker } from "../../../src/balancer/strategies/power-of-two.js";
+import { ACCEPT_ALL } from "../../../src/balancer/strategy.js";
 import { createSeededRandom, type Random } from "../../../src/shared/random.js";
 import { backend, config, deps, pickId, pickIds, snapshotOf, T0, tally } from "./fixtures.js";
 
@@ -90,24 +93,40 @@ describe("power of two choices", () => {
     expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
   });
 
-  it("S6 power of two compares in-flight / capacity, kept current as in-flight changes", () => {
+  it.each([
+    ["kept in an array by load watchers", 0],
+    ["read from the backends", Number.POSITIVE_INFINITY],
+  ])("S6 power of two compares in-flight / capacity, %s", (_, loadArrayMinBackends) => {
     const backends = withInFlight({ a: 3, b: 1 }, { a: { maxConnections: 10 } });
-    const cfg = config(
-      { name: "power_of_two" },
-      { backpressureSoftPercent: 1000, backpressureHardPercent: 1000 },
+    const picker = new PowerOfTwoPicker(
+      { backends, weights: [1, 1], capacities: backends.map(registeredCapacity) },
+      {
+        load: loadFunction("in_flight", 0),
+        clock: undefined,
+        random: createSeededRandom(4),
+        inFlight: true,
+        loadArrayMinBackends,
+      },
     );
-    const snapshot = snapshotOf(backends, cfg, deps(4));
+    const picks = (n: number) => new Set(Array.from({ length: n }, () => picker.pick(ACCEPT_ALL)?.spec.id));
     // a: 3 / 10, b: 1 / 1 (capacity = weight).
-    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["a"]));
+    expect(picks(50)).toEqual(new Set(["a"]));
     backends[0]!.inFlight = 20;
-    expect(new Set(pickIds(snapshot, 50))).toEqual(new Set(["b"]));
+    expect(picks(50)).toEqual(new Set(["b"]));
+    picker.dispose();
+    backends[1]!.remoteInFlight = 30;
+    expect(picks(50)).toEqual(new Set(["a"]));
   });
 
   it("S6 power of two takes a pair from one draw when the Random has the bits for it, else two", () => {
     const draws = (bits: number | undefined, n: number): number => {
       const seeded = createSeededRandom(8);
       let count = 0;
-      const random: Random = { next: () => (count++, seeded.next()), ...(bits && { bits }) };
+      const next = () => {
+        count++;
+        return seeded.next();
+      };
+      const random: Random = { next, ...(bits && { bits }) };
       const all = withInFlight(Object.fromEntries(Array.from({ length: n }, (_, i) => [`b${i}`, 0])));
       const snapshot = snapshotOf(all, config({ name: "power_of_two" }), { ...deps(), random });
       pickIds(snapshot, 100);

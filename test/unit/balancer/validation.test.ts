@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseServiceConfig } from "../../../src/app/parse-service-config.js";
 import { findStrategy, strategyNames } from "../../../src/balancer/strategies/catalog.js";
+import { MAX_INLINED_PICKS } from "../../../src/balancer/strategy.js";
 import type { ServiceConfigInput } from "../../../src/model/input.js";
 import { Violations } from "../../../src/model/violations.js";
 import type { FulcrumError } from "../../../src/shared/errors.js";
@@ -96,5 +97,10 @@ describe("strategy registration and validation", () => {
         name,
       ).toBeUndefined();
     }
+  });
+
+  it("S17 at most four strategies have their picks inlined", () => {
+    const inlined = strategyNames().filter((name) => findStrategy(name)!.inlinedPick);
+    expect(inlined.length).toBeLessThanOrEqual(MAX_INLINED_PICKS);
   });
 });
