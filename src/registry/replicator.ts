@@ -22,6 +22,16 @@ const MAX_CONFLICT_RETRIES = 8;
 export const MAX_RESYNC_ATTEMPTS = 5;
 /** Wait before the second load of a resync; doubled for each further one. */
 export const RESYNC_BACKOFF_BASE_MS = 50;
+/**
+ * A reload after a reconnect is tried this often before its failure is reported. The log's
+ * subscription can come back before the connection its reads and restores go over (both
+ * reconnect on their own), and a store that came back empty holds only what a replica puts
+ * back: a reload that failed once and was dropped left services out of the log for good,
+ * and a replica started later did not know them (NOT_FOUND).
+ */
+export const MAX_RECONNECT_RESYNC_ATTEMPTS = 20;
+/** Longest wait between two tries of a reload after a reconnect. */
+export const RECONNECT_RESYNC_MAX_BACKOFF_MS = 1_000;
 
 /** Options of a Replicator. */
 export interface ReplicatorOptions {
@@ -46,6 +56,7 @@ export class Replicator {
   /** Mutations of one service run one at a time on this replica; only replicas contend. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private unsubscribe: (() => void) | undefined;
+  private stopped = false;
 
   constructor(private readonly options: ReplicatorOptions) {}
 
@@ -55,13 +66,14 @@ export class Replicator {
     this.unsubscribe = await log.subscribe({
       appended: (entry) => this.onRemoteEntry(entry),
       renewed: (renewal) => this.onRemoteRenewal(renewal),
-      reconnected: () => background.run("resync after reconnect", this.resyncAll()),
+      reconnected: () => background.run("resync after reconnect", this.resyncAfterReconnect()),
     });
     await this.resyncAll();
   }
 
   /** Stops following the log. */
   stop(): void {
+    this.stopped = true;
     this.unsubscribe?.();
   }
 
@@ -215,6 +227,22 @@ export class Replicator {
     const live = new Set(all.map(({ stored }) => stored.name));
     for (const name of [...this.services.keys()]) if (!live.has(name)) await this.resync(name);
     for (const { stored, version } of all) this.installLoaded(stored.name, stored, version);
+  }
+
+  /** resyncAll until it succeeds, with capped backoff, at most MAX_RECONNECT_RESYNC_ATTEMPTS times; the last failure is thrown. */
+  private async resyncAfterReconnect(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.resyncAll();
+      } catch (error) {
+        if (this.stopped) return;
+        if (attempt >= MAX_RECONNECT_RESYNC_ATTEMPTS) throw error;
+      }
+      await this.sleep(
+        Math.min(RESYNC_BACKOFF_BASE_MS * 2 ** (attempt - 1), RECONNECT_RESYNC_MAX_BACKOFF_MS),
+      );
+      if (this.stopped) return;
+    }
   }
 
   private sleep(ms: number): Promise<void> {

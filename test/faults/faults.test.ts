@@ -4,8 +4,9 @@
  * and one fault per case: Redis paused with SIGSTOP for 5 s, Redis killed and restarted
  * empty, a replica killed with SIGKILL and restarted, Redis slowed by a TCP proxy and then its
  * connections dropped. After each: failed calls by method and status, every acknowledged
- * registration and pin present and identical on every replica, and quota admissions per
- * window within the README's bound. Figures go to bench/results/faults.json for
+ * registration and pin present and identical on every replica, every service back in Redis
+ * (a replica restarted later must know it), and quota admissions per window within the
+ * README's bound. Figures go to bench/results/faults.json for
  * `npm run reliability:report`.
  *
  * Short form (CI, inside `npm test`): 10 s of load per case, one round. Longer on demand:
@@ -23,7 +24,7 @@ import {
 } from "../../bench/soak/mixed-load.js";
 import { eventually } from "../support/eventually.js";
 import { type FaultCluster, startFaultCluster } from "./support/fault-cluster.js";
-import { pinLosses, quotaPeak, registrationLosses } from "./support/verify.js";
+import { pinLosses, quotaPeak, registrationLosses, servicesMissingFromLog } from "./support/verify.js";
 
 const LOAD_MS = Number(process.env.FULCRUM_FAULT_LOAD_SECONDS ?? 10) * 1000;
 const ROUNDS = Number(process.env.FULCRUM_FAULT_ROUNDS ?? 1);
@@ -97,8 +98,9 @@ const FAULTS: readonly Fault[] = [
   {
     name: "a replica killed with SIGKILL and restarted",
     quotaBound: QUOTA_BOUND.normal,
-    // Calls sent to the killed replica fail: UNAVAILABLE (no connection), ABORTED (in flight when it died).
-    mayFail: (key) => key.endsWith(" Unavailable") || key.endsWith(" Aborted"),
+    // Calls sent to the killed replica fail: UNAVAILABLE (no connection), ABORTED (in flight when
+    // it died), CANCELED (still waiting on its connection when the suite closes its old client).
+    mayFail: (key) => key.endsWith(" Unavailable") || key.endsWith(" Aborted") || key.endsWith(" Canceled"),
     async inject(cluster) {
       cluster.kill(2);
       await cluster.restart(2);
@@ -178,6 +180,10 @@ describe("faults under load: three replicas on one Redis", () => {
             const lost = await pinLosses(cluster.clients, tally);
             return lost.length === 0 ? lost : undefined;
           }, 15_000).catch(() => pinLosses(cluster.clients, tally));
+          const unlogged = await eventually(async () => {
+            const missing = await servicesMissingFromLog(cluster.redis);
+            return missing.length === 0 ? missing : undefined;
+          }, 15_000).catch(() => servicesMissingFromLog(cluster.redis));
           const result: CaseResult = {
             fault: fault.name,
             round,
@@ -202,6 +208,7 @@ describe("faults under load: three replicas on one Redis", () => {
           expect(registry.registrations.slice(0, 5)).toEqual([]);
           expect(registry.divergent).toEqual([]);
           expect(pins.slice(0, 5)).toEqual([]);
+          expect(unlogged).toEqual([]);
           expect(tally.quotaAdmissions.length).toBeGreaterThan(0);
           expect(result.quotaPeakPerWindow).toBeLessThanOrEqual(fault.quotaBound);
         },

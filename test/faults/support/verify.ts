@@ -1,7 +1,8 @@
 /**
  * What the fault suite checks after each fault, once Redis answers again: every acknowledged
  * registration on every replica, identical; every acknowledged pin answered with its backend by
- * every replica; and the most quota Selects admitted in one window.
+ * every replica; every service of the load still in the registry log (a replica started later
+ * knows it); and the most quota Selects admitted in one window.
  */
 import {
   LOAD_SERVICES,
@@ -9,6 +10,8 @@ import {
   maxAdmittedPerWindow,
   type ReplicaClients,
 } from "../../../bench/soak/mixed-load.js";
+import { serviceKeys } from "../../../src/store/redis/keys.js";
+import type { RedisProcess } from "../../support/redis.js";
 
 /** What differs from what was acknowledged; empty when nothing was lost. */
 export interface Losses {
@@ -38,6 +41,16 @@ export async function registrationLosses(clients: readonly ReplicaClients[], tal
     if (shape !== reference) divergent.push(`replica ${i}: version ${status.service?.version}`);
   }
   return { registrations, divergent };
+}
+
+/** Services of the load whose definition Redis does not hold (the replicas' default key prefix). */
+export async function servicesMissingFromLog(redis: RedisProcess): Promise<string[]> {
+  const missing: string[] = [];
+  for (const service of Object.values(LOAD_SERVICES)) {
+    const held = await redis.cli("exists", serviceKeys("fulcrum", service).definition);
+    if (held.trim() !== "1") missing.push(service);
+  }
+  return missing;
 }
 
 /** Asks every replica for every pinned session (command NEXT, which keeps a pin) and compares. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REGISTRY_LIMITS } from "../../../src/model/limits.js";
 import type { RegistryLog, RegistryLogListener } from "../../../src/registry/registry-log.js";
-import { MAX_RESYNC_ATTEMPTS, RESYNC_BACKOFF_BASE_MS } from "../../../src/registry/replicator.js";
+import {
+  MAX_RECONNECT_RESYNC_ATTEMPTS,
+  MAX_RESYNC_ATTEMPTS,
+  RECONNECT_RESYNC_MAX_BACKOFF_MS,
+  RESYNC_BACKOFF_BASE_MS,
+} from "../../../src/registry/replicator.js";
 import { ManualClock } from "../../../src/shared/manual-clock.js";
 import { MemoryRegistryLog } from "../../../src/store/memory/memory-registry-log.js";
 import { startedReplica, twoReplicas, wiredRegistry } from "./wiring.js";
@@ -9,6 +14,29 @@ import { startedReplica, twoReplicas, wiredRegistry } from "./wiring.js";
 const replica = startedReplica;
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * A started replica on `log` (its subscription handed to the test, which plays the log's
+ * messages), with service "s" registered; background failures are collected, not thrown.
+ */
+async function replicaWithService(log: Omit<RegistryLog, "subscribe">, clock: ManualClock) {
+  let listener: RegistryLogListener | undefined;
+  const failures: string[] = [];
+  const subscribe = async (l: RegistryLogListener) => {
+    listener = l;
+    return () => {};
+  };
+  const { registry } = wiredRegistry({
+    clock,
+    limits: DEFAULT_REGISTRY_LIMITS,
+    log: { ...log, subscribe },
+    onEvent: () => {},
+    onBackgroundError: (message, cause) => failures.push(`${message}: ${String(cause)}`),
+  });
+  await registry.start();
+  await registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
+  return { registry, failures, listener: listener! };
+}
 
 describe("registry replication through the log", () => {
   it("a change on one replica reaches the other with the same versions", async () => {
@@ -78,34 +106,22 @@ describe("registry replication through the log", () => {
   it("a resync that keeps finding the log behind this replica gives up after a bounded number of loads, backing off", async () => {
     const log = new MemoryRegistryLog();
     const clock = new ManualClock();
-    let listener: RegistryLogListener | undefined;
     let loads = 0;
     // A log that forgot the service and whose restore always loses to some other writer.
-    const forgetful: RegistryLog = {
-      append: (entry) => log.append(entry),
-      load: async () => {
-        loads++;
-        return { stored: undefined, version: 0 };
+    const { registry, failures, listener } = await replicaWithService(
+      {
+        append: (entry) => log.append(entry),
+        load: async () => {
+          loads++;
+          return { stored: undefined, version: 0 };
+        },
+        loadAll: () => log.loadAll(),
+        restore: async () => false,
+        renew: (renewal) => log.renew(renewal),
       },
-      loadAll: () => log.loadAll(),
-      restore: async () => false,
-      renew: (renewal) => log.renew(renewal),
-      subscribe: async (l) => {
-        listener = l;
-        return () => {};
-      },
-    };
-    const failures: string[] = [];
-    const { registry } = wiredRegistry({
       clock,
-      limits: DEFAULT_REGISTRY_LIMITS,
-      log: forgetful,
-      onEvent: () => {},
-      onBackgroundError: (message, cause) => failures.push(`${message}: ${String(cause)}`),
-    });
-    await registry.start();
-    await registry.register({ service: "s", config: undefined, backends: [], mode: "replace" });
-    listener!.appended({
+    );
+    listener.appended({
       service: "s",
       baseVersion: 5,
       firstVersion: 6,
@@ -127,5 +143,50 @@ describe("registry replication through the log", () => {
       `resyncing s after a gap: FulcrumError: service "s": the registry log stayed behind this replica after ${MAX_RESYNC_ATTEMPTS} resyncs`,
     ]);
     expect(registry.versionOf("s")).toBe(1);
+  });
+
+  it("a reload after a reconnect that cannot read the log yet is tried again until it puts back what the log lost", async () => {
+    const clock = new ManualClock();
+    let log = new MemoryRegistryLog();
+    let readable = true;
+    /** `log` once its connection is back; until then every read fails. */
+    const readableLog = async () => {
+      if (!readable) throw new Error("the log's connection is not back yet");
+      return log;
+    };
+    // The subscription is back before the connection that reads and restores (over Redis, two connections).
+    const { registry, failures, listener } = await replicaWithService(
+      {
+        append: (entry) => log.append(entry),
+        load: async (service) => (await readableLog()).load(service),
+        loadAll: async () => (await readableLog()).loadAll(),
+        restore: async (service, stored, version) => (await readableLog()).restore(service, stored, version),
+        renew: (renewal) => log.renew(renewal),
+      },
+      clock,
+    );
+
+    // The store came back empty, and its reads fail for the first three tries.
+    log = new MemoryRegistryLog();
+    readable = false;
+    listener.reconnected();
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await flush();
+      clock.advance(Math.min(RESYNC_BACKOFF_BASE_MS * 2 ** (attempt - 1), RECONNECT_RESYNC_MAX_BACKOFF_MS));
+    }
+    readable = true;
+    await registry.settled();
+    expect(failures).toEqual([]);
+    expect((await log.load("s")).version).toBe(1);
+
+    // A log that never becomes readable: the failure is reported after a bounded number of tries.
+    readable = false;
+    listener.reconnected();
+    for (let attempt = 1; attempt < MAX_RECONNECT_RESYNC_ATTEMPTS; attempt++) {
+      await flush();
+      clock.advance(RECONNECT_RESYNC_MAX_BACKOFF_MS);
+    }
+    await registry.settled();
+    expect(failures).toEqual(["resync after reconnect: Error: the log's connection is not back yet"]);
   });
 });
