@@ -13,6 +13,7 @@ import { createProber } from "../health/prober.js";
 import type { ServiceStatus } from "../model/status.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
+import { EstimateMargins } from "../quota/estimate-margin.js";
 import { QuotaGate } from "../quota/quota-gate.js";
 import { SharedQuotaView } from "../quota/shared-quota-view.js";
 import { ServiceEvents } from "../registry/events.js";
@@ -221,6 +222,7 @@ function buildQuotaGate(
     shadowOf: (service) => services.find(service)?.config.quota.shadow ?? false,
     reconcileHoldMs: deps.config.quota.reconcileHoldMs,
     upstreamLagMs: deps.config.quota.upstreamLagMs,
+    margins: new EstimateMargins(deps.config.quota.estimateMargin),
     filterOf: (service) => {
       const snapshot = services.find(service)?.snapshot;
       return snapshot && { candidates: snapshot.eligible, threshold: snapshot.config.quota.filterThreshold };

@@ -43,13 +43,16 @@ function msUntil(untilMs: number, nowMs: number): number {
 
 /**
  * Why `amounts` (aligned with limits) would be refused at `nowMs`, or undefined when every
- * dimension fits and no mark holds. Several reasons: cost_exceeds_limit wins, else the one
- * with the longest wait (every dimension must fit, so that is when the whole cost fits).
+ * dimension fits and no mark holds. Each dimension must have room for its `needs` (the amount
+ * with its margin, Q10; at least the amount). Several reasons: cost_exceeds_limit (an amount
+ * above its limit) wins, else the one with the longest wait (every dimension must fit, so
+ * that is when the whole cost fits).
  */
 export function denialOf(
   quota: BackendQuota,
   amounts: readonly number[],
   nowMs: number,
+  needs: readonly number[] = amounts,
 ): QuotaDenial | undefined {
   const markedMs = msUntil(quota.markedUntilMs, nowMs);
   let worst: QuotaDenial | undefined =
@@ -57,12 +60,13 @@ export function denialOf(
   for (let i = 0; i < quota.limits.length; i++) {
     const spec = quota.limits[i]!;
     const amount = amounts[i] ?? 0;
+    const need = needs[i] ?? amount;
     const state = quota.states[i]!;
-    if (dimensionFits(spec, state, nowMs, amount)) continue;
+    if (dimensionFits(spec, state, nowMs, need)) continue;
     const dimension = spec.dimension;
     if (amount > spec.limit)
       return { reason: "cost_exceeds_limit", dimension, retryAfterMs: Number.POSITIVE_INFINITY };
-    const retryAfterMs = Math.max(1, msUntilFits(dimensionStatus(spec, state, nowMs), amount));
+    const retryAfterMs = Math.max(1, msUntilFits(dimensionStatus(spec, state, nowMs), need));
     if (!worst || retryAfterMs > worst.retryAfterMs) worst = { reason: "limit", dimension, retryAfterMs };
   }
   return worst;
@@ -75,9 +79,10 @@ export interface ReserveStep {
 }
 
 /**
- * Q3, Q7: decides on `amounts`; in enforce mode charges every dimension only when all fit,
- * in shadow mode charges regardless, as the upstream counts it `lagMs` from now
- * (dimensionReserve; the reservation's atMs names that moment). Mutates the states it charges.
+ * Q3, Q7: decides on `amounts` (with room for `needs`, Q10); in enforce mode charges every
+ * dimension only when all fit, in shadow mode charges regardless, as the upstream counts it
+ * `lagMs` from now (dimensionReserve; the reservation's atMs names that moment). Only the
+ * amounts are charged. Mutates the states it charges.
  */
 export function reserveOn(
   quota: BackendQuota,
@@ -86,8 +91,9 @@ export function reserveOn(
   nowMs: number,
   mode: ReserveMode,
   lagMs = 0,
+  needs: readonly number[] = amounts,
 ): ReserveStep {
-  const denial = denialOf(quota, amounts, nowMs);
+  const denial = denialOf(quota, amounts, nowMs, needs);
   if (denial && mode === "enforce") return { denial, reservation: undefined };
   for (let i = 0; i < quota.limits.length; i++) {
     const amount = amounts[i] ?? 0;

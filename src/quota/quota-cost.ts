@@ -54,6 +54,30 @@ export function costAmounts(
 }
 
 /**
+ * The room each limit must have for `amounts` to be admitted under `margin` (Q10): amount x
+ * the dimension's factor rounded up to whole units (whole units keep the token bucket's math
+ * exact), never below the amount nor above the limit (a cost that fits an empty window is
+ * never refused for its margin). `amounts` itself when no factor is above 1.
+ */
+export function needAmounts(
+  limits: readonly QuotaLimitSpec[],
+  amounts: readonly number[],
+  margin: Readonly<Record<string, number>> | undefined,
+): readonly number[] {
+  if (!margin) return amounts;
+  let needs: number[] | undefined;
+  for (let i = 0; i < limits.length; i++) {
+    const spec = limits[i]!;
+    const amount = amounts[i] ?? 0;
+    const factor = margin[spec.dimension];
+    if (factor === undefined || !(factor > 1) || amount <= 0) continue;
+    needs ??= amounts.slice();
+    needs[i] = Math.max(amount, Math.min(Math.ceil(amount * factor), spec.limit));
+  }
+  return needs ?? amounts;
+}
+
+/**
  * The change per reserved dimension (aligned with `reservation.dimensions`) that settles it
  * to `usage`: usage - reserved where usage names the dimension, 0 where it does not.
  */

@@ -17,6 +17,7 @@ import type { QuotaView } from "../balancer/quota-view.js";
 import type { SelectQuery } from "../balancer/select-query.js";
 import type { Clock } from "../shared/clock.js";
 import { agedStatus, markedStatus } from "./aged-status.js";
+import type { EstimateMargins } from "./estimate-margin.js";
 import { type HeadroomCrossing, headroomCrossings } from "./headroom.js";
 import { unknownUsage, upstreamRemainingOf } from "./quota-cost.js";
 import { quotaExhausted } from "./quota-exhausted.js";
@@ -48,6 +49,8 @@ export interface QuotaGateOptions {
   readonly reconcileHoldMs: number;
   /** Q9: how long after a reserve the upstream may count the call (quota.upstreamLagMs). */
   readonly upstreamLagMs: number;
+  /** Q10: margins learned from Reports (quota.estimateMargin); undefined reserves the cost alone. */
+  readonly margins?: EstimateMargins;
   /** The quota view through the tiered cache (Redis as L2); undefined keeps it in this process. */
   readonly shared?: SharedQuotaView;
   /** The service's watch_thresholds (headroom crossings Watch reports). */
@@ -173,6 +176,7 @@ export class QuotaGate implements QuotaView {
     );
     const observed = Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0;
     if (mine) {
+      if (outcome.result !== "rate_limited") this.options.margins?.observe(service, mine, outcome.usage);
       // Q9: the upstream's remaining is reconciled with this reservation, in the same true-up.
       const held = unknownUsage(mine, outcome, reconcileHoldMs, now);
       const report = await limiter.trueUp(mine, outcome.usage, now, held);
@@ -241,19 +245,15 @@ export class QuotaGate implements QuotaView {
   ): Promise<
     { ok: true; reservations: Reservation[] } | { ok: false; backend: BackendState; retryAfterMs: number }
   > {
-    const { limiter, clock, shadowOf, upstreamLagMs } = this.options;
+    const { limiter, clock, shadowOf, upstreamLagMs, margins } = this.options;
     const mode = shadowOf(service) ? "shadow" : "enforce";
+    const options = { mode, upstreamLagMs, margin: margins?.marginOf(service) } as const;
     const reservations: Reservation[] = [];
     for (const backend of backends) {
       if (backend.spec.quotas.length === 0) continue;
       const now = clock.now();
-      const result = await limiter.reserve(
-        { service, backendId: backend.spec.id },
-        backend.spec.quotas,
-        cost,
-        now,
-        { mode, upstreamLagMs },
-      );
+      const key = { service, backendId: backend.spec.id };
+      const result = await limiter.reserve(key, backend.spec.quotas, cost, now, options);
       this.note(service, backend, result);
       if (result.ok) {
         if (result.shadowDenial) this.counters.shadowDenied++;

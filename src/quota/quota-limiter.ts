@@ -117,6 +117,13 @@ export interface ReserveOptions {
    * now + upstreamLagMs, so a unit never leaves Fulcrum's window before the upstream's.
    */
   readonly upstreamLagMs?: number;
+  /**
+   * Q10: per dimension, how far the upstream's real usage may run above this cost (a factor,
+   * e.g. learned from Reports: estimate-margin.ts). The cost is admitted only where cost x
+   * factor has room (needAmounts in quota-cost.ts), and a refusal's retryAfterMs is when it
+   * has; only the cost is charged. A dimension without a factor, or one <= 1, needs its cost.
+   */
+  readonly margin?: Readonly<Record<string, number>>;
 }
 
 /** Per-backend quotas, atomically across every dimension of a backend. */

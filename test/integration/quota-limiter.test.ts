@@ -55,11 +55,11 @@ describe("RedisQuotaLimiter on a single Redis", () => {
     return { limiter: new RedisQuotaLimiter({ client, prefix }), stored: () => storedKeys(client, prefix) };
   });
 
-  it("Q1 Q2 Q3 Q4 Q7: the Lua does the same math as the TypeScript (random sequences vs memory)", async () => {
+  it("Q1 Q2 Q3 Q4 Q7 Q10: the Lua does the same math as the TypeScript (random sequences vs memory)", async () => {
     await expectSameAsMemory(new RedisQuotaLimiter({ client, prefix: `twin${++run}` }), 150);
   });
 
-  it("Q1 Q2 Q3 Q4 Q7: operations sent together in one batched script call decide as if sent alone", async () => {
+  it("Q1 Q2 Q3 Q4 Q7 Q10: operations sent together in one batched script call decide as if sent alone", async () => {
     await expectSameAsMemoryBatched(new RedisQuotaLimiter({ client, prefix: `batch${++run}` }), 40);
   });
 

@@ -193,6 +193,34 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
     expect(await remainingOf(c, "q3", "a")).toEqual({ requests: 98, tokens: 5600 });
   });
 
+  it("Q10 once Reports show usage running above Select costs, a cost that fits only by itself is refused, with RetryInfo", async () => {
+    for (const mode of ["learned", "off"] as const) {
+      const { registry, balancer } = await start(new ManualClock(T0), {
+        quota: { estimateMargin: { mode } },
+      });
+      const c = { registry, balancer };
+      const backends = [{ id: "a", address: "10.0.0.1:80", quotas: [limit("tokens", 1_000, 60)] }];
+      await registry.register({ service: "q10", backends });
+      for (let i = 0; i < 2; i++) {
+        const { ticket } = await balancer.select({ service: "q10", cost: { tokens: 100 } });
+        await balancer.report({ outcomes: [{ ticket, result: CallResult.SUCCESS, usage: { tokens: 150 } }] });
+      }
+      await remainingBecomes(c, "q10", "a", { tokens: 700 });
+      // Learned: real usage runs 1.5 x the cost. 400 x 1.5 fits the 700 left; 250 x 1.5 not the 300 after it.
+      expect(await pick(c, "q10", { cost: { tokens: 400 } })).toBe("a");
+      const last = balancer.select({ service: "q10", cost: { tokens: 250 } });
+      if (mode === "off") {
+        expect((await last).backends[0]?.id).toBe("a");
+        continue;
+      }
+      const refused = await failure(last);
+      expect(refused.code).toBe(Code.ResourceExhausted);
+      // Every unit leaves a window after the end of the 10 s bucket it was admitted in.
+      expect(retryDelayMs(refused)).toBe(70_000);
+      expect(await remainingOf(c, "q10", "a")).toEqual({ tokens: 300 });
+    }
+  });
+
   it("Q3 a backend that cannot take the cost is skipped and another one is chosen", async () => {
     const { registry, balancer } = await start(new ManualClock(T0));
     const c = { registry, balancer };

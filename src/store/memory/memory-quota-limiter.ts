@@ -31,6 +31,7 @@ import {
   type HoldAmounts,
   holdAmounts,
   NO_HOLD,
+  needAmounts,
   releaseDeltas,
   settlesNothing,
   trueUpDeltas,
@@ -86,8 +87,10 @@ export class MemoryQuotaLimiter implements QuotaLimiter {
     options: ReserveOptions = {},
   ): Promise<ReserveResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
+    const needs = needAmounts(limits, amounts, options.margin);
     const quota = this.load(key, limits, nowMs);
-    const step = reserveOn(quota, key, amounts, nowMs, options.mode ?? "enforce", options.upstreamLagMs);
+    const mode = options.mode ?? "enforce";
+    const step = reserveOn(quota, key, amounts, nowMs, mode, options.upstreamLagMs, needs);
     if (step.reservation) this.save(key, quota, nowMs);
     return reserveResult(step, statusOf(quota, nowMs), ignored);
   }

@@ -11,7 +11,7 @@
  * Arguments: ARGV[1] is text: the mode (`e` enforce, `s` shadow, `c` check; `-` where
  * there is none) then one kind per dimension (`w` window, `t` token bucket); ARGV[2] the
  * doubles: the operation's head (now, slack, ...) then 4 per dimension: windowMs, buckets,
- * limit and the operation's value (NaN for none), then the operation's tail (adjust: one
+ * limit and the operation's value (NaN for none), then the operation's tail (reserve, adjust: one
  * more value per dimension).
  *
  * Every script reads all keys with one MGET and returns {ok, mark, state...} as read before
@@ -167,13 +167,14 @@ end
  * single-operation scripts pass KEYS, ARGV[1], ARGV[2]); each returns {ok, mark, state...}.
  */
 const OPERATIONS = `${COMMON}
--- numbers: now, slack, upstream lag, then per dimension windowMs, buckets, limit, amount.
+-- numbers: now, slack, upstream lag, then per dimension windowMs, buckets, limit, amount,
+-- then per dimension the room it needs (the amount with its margin, backend-quota.ts denialOf).
 local function reserve(keys, kinds, numbers)
   local arg, mark, dims, raw = read(keys, kinds, numbers, 4)
   local now, mode, slack, lag = arg[1], string.sub(kinds, 1, 1), arg[2], arg[3]
   local ok = now >= mark
-  for _, x in ipairs(dims) do
-    if not fits(x, now, x.value) then ok = false end
+  for d, x in ipairs(dims) do
+    if not fits(x, now, arg[3 + 4 * #dims + d]) then ok = false end
   end
   if mode == 'c' or (mode == 'e' and not ok) then return { ok and 1 or 0, unpack(raw) } end
   for _, x in ipairs(dims) do
@@ -218,7 +219,10 @@ local function correct(keys, kinds, numbers)
 end
 `;
 
-/** ARGV[1]: mode and kinds; ARGV[2]: now, slack, upstream lag, then per dimension windowMs, buckets, limit, amount. */
+/**
+ * ARGV[1]: mode and kinds; ARGV[2]: now, slack, upstream lag, then per dimension windowMs,
+ * buckets, limit, amount, then per dimension the room it needs (>= amount; only the amount is charged).
+ */
 export const RESERVE_SCRIPT = `${OPERATIONS}
 return reserve(KEYS, ARGV[1], ARGV[2])
 `;

@@ -29,6 +29,7 @@ import {
   type HoldAmounts,
   holdAmounts,
   NO_HOLD,
+  needAmounts,
   releaseDeltas,
   settlesNothing,
   trueUpDeltas,
@@ -153,13 +154,15 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     const { amounts, ignored } = costAmounts(limits, cost);
     const script = mode === "shadow" ? "s" : "e";
     const lagMs = options.upstreamLagMs ?? 0;
-    const { ok, quota } = await this.run("r", script, key, limits, [nowMs, this.slack, lagMs], amounts);
+    const needs = needAmounts(limits, amounts, options.margin);
+    const head = [nowMs, this.slack, lagMs];
+    const { ok, quota } = await this.run("r", script, key, limits, head, amounts, needs);
     if (mode === "enforce" && !ok) {
-      const denial = denialOf(quota, amounts, nowMs) ?? DISAGREEMENT;
+      const denial = denialOf(quota, amounts, nowMs, needs) ?? DISAGREEMENT;
       return reserveResult({ denial, reservation: undefined }, statusOf(quota, nowMs), ignored);
     }
     // The script charged: replay the charge on what it read to report the same status.
-    const step = reserveOn(quota, key, amounts, nowMs, "shadow", lagMs);
+    const step = reserveOn(quota, key, amounts, nowMs, "shadow", lagMs, needs);
     const shadowDenial = mode === "shadow" ? step.denial : undefined;
     return reserveResult({ ...step, denial: shadowDenial }, statusOf(quota, nowMs), ignored);
   }
@@ -171,7 +174,7 @@ export class RedisQuotaLimiter implements QuotaLimiter {
     nowMs: number,
   ): Promise<CheckResult> {
     const { amounts, ignored } = costAmounts(limits, cost);
-    const { quota } = await this.run("r", "c", key, limits, [nowMs, this.slack, 0], amounts);
+    const { quota } = await this.run("r", "c", key, limits, [nowMs, this.slack, 0], amounts, amounts);
     return checkResult(denialOf(quota, amounts, nowMs), statusOf(quota, nowMs), ignored);
   }
 

@@ -7,9 +7,9 @@ import { checkAgainstModel, SCENARIO_START_MS, scenarioArb } from "./quota-scena
 
 let seq = 0;
 
-describe("quota limiter against the reference model (Q1, Q2, Q3, Q4, Q5, Q7, Q8)", () => {
+describe("quota limiter against the reference model (Q1, Q2, Q3, Q4, Q5, Q7, Q8, Q10)", () => {
   test.prop([scenarioArb(50)], { numRuns: 300 })(
-    "Q1 Q2 Q3 Q4 Q7 Q8: random reserve / true-up / release / mark / correct / time give the model's decisions, retry-afters and usage",
+    "Q1 Q2 Q3 Q4 Q7 Q8 Q10: random reserve / true-up / release / mark / correct / time give the model's decisions, retry-afters and usage",
     async (scenario) => {
       await checkAgainstModel(new MemoryQuotaLimiter(), scenario, `b${++seq}`);
     },

@@ -410,6 +410,43 @@ export function describeQuotaLimiterContract(
     );
 
     it(
+      "Q10: a cost that fits by itself is refused while its margin has no room; only the cost is charged",
+      withLimiter(async (l, clock) => {
+        const key = backend();
+        const limits = [RPM, PROVIDER_TOKENS];
+        expect((await l.reserve(key, limits, { tokens: 800 }, clock.now())).ok).toBe(true);
+        clock.advance(100);
+        // 150 tokens fit the 200 left, 225 do not: room comes back when the 800 leave, at 3.05 s.
+        const margin = { tokens: 1.5, requests: 0.5 };
+        const refused = await l.reserve(key, limits, { tokens: 150 }, clock.now(), { margin });
+        expect(refused).toMatchObject({
+          ok: false,
+          reason: "limit",
+          dimension: "tokens",
+          retryAfterMs: 2_950,
+        });
+        expect(refused.status.dimensions.tokens).toMatchObject({ usage: 800, remaining: 200 });
+        const fits = await l.reserve(key, limits, { tokens: 150 }, clock.now(), { margin: { tokens: 1.3 } });
+        expect(fits.ok).toBe(true);
+        expect(fits.status.dimensions.tokens).toMatchObject({ usage: 950, remaining: 50 });
+        // A margin never asks for more than the limit: 40 tokens x 100 need an empty window.
+        clock.advance(2_950);
+        const huge = { margin: { tokens: 100 } };
+        const waits = await l.reserve(key, limits, { tokens: 40 }, clock.now(), huge);
+        expect(waits).toMatchObject({ ok: false, reason: "limit", dimension: "tokens", retryAfterMs: 100 });
+        const shadow = await l.reserve(key, limits, { tokens: 40 }, clock.now(), { ...huge, mode: "shadow" });
+        expect(shadow).toMatchObject({ ok: true, shadowDenial: { reason: "limit", retryAfterMs: 100 } });
+        if (!shadow.ok) throw new Error("shadow always takes the cost");
+        expect(shadow.status.dimensions.tokens).toMatchObject({ usage: 190 });
+        await l.release(shadow.reservation, clock.now());
+        clock.advance(100);
+        const empty = await l.reserve(key, limits, { tokens: 40 }, clock.now(), huge);
+        expect(empty.ok).toBe(true);
+        expect(empty.status.dimensions.tokens).toMatchObject({ usage: 40 });
+      }),
+    );
+
+    it(
       "Q3: a reservation settles against the limits it was made under, and is plain JSON",
       withLimiter(async (l, clock) => {
         const key = backend();

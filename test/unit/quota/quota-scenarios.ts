@@ -20,6 +20,8 @@ export type QuotaOp =
       readonly shadow: boolean;
       /** When the upstream counts the call, after the reserve (Q9). */
       readonly lagMs: number;
+      /** How far real usage may run above the cost, per dimension (Q10). */
+      readonly margin: Record<string, number>;
     }
   | { readonly kind: "check"; readonly cost: Record<string, number> }
   | {
@@ -74,6 +76,13 @@ const opArb = (windowMs: number): fc.Arbitrary<QuotaOp> =>
         cost: unitsArb(8),
         shadow: fc.boolean(),
         lagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: windowMs })),
+        margin: fc.dictionary(
+          fc.constantFrom(...DIMENSIONS),
+          fc.constantFrom(0.5, 1, 1.1, 1.25, 1.5, 2, 3.7, 9),
+          {
+            maxKeys: 3,
+          },
+        ),
       }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("check" as const), cost: unitsArb(8) }) },
@@ -126,7 +135,8 @@ export async function traceScenario(
     if (op.kind === "advance") now += op.ms;
     else if (op.kind === "reserve") {
       const mode = op.shadow ? "shadow" : "enforce";
-      const r = await limiter.reserve(key, limits, op.cost, now, { mode, upstreamLagMs: op.lagMs });
+      const options = { mode, upstreamLagMs: op.lagMs, margin: op.margin } as const;
+      const r = await limiter.reserve(key, limits, op.cost, now, options);
       if (r.ok) open.push(r.reservation);
       trace.push(r);
     } else if (op.kind === "check") trace.push(await limiter.check(key, limits, op.cost, now));
@@ -193,9 +203,10 @@ export async function checkAgainstModel(
   for (const op of scenario.ops) {
     if (op.kind === "advance") now += op.ms;
     else if (op.kind === "reserve") {
-      const expected = model.reserve(op.cost, now, op.shadow, op.lagMs);
+      const expected = model.reserve(op.cost, now, op.shadow, op.lagMs, op.margin);
       const mode = op.shadow ? "shadow" : "enforce";
-      const r = await limiter.reserve(key, limits, op.cost, now, { mode, upstreamLagMs: op.lagMs });
+      const options = { mode, upstreamLagMs: op.lagMs, margin: op.margin } as const;
+      const r = await limiter.reserve(key, limits, op.cost, now, options);
       expectDenial(r.ok ? r.shadowDenial : r, expected.denial);
       if (r.ok) open.push({ reservation: r.reservation, id: expected.id! });
       expectReport(r, op.cost, model, now, limits);

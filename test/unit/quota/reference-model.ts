@@ -190,7 +190,18 @@ export class ReferenceQuota {
     return hi;
   }
 
-  denial(amounts: number[], now: number): ModelDenial | undefined {
+  /** Q10: the room each dimension needs: amount x its factor above 1 in whole units, capped at the limit, never below the amount. */
+  needsOf(amounts: number[], margin: Record<string, number>): number[] {
+    return this.limits.map((spec, i) => {
+      const factor = margin[spec.dimension] ?? 1;
+      const amount = amounts[i]!;
+      return factor > 1 && amount > 0
+        ? Math.max(amount, Math.min(Math.ceil(amount * factor), spec.limit))
+        : amount;
+    });
+  }
+
+  denial(amounts: number[], now: number, needs = amounts): ModelDenial | undefined {
     const over = this.limits.findIndex((spec, i) => amounts[i]! > spec.limit);
     if (over >= 0)
       return {
@@ -203,8 +214,8 @@ export class ReferenceQuota {
         ? { reason: "marked", dimension: "*", retryAfterMs: this.markedUntil - now }
         : undefined;
     this.dims.forEach((dim, i) => {
-      if (dim.fits(now, amounts[i]!)) return;
-      const retryAfterMs = this.firstFit(dim, now, amounts[i]!);
+      if (dim.fits(now, needs[i]!)) return;
+      const retryAfterMs = this.firstFit(dim, now, needs[i]!);
       if (!worst || retryAfterMs > worst.retryAfterMs)
         worst = { reason: "limit", dimension: this.limits[i]!.dimension, retryAfterMs };
     });
@@ -217,9 +228,10 @@ export class ReferenceQuota {
     now: number,
     shadow: boolean,
     lagMs = 0,
+    margin: Record<string, number> = {},
   ): { denial?: ModelDenial; id?: number } {
     const amounts = this.amountsOf(cost);
-    const denial = this.denial(amounts, now);
+    const denial = this.denial(amounts, now, this.needsOf(amounts, margin));
     if (denial && !shadow) return { denial };
     const id = this.nextId++;
     this.reservations.set(id, { at: now + lagMs, amounts });
