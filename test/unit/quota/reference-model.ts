@@ -246,13 +246,13 @@ export class ReferenceQuota {
     this.reservations.delete(id);
     this.dims.forEach((dim, i) => {
       const dimension = this.limits[i]!.dimension;
-      const units = held?.units[dimension] ?? 0;
-      if (held && units > 0) dim.hold(now, held.holdMs, units);
       const actual = usage[dimension];
-      if (actual === undefined) return;
-      const delta = actual - r.amounts[i]!;
+      const delta = actual === undefined ? 0 : actual - r.amounts[i]!;
       if (delta > 0) dim.chargeLate(r.at, now, delta);
       else if (delta < 0) dim.refund(id, r.at, now, -delta);
+      // After the true-up, as the limiters do: a refund never goes below 0, so the order counts.
+      const units = held?.units[dimension] ?? 0;
+      if (held && units > 0) dim.hold(now, held.holdMs, units);
     });
   }
 
