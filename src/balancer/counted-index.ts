@@ -1,8 +1,9 @@
 /**
- * Small integers for values (services, backends) held by open tickets, with a count per
- * value: a ticket stores the number instead of a reference, and a value's number is freed for
- * reuse once its count falls to zero, so values that come and go (backends re-registered,
- * services deleted) are not kept.
+ * Small integers for values (services, backends) held by open tickets, with a count of the
+ * tickets holding each: a ticket stores the number instead of a reference. Once a value's
+ * count falls to zero the value is dropped and its number reused, so values that come and go
+ * (backends re-registered, services deleted) are not kept; the arrays keep the length of the
+ * most values held at once (a few words each).
  */
 export class CountedIndex<T> {
   private readonly numbers = new Map<T, number>();
@@ -10,8 +11,8 @@ export class CountedIndex<T> {
   private readonly counts: number[] = [];
   private readonly free: number[] = [];
 
-  /** Adds `by` to the count of `value` and returns its number. */
-  add(value: T, by: number): number {
+  /** Counts one more holder of `value` and returns its number. */
+  add(value: T): number {
     let number = this.numbers.get(value);
     if (number === undefined) {
       number = this.free.pop() ?? this.values.length;
@@ -19,13 +20,13 @@ export class CountedIndex<T> {
       this.values[number] = value;
       this.counts[number] = 0;
     }
-    this.counts[number]! += by;
+    this.counts[number]!++;
     return number;
   }
 
-  /** Takes `by` from the count of value `number`; at zero the number is freed. */
-  remove(number: number, by: number): void {
-    const left = this.counts[number]! - by;
+  /** Counts one holder fewer of value `number`; at zero the number is freed. */
+  remove(number: number): void {
+    const left = this.counts[number]! - 1;
     if (left > 0) {
       this.counts[number] = left;
       return;
@@ -41,9 +42,8 @@ export class CountedIndex<T> {
     return this.values[number]!;
   }
 
-  /** The count of `value`; 0 when it is not held. */
-  countOf(value: T): number {
-    const number = this.numbers.get(value);
-    return number === undefined ? 0 : this.counts[number]!;
+  /** The number of `value`; -1 when it is not held. */
+  numberOf(value: T): number {
+    return this.numbers.get(value) ?? -1;
   }
 }

@@ -25,16 +25,23 @@ export class NumberQueue {
     return this.count > 0 ? this.items[this.head] : undefined;
   }
 
+  /** Slots of its array (8 bytes each). */
+  get capacity(): number {
+    return this.items.length;
+  }
+
   /** Drops the oldest number; a queue at an eighth of its room halves it, so a burst does not keep its memory. */
   shift(): void {
     if (this.count === 0) return;
     this.head = (this.head + 1) % this.items.length;
     this.count--;
-    if (this.items.length > INITIAL_CAPACITY && this.count * 8 <= this.items.length)
-      this.resize(this.items.length / 2);
+    if (this.isSparse()) this.resize(this.items.length / 2);
   }
 
-  /** Keeps only the numbers `keep` accepts, in order. */
+  /**
+   * Keeps only the numbers `keep` accepts, in order. A queue left at an eighth of its room
+   * shrinks to twice what it keeps, so a burst of dropped numbers does not keep its memory.
+   */
   retain(keep: (value: number) => boolean): void {
     const capacity = this.items.length;
     let kept = 0;
@@ -43,6 +50,15 @@ export class NumberQueue {
       if (keep(value)) this.items[(this.head + kept++) % capacity] = value;
     }
     this.count = kept;
+    if (!this.isSparse()) return;
+    let fit = INITIAL_CAPACITY;
+    while (fit < kept * 2) fit *= 2;
+    this.resize(fit);
+  }
+
+  /** At an eighth of its room or less (and above its first size): time to shrink. */
+  private isSparse(): boolean {
+    return this.items.length > INITIAL_CAPACITY && this.count * 8 <= this.items.length;
   }
 
   private grow(): void {

@@ -48,8 +48,10 @@ export class TicketBook {
   /** Backends of ring tickets with other than one backend, by sequence number. */
   private readonly several = new Map<number, readonly BackendState[]>();
   private readonly payloads = new Map<number, TicketPayload>();
-  /** Services by number; a service's count is its slots in flight. */
+  /** Services by number; a service's count is its open tickets (those with no backend too). */
   private readonly services = new CountedIndex<string>();
+  /** In-flight slots of each service, by its number. */
+  private readonly serviceSlots: number[] = [];
   /** Backends by number; a backend's count is its ring tickets. */
   private readonly backendNumbers = new CountedIndex<BackendState>();
   /**
@@ -83,7 +85,8 @@ export class TicketBook {
       backend.selections++;
     }
     const seq = ++this.seq;
-    const serviceNumber = this.services.add(service, backends.length);
+    const serviceNumber = this.services.add(service);
+    this.serviceSlots[serviceNumber] = (this.serviceSlots[serviceNumber] ?? 0) + backends.length;
     const body = ticketBody(this.replica, seq, service, backendIdsOf(backends));
     const signature = this.signer.sign(body);
     const id = `${body}${TICKET_SEPARATOR}${signature}`;
@@ -92,14 +95,14 @@ export class TicketBook {
       this.ring.expiries[slot] = expiresAt;
       this.ring.services[slot] = serviceNumber;
       this.ring.writeSignature(slot, signature);
-      if (backends.length === 1) this.ring.backends[slot] = this.backendNumbers.add(backends[0]!, 1);
+      if (backends.length === 1) this.ring.backends[slot] = this.backendNumbers.add(backends[0]!);
       else {
         this.ring.backends[slot] = -1;
         this.several.set(seq, backends);
       }
       if (payload) this.payloads.set(seq, payload);
     } else {
-      this.ring.vacate(seq, this.moveOut);
+      // Its sequence number's slot may hold another open ticket; slotOf tells them apart.
       this.held.set(seq, { id, service, serviceNumber, backends, expiresAt, payload });
     }
     this.queueFor(expiresAt - issuedAt).push(seq);
@@ -117,10 +120,14 @@ export class TicketBook {
     return held?.id === id ? this.releaseHeld(seq, held) : undefined;
   }
 
-  /** Releases every ticket whose lease has ended (expiresAt <= now); returns them. Costs O(expired + reported). */
+  /**
+   * Releases every ticket whose lease has ended (expiresAt <= now); returns them. Costs
+   * O(expired + reported) and, when the ring or a queue resizes, O(its slots).
+   */
   expire(now: number): Ticket[] {
     this.compactIfMostlyReported();
     const expired: Ticket[] = [];
+    let oldestOpen = this.seq;
     for (const [lease, queue] of this.byLease) {
       for (let seq = queue.peek(); seq !== undefined; seq = queue.peek()) {
         const slot = this.ring.slotOf(seq);
@@ -132,15 +139,18 @@ export class TicketBook {
         queue.shift();
         this.queued--;
       }
+      // The head is now open (the queues are in issue order): the oldest open of this lease.
       if (queue.length === 0) this.byLease.delete(lease);
+      else oldestOpen = Math.min(oldestOpen, queue.peek()!);
     }
-    this.ring.shrinkIfSparse(this.moveOut);
+    this.ring.shrinkIfSparse(this.seq - oldestOpen, this.moveOut);
     return expired;
   }
 
   /** Slots held by this replica's open tickets for `service`. */
   inFlightOf(service: string): number {
-    return this.services.countOf(service);
+    const number = this.services.numberOf(service);
+    return number < 0 ? 0 : this.serviceSlots[number]!;
   }
 
   /** True while `id` is open here. */
@@ -154,6 +164,13 @@ export class TicketBook {
   /** Open tickets. */
   get size(): number {
     return this.ring.size + this.held.size;
+  }
+
+  /** Where open tickets are kept: slots of the ring, tickets held as objects, slots of the lease queues. */
+  footprint(): { ringSlots: number; heldTickets: number; queueSlots: number } {
+    let queueSlots = 0;
+    for (const queue of this.byLease.values()) queueSlots += queue.capacity;
+    return { ringSlots: this.ring.capacity, heldTickets: this.held.size, queueSlots };
   }
 
   private queueFor(lease: number): NumberQueue {
@@ -186,7 +203,7 @@ export class TicketBook {
     const service = this.services.valueOf(serviceNumber);
     const backends = this.backendsAt(slot, seq);
     const backendNumber = this.ring.backends[slot]!;
-    if (backendNumber >= 0) this.backendNumbers.remove(backendNumber, 1);
+    if (backendNumber >= 0) this.backendNumbers.remove(backendNumber);
     else this.several.delete(seq);
     const payload = this.payloads.size > 0 ? this.payloads.get(seq) : undefined;
     if (payload) this.payloads.delete(seq);
@@ -203,7 +220,8 @@ export class TicketBook {
 
   private settle(serviceNumber: number, backends: readonly BackendState[]): void {
     for (const backend of backends) backend.inFlight = Math.max(0, backend.inFlight - 1);
-    this.services.remove(serviceNumber, backends.length);
+    this.serviceSlots[serviceNumber]! -= backends.length;
+    this.services.remove(serviceNumber);
   }
 
   /** Moves the ring ticket in `slot` to `held`, freeing the slot for a newer ticket. */
@@ -218,7 +236,7 @@ export class TicketBook {
     const expiresAt = this.ring.expiries[slot]!;
     this.held.set(seq, { id, service, serviceNumber, backends, expiresAt, payload });
     const backendNumber = this.ring.backends[slot]!;
-    if (backendNumber >= 0) this.backendNumbers.remove(backendNumber, 1);
+    if (backendNumber >= 0) this.backendNumbers.remove(backendNumber);
     else this.several.delete(seq);
     this.payloads.delete(seq);
     this.ring.free(slot);

@@ -1,5 +1,14 @@
-/** Slots of a new ring; it doubles as tickets stay open longer or come faster. */
+/** Slots of a new ring, and the fewest it shrinks to. */
 const INITIAL_SLOTS = 1_024;
+/**
+ * A ring with fewer slots than this per open ticket doubles when a new ticket lands on an
+ * open one. Tickets that are reported at once leave the open ones spread over many more
+ * sequence numbers than there are of them (with 90% reported and 10% left to their lease,
+ * ten per open ticket), and the ring must span them all or they collide.
+ */
+const GROW_BELOW_SLOTS_PER_TICKET = 16;
+/** A ring with more slots than this per open ticket halves (twice the growth bound: hysteresis). */
+const SHRINK_ABOVE_SLOTS_PER_TICKET = 2 * GROW_BELOW_SLOTS_PER_TICKET;
 /** Characters of a signature kept in a slot (ticket-signer.ts makes 16). */
 export const RING_SIGNATURE_CHARS = 16;
 const SIGNATURE_WORDS = RING_SIGNATURE_CHARS / 4;
@@ -8,10 +17,15 @@ const SIGNATURE_WORDS = RING_SIGNATURE_CHARS / 4;
  * The open tickets of a TicketBook as columns of typed arrays, one slot per ticket at
  * `seq % capacity`: a ticket held for its lease is a few numbers, not objects, so the garbage
  * collector has nothing of it to trace or promote. Sequence numbers are issued in order, so
- * a slot comes round again after `capacity` more tickets; when a new ticket lands on a slot
- * whose ticket is still open, the ring doubles if it is at least half full, and otherwise the
- * old ticket is moved out by the caller (a long lease among short ones). It halves again when
- * mostly empty. A 0 in `seqs` marks a free slot: sequence numbers start at 1.
+ * a slot comes round again after `capacity` more tickets. When a new ticket lands on a slot
+ * whose ticket is still open, the ring doubles while it has fewer than
+ * GROW_BELOW_SLOTS_PER_TICKET slots per open ticket, so it comes to span the sequence numbers
+ * of its open tickets; past that the old ticket is moved out by the caller (a long lease
+ * among short ones stretches the span without bound). It halves when the open tickets' span
+ * fits a quarter of it, or when it has more than SHRINK_ABOVE_SLOTS_PER_TICKET slots per open
+ * ticket: a burst does not keep its memory, and after each expiry sweep the ring has at most
+ * that many slots (40 bytes each) per open ticket, or its first INITIAL_SLOTS. A 0 in `seqs`
+ * marks a free slot: sequence numbers start at 1.
  */
 export class TicketRing {
   seqs = new Float64Array(INITIAL_SLOTS);
@@ -32,23 +46,21 @@ export class TicketRing {
   }
 
   /**
-   * Claims the slot of `seq` (newer than every ticket in the ring). When an open ticket holds
-   * it, the ring grows if at least half full; if one still holds it, `moveOut(slot)` takes that
-   * ticket elsewhere and frees the slot.
+   * Claims the slot of `seq` (newer than every ticket in the ring). While an open ticket holds
+   * it, the ring doubles if it has fewer than GROW_BELOW_SLOTS_PER_TICKET slots per open ticket;
+   * if one still holds it, `moveOut(slot)` takes that ticket elsewhere and frees the slot.
    */
   claim(seq: number, moveOut: (slot: number) => void): number {
-    if (this.seqs[seq % this.seqs.length] !== 0 && this.size * 2 >= this.seqs.length) this.grow();
+    while (
+      this.seqs[seq % this.seqs.length] !== 0 &&
+      this.seqs.length < GROW_BELOW_SLOTS_PER_TICKET * this.size
+    )
+      this.grow();
     const slot = seq % this.seqs.length;
     if (this.seqs[slot] !== 0) moveOut(slot);
     this.seqs[slot] = seq;
     this.size++;
     return slot;
-  }
-
-  /** Frees the slot of `seq` for a ticket kept elsewhere: `moveOut(slot)` takes the open ticket holding it. */
-  vacate(seq: number, moveOut: (slot: number) => void): void {
-    const slot = seq % this.seqs.length;
-    if (this.seqs[slot] !== 0) moveOut(slot);
   }
 
   /** Frees a slot. */
@@ -84,21 +96,32 @@ export class TicketRing {
   }
 
   /**
-   * Halves the ring while at most an eighth of it is used, so a burst of open tickets does not
-   * keep its memory. Of the tickets that would share a slot of the smaller ring, all but the
-   * newest are taken out by `moveOut` (rare: the ring is sparse).
+   * Halves the ring while the open tickets' sequence numbers (`span`: the newest issued less
+   * the oldest open, in the ring or not) fit a quarter of it, or while it has more than
+   * SHRINK_ABOVE_SLOTS_PER_TICKET slots per open ticket. In the first case no two tickets
+   * share a slot of the smaller ring; in the second, of those that would, all but the newest
+   * are taken out by `moveOut`.
    */
-  shrinkIfSparse(moveOut: (slot: number) => void): void {
-    while (this.seqs.length > INITIAL_SLOTS && this.size * 8 <= this.seqs.length) {
-      const capacity = this.seqs.length / 2;
-      const newest = new Float64Array(capacity);
-      for (const seq of this.seqs) if (seq > newest[seq % capacity]!) newest[seq % capacity] = seq;
-      for (let slot = 0; slot < this.seqs.length; slot++) {
-        const seq = this.seqs[slot]!;
-        if (seq !== 0 && newest[seq % capacity] !== seq) moveOut(slot);
-      }
-      this.rebuild(capacity);
+  shrinkIfSparse(span: number, moveOut: (slot: number) => void): void {
+    let capacity = this.seqs.length;
+    while (
+      capacity > INITIAL_SLOTS &&
+      (span * 4 <= capacity || capacity > SHRINK_ABOVE_SLOTS_PER_TICKET * this.size)
+    )
+      capacity /= 2;
+    if (capacity === this.seqs.length) return;
+    const newest = new Float64Array(capacity);
+    for (const seq of this.seqs) if (seq > newest[seq % capacity]!) newest[seq % capacity] = seq;
+    for (let slot = 0; slot < this.seqs.length; slot++) {
+      const seq = this.seqs[slot]!;
+      if (seq !== 0 && newest[seq % capacity] !== seq) moveOut(slot);
     }
+    this.rebuild(capacity);
+  }
+
+  /** Slots of the ring (each 40 bytes). */
+  get capacity(): number {
+    return this.seqs.length;
   }
 
   /** Doubles the ring: sequence numbers in distinct slots (seq % capacity) stay distinct at twice the capacity. */

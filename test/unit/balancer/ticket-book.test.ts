@@ -107,4 +107,80 @@ describe("ticket book", () => {
     expect(book.expire(MANY)).toHaveLength(MANY - 1);
     expect([a.inFlight, book.size, book.inFlightOf("s")]).toEqual([0, 0, 0]);
   });
+
+  it("S12 tickets with no backend hold their service: releasing one leaves the other open", () => {
+    const a = backend("a");
+    const book = new TicketBook("r1", hmac());
+    const first = book.issue("s", [], 1_000);
+    const second = book.issue("s", [], 1_000);
+    expect(book.release(first)).toEqual({ service: "s", backends: [], payload: undefined });
+    const other = book.issue("t", [a], 1_000);
+    expect(book.has(second)).toBe(true);
+    expect(book.release(second)).toEqual({ service: "s", backends: [], payload: undefined });
+    expect([book.inFlightOf("s"), book.inFlightOf("t")]).toEqual([0, 1]);
+    expect(book.release(other)).toEqual({ service: "t", backends: [a], payload: undefined });
+    expect([a.inFlight, book.size, book.inFlightOf("t")]).toEqual([0, 0, 0]);
+  });
+
+  it("S12 with 90% of tickets reported at once and 10% left to their lease the open ones stay in the ring; a burst's ring shrinks once it expires", () => {
+    const a = backend("a");
+    const book = new TicketBook("r1", hmac());
+    const lease = 10_000;
+    let now = 0;
+    /** One ticket per ms, nine in ten reported at once, expiry swept every second. */
+    const mixed = (ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        now++;
+        const id = book.issue("s", [a], now + lease, undefined, now);
+        if (now % 10 !== 0) book.release(id);
+        if (now % 1_000 === 0) book.expire(now);
+      }
+    };
+    /** Open tickets are about a lease's worth of the unreported tenth, spread over ten times as many sequence numbers. */
+    const expectMostlyInRing = () => {
+      const { heldTickets, ringSlots } = book.footprint();
+      expect(book.size).toBeGreaterThanOrEqual(lease / 10);
+      expect(heldTickets).toBeLessThanOrEqual(book.size / 100);
+      expect(ringSlots).toBeLessThanOrEqual(32 * book.size);
+    };
+    mixed(3 * lease);
+    expectMostlyInRing();
+
+    const burst = 100_000;
+    for (let i = 0; i < burst; i++) book.issue("s", [a], now + lease, undefined, now);
+    book.expire(now);
+    expect(book.footprint().ringSlots).toBeLessThanOrEqual(4 * book.size);
+
+    mixed(2 * lease);
+    expectMostlyInRing();
+    expect(book.footprint().ringSlots).toBeLessThan(burst / 2);
+    const open = book.size;
+    expect(book.expire(now + lease)).toHaveLength(open);
+    expect([a.inFlight, book.size, book.inFlightOf("s")]).toEqual([0, 0, 0]);
+  });
+
+  it("S12 a ticket whose signature the ring cannot hold leaves the ring's tickets in place", () => {
+    const real = hmac();
+    let signed = 0;
+    const sometimesShort: TicketSigner = {
+      sign: (body) => (++signed > 1_024 ? "short" : real.sign(body)),
+      verify: () => true,
+    };
+    const a = backend("a");
+    const book = new TicketBook("r1", sometimesShort);
+    const ids = Array.from({ length: 1_025 }, () => book.issue("s", [a], 1_000));
+    expect(book.footprint().heldTickets).toBe(1);
+    for (const id of ids) expect(book.has(id)).toBe(true);
+  });
+
+  it("S12 a lease queue compacted after a burst of reported tickets gives back its room", () => {
+    const a = backend("a");
+    const book = new TicketBook("r1", hmac());
+    const kept = book.issue("s", [a], 3_600_000, undefined, 0);
+    for (let i = 0; i < 100_000; i++) book.release(book.issue("s", [a], 3_600_000, undefined, 0));
+    expect(book.footprint().queueSlots).toBeGreaterThan(100_000);
+    expect(book.expire(1)).toEqual([]);
+    expect(book.has(kept)).toBe(true);
+    expect(book.footprint().queueSlots).toBeLessThanOrEqual(64);
+  });
 });
