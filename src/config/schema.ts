@@ -5,8 +5,12 @@ import {
   DEFAULT_MAX_ERROR_VIOLATIONS,
   DEFAULT_REGISTRY_LIMITS,
 } from "../model/limits.js";
-import { DEFAULT_ESTIMATE_MARGIN } from "../quota/estimate-margin.js";
-import { DEFAULT_RECONCILE_HOLD_MS, DEFAULT_UPSTREAM_LAG_MS } from "../quota/quota-cost.js";
+import { DEFAULT_ESTIMATE_MARGIN, MAX_MARGIN_SAMPLES } from "../quota/estimate-margin.js";
+import {
+  DEFAULT_RECONCILE_HOLD_MS,
+  DEFAULT_UPSTREAM_LAG_MS,
+  MAX_UPSTREAM_LAG_MS,
+} from "../quota/quota-cost.js";
 import { MAX_TIMER_MS } from "../shared/clock.js";
 import { DEFAULT_WATCH_LIMITS } from "../watch/watch-hub.js";
 import { stateSchema } from "./state-schema.js";
@@ -151,7 +155,7 @@ export const configSchema = z.strictObject({
        * Q9: how long after a Select the provider may count the call (the answer's way back,
        * the gateway, the network): window reservations count from then.
        */
-      upstreamLagMs: z.number().int().min(0).max(MAX_TIMER_MS).default(DEFAULT_UPSTREAM_LAG_MS),
+      upstreamLagMs: z.number().int().min(0).max(MAX_UPSTREAM_LAG_MS).default(DEFAULT_UPSTREAM_LAG_MS),
       /**
        * Q10: admission needs room for the cost x how far Reports' real usage runs above Select
        * costs (the `quantile` of the last `samples` ratios per service and dimension, at most
@@ -162,7 +166,7 @@ export const configSchema = z.strictObject({
           mode: z.enum(["off", "learned"]).default(DEFAULT_ESTIMATE_MARGIN.mode),
           quantile: z.number().gt(0).max(1).default(DEFAULT_ESTIMATE_MARGIN.quantile),
           cap: z.number().min(1).max(100).default(DEFAULT_ESTIMATE_MARGIN.cap),
-          samples: positiveInt.max(100_000).default(DEFAULT_ESTIMATE_MARGIN.samples),
+          samples: positiveInt.max(MAX_MARGIN_SAMPLES).default(DEFAULT_ESTIMATE_MARGIN.samples),
         })
         .prefault({}),
     })

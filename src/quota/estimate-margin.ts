@@ -39,6 +39,9 @@ export const DEFAULT_ESTIMATE_MARGIN: EstimateMarginSettings = {
   samples: 200,
 };
 
+/** The largest ring (quota.estimateMargin.samples): 80 KB per service and dimension. */
+export const MAX_MARGIN_SAMPLES = 10_000;
+
 /** Services whose factors are kept at once; past it the one learned first is forgotten. */
 export const MAX_MARGIN_SERVICES = 10_000;
 
@@ -64,8 +67,9 @@ class RatioRing {
     this.ratios[this.next] = ratio;
     this.next = (this.next + 1) % this.ratios.length;
     this.count = Math.min(this.count + 1, this.ratios.length);
-    // While the ring fills, every Report counts; then every refreshEvery Reports.
-    if (++this.sinceSorted >= this.refreshEvery || this.count < this.ratios.length) this.refresh();
+    // The first refreshEvery Reports each count (a sort of at most refreshEvery ratios); then
+    // every refreshEvery Reports, so filling a large ring costs a few sorts, not one per Report.
+    if (++this.sinceSorted >= this.refreshEvery || this.count <= this.refreshEvery) this.refresh();
   }
 
   private refresh(): void {
@@ -93,8 +97,9 @@ export class EstimateMargins {
   }
 
   /**
-   * A Report of a call that reached the upstream: per reserved dimension with an estimate
-   * (amount > 0) and a real figure in `usage`, one ratio real / estimate.
+   * A Report of a successful call (the gate passes no other: a failed or cut-off call's usage
+   * falls short of a whole call's): per reserved dimension with an estimate (amount > 0) and a
+   * real figure in `usage`, one ratio real / estimate.
    */
   observe(service: string, reservation: Reservation, usage: Readonly<Record<string, number>>): void {
     if (this.settings.mode === "off") return;

@@ -103,6 +103,12 @@ export const DEFAULT_RECONCILE_HOLD_MS = 250;
 export const DEFAULT_UPSTREAM_LAG_MS = 50;
 
 /**
+ * The largest quota.upstreamLagMs: a reservation holds its units from the Select until lag +
+ * window have passed, so a lag of the order of a window would halve a limit's throughput.
+ */
+export const MAX_UPSTREAM_LAG_MS = 1_000;
+
+/**
  * Q9: what the upstream's `remaining`, an observation of its window when the call reached it,
  * shows beyond what Fulcrum knew of. The upstream then counted what Fulcrum held right after
  * the reservation (`usageAfter`), with this call's real `usage` in place of its estimate; only
@@ -121,6 +127,7 @@ export function unknownUsage(
     readonly remaining: Readonly<Record<string, number>>;
   },
   minHoldMs: number,
+  upstreamLagMs: number,
   nowMs: number,
 ): HeldUsage {
   const unknown: Record<string, number> = {};
@@ -131,7 +138,10 @@ export function unknownUsage(
     const beyond = spec.limit - upstreamRemaining - (usageAfter - amount + actual);
     if (beyond > 0) unknown[spec.dimension] = beyond;
   }
-  return { units: unknown, holdMs: Math.max(minHoldMs, Math.ceil(nowMs - reservation.atMs)) };
+  // atMs is the Select's time plus the lag (it names the charged bucket): the call was in
+  // flight since atMs - lag.
+  const inFlightMs = nowMs - (reservation.atMs - upstreamLagMs);
+  return { units: unknown, holdMs: Math.max(minHoldMs, Math.ceil(inFlightMs)) };
 }
 
 /** Units to hold per reserved dimension (aligned with `reservation.dimensions`) and for how long. */

@@ -168,7 +168,7 @@ export class QuotaGate implements QuotaView {
     reservations: readonly unknown[] | undefined,
     outcome: Outcome,
   ): Promise<void> {
-    const { limiter, clock, reconcileHoldMs } = this.options;
+    const { limiter, clock, reconcileHoldMs, upstreamLagMs } = this.options;
     const now = clock.now();
     const key = { service, backendId: backend.spec.id };
     const mine = (reservations as Reservation[] | undefined)?.find(
@@ -176,9 +176,9 @@ export class QuotaGate implements QuotaView {
     );
     const observed = Object.keys(outcome.remaining).length > 0 && backend.spec.quotas.length > 0;
     if (mine) {
-      if (outcome.result !== "rate_limited") this.options.margins?.observe(service, mine, outcome.usage);
+      if (outcome.result === "success") this.options.margins?.observe(service, mine, outcome.usage);
       // Q9: the upstream's remaining is reconciled with this reservation, in the same true-up.
-      const held = unknownUsage(mine, outcome, reconcileHoldMs, now);
+      const held = unknownUsage(mine, outcome, reconcileHoldMs, upstreamLagMs, now);
       const report = await limiter.trueUp(mine, outcome.usage, now, held);
       this.note(service, backend, report);
       if (observed) this.noteIgnored(upstreamRemainingOf(backend.spec.quotas, outcome.remaining).ignored);

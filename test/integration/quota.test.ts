@@ -419,14 +419,14 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
     // is held as long as the call was in flight (at least quota.reconcileHoldMs), to the end of
     // a bucket, not a window.
     const early = await selectAt("q9-unknown", 9_000);
-    at(11_000); // in flight 1.98 s (from 9.02 s, the Select + upstreamLagMs): held until 12.98 s
+    at(11_000); // in flight 2 s (from the Select at 9 s): held until 13 s
     await report(early, { requests: 1 });
     await remainingBecomes(c, "q9-unknown", "a", { requests: 1 });
     at(12_300); // the call's own unit: the end of 9.02 s's bucket + 3 s
     await remainingBecomes(c, "q9-unknown", "a", { requests: 2 });
     at(13_199);
     await remainingBecomes(c, "q9-unknown", "a", { requests: 2 });
-    at(13_200); // 12.98 s falls in the bucket that leaves the window at 13.2 s
+    at(13_200); // 13 s falls in the bucket that leaves the window at 13.2 s
     await remainingBecomes(c, "q9-unknown", "a", { requests: 3 });
 
     const quick = await selectAt("q9-unknown", 14_000);

@@ -63,6 +63,22 @@ describe("config (O3)", () => {
     expect(message).toContain("watch.heartbeatMs");
   });
 
+  it("bounds the quota lag and the margin's ring (Q9, Q10)", () => {
+    const message = (overrides: Record<string, unknown>) => {
+      try {
+        loadConfig({ overrides });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    };
+    expect(message({ quota: { upstreamLagMs: 1_000 } })).toBe("");
+    expect(message({ quota: { upstreamLagMs: 1_001 } })).toContain("quota.upstreamLagMs");
+    expect(message({ quota: { estimateMargin: { samples: 10_001 } } })).toContain(
+      "quota.estimateMargin.samples",
+    );
+  });
+
   it("reports an unreadable file by name", () => {
     expect(() => loadConfig({ file: "/nonexistent/fulcrum.yaml" })).toThrow(
       /cannot read config file \/nonexistent\/fulcrum.yaml/,
