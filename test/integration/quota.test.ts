@@ -221,6 +221,24 @@ describe("quota through the real RPCs (in memory, virtual time)", () => {
     }
   });
 
+  it("Q10 only a SUCCESS Report teaches the margin", async () => {
+    const { registry, balancer } = await start(new ManualClock(T0));
+    const c = { registry, balancer };
+    const backends = [{ id: "a", address: "10.0.0.1:80", quotas: [limit("tokens", 1_000, 60)] }];
+    await registry.register({ service: "q10-success", backends });
+    const call = async (result: CallResult, tokens: number) => {
+      const { ticket } = await balancer.select({ service: "q10-success", cost: { tokens: 100 } });
+      await balancer.report({ outcomes: [{ ticket, result, usage: { tokens } }] });
+    };
+    await call(CallResult.SUCCESS, 150);
+    await call(CallResult.SUCCESS, 150);
+    // A failed call's usage (3 x its cost) is charged but does not teach: the factor stays 1.5.
+    await call(CallResult.FAILURE, 300);
+    await remainingBecomes(c, "q10-success", "a", { tokens: 400 });
+    // 250 x 1.5 = 375 fits the 400 left; with the failure learned (factor 2) 500 would not.
+    expect(await pick(c, "q10-success", { cost: { tokens: 250 } })).toBe("a");
+  });
+
   it("Q3 a backend that cannot take the cost is skipped and another one is chosen", async () => {
     const { registry, balancer } = await start(new ManualClock(T0));
     const c = { registry, balancer };
