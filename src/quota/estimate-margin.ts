@@ -118,7 +118,8 @@ export class EstimateMargins {
       if (this.services.size >= MAX_MARGIN_SERVICES) this.forgetOldest();
       rings = new Map();
       this.services.set(service, rings);
-      this.factors.set(service, {});
+      // No prototype: a dimension is any name a Register gave, `__proto__` included.
+      this.factors.set(service, Object.create(null));
     }
     let ring = rings.get(dimension);
     if (!ring) {

@@ -130,7 +130,7 @@ export function unknownUsage(
   upstreamLagMs: number,
   nowMs: number,
 ): HeldUsage {
-  const unknown: Record<string, number> = {};
+  const unknown: Record<string, number> = Object.create(null); // dimension names are any string
   for (const { spec, amount, usageAfter } of reservation.dimensions) {
     const upstreamRemaining = units(report.remaining[spec.dimension]);
     if (upstreamRemaining === undefined) continue;
