@@ -13,6 +13,8 @@
  * Sources: Mitzenmacher, "The Power of Two Choices in Randomized Load Balancing" (2001);
  * tower `balance/p2c` and `load/peak_ewma.rs`; Finagle `P2CPeakEwma`.
  */
+
+import { selectInt } from "../../shared/branchless.js";
 import type { Clock } from "../../shared/clock.js";
 import { MIN_RANDOM_BITS, type Random, randomInt } from "../../shared/random.js";
 import type { BackendState, LoadWatcher } from "../backend-state.js";
@@ -154,12 +156,23 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     const scaled = this.random.next() * n;
     const first = Math.floor(scaled);
     let second = Math.floor((this.oneDraw ? scaled - first : this.random.next()) * (n - 1));
-    if (second >= first) second++;
+    second += +(second >= first); // skips `first` without a branch on the draw (shared/branchless.ts)
     const loads = this.inFlightLoads;
-    const loadA = loads ? loads[first]! : this.inFlightAt(first);
-    const loadB = loads ? loads[second]! : this.inFlightAt(second);
-    if (loadB < loadA) return backends[second];
-    return loadA <= loadB ? backends[first] : undefined;
+    if (loads) {
+      const loadA = loads[first]!;
+      const loadB = loads[second]!;
+      if (Number.isNaN(loadA) || Number.isNaN(loadB)) return undefined;
+      return backends[selectInt(loadB < loadA, second, first)];
+    }
+    // loadB / capB < loadA / capA, cross-multiplied (capacities are > 0): a division's latency
+    // was a fifth of this pick.
+    const a = backends[first]!;
+    const b = backends[second]!;
+    const capacities = this.capacities;
+    const weighedA = (a.inFlight + a.remoteInFlight) * capacities[second]!;
+    const weighedB = (b.inFlight + b.remoteInFlight) * capacities[first]!;
+    if (Number.isNaN(weighedA) || Number.isNaN(weighedB)) return undefined;
+    return backends[selectInt(weighedB < weighedA, second, first)];
   }
 
   private pickFiltered(accept: Accept): BackendState | undefined {
@@ -172,7 +185,7 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
     for (let attempt = 0; attempt < P2C_ATTEMPTS; attempt++) {
       const first = Math.floor(this.random.next() * n);
       let second = Math.floor(this.random.next() * (n - 1));
-      if (second >= first) second++;
+      second += +(second >= first);
       const a = all || accept(this.backends[first]!) ? this.loadAt(first) : Number.NaN;
       const b = all || accept(this.backends[second]!) ? this.loadAt(second) : Number.NaN;
       const usableA = !Number.isNaN(a);

@@ -9,6 +9,7 @@
  * Sources: Vose, "A Linear Algorithm for Generating Random Numbers with a Given Distribution"
  * (IEEE TSE 1991); Walker's alias method (1974); Envoy RANDOM with weights.
  */
+import { selectInt } from "../../shared/branchless.js";
 import type { Random } from "../../shared/random.js";
 import type { BackendState } from "../backend-state.js";
 import {
@@ -70,7 +71,7 @@ export class WeightedRandomPicker implements Picker {
     // One draw: its integer part picks the column, its fraction is the coin (>= 18 bits for n <= 10^4).
     const scaled = this.random.next() * this.backends.length;
     const column = Math.floor(scaled);
-    return scaled < this.keepBelow[column]! ? column : this.alias[column]!;
+    return selectInt(scaled < this.keepBelow[column]!, column, this.alias[column]!);
   }
 
   score(backend: BackendState): number {
