@@ -64,10 +64,14 @@ export const ringHash: StrategyDefinition = {
 /** A built ring over one pool. */
 export class RingHashPicker implements Picker {
   private readonly backends: readonly BackendState[];
-  /** Point hashes, ascending. */
-  private readonly points: Uint32Array;
-  /** Owner (backend index) of each point. */
-  private readonly owners: Uint32Array;
+  /**
+   * The ring: point i's hash at 2i (ascending) and its owner (backend index) at 2i + 1, side by
+   * side so a lookup's last probe and its owner share a cache line (at 10,000 backends the ring
+   * is tens of MB and every line read is a miss).
+   */
+  private readonly ring: Uint32Array;
+  /** Points on the ring. */
+  private readonly size: number;
   private readonly totalWeight: number;
   /** Index of the first point of each bucket of the top `bucketBits` hash bits, plus the end. */
   private readonly buckets: Uint32Array;
@@ -98,19 +102,20 @@ export class RingHashPicker implements Picker {
         owners[k++] = index;
       }
     });
-    [this.points, this.owners] = sortByHash(points, owners);
+    const [sortedPoints, sortedOwners] = sortByHash(points, owners);
+    this.ring = interleave(sortedPoints, sortedOwners);
+    this.size = total;
     const bits = Math.min(MAX_BUCKET_BITS, Math.max(1, Math.ceil(Math.log2(total + 1)) - 2));
     this.bucketShift = 32 - bits;
-    this.buckets = bucketIndex(this.points, bits);
+    this.buckets = bucketIndex(sortedPoints, bits);
     this.seen = new Uint32Array(this.backends.length);
   }
 
   pick(accept: Accept, context: PickContext): BackendState | undefined {
-    const size = this.points.length;
-    if (size === 0 || context.hashKey === "") return undefined;
+    if (this.size === 0 || context.hashKey === "") return undefined;
     const start = this.lowerBound(hashString(context.hashKey));
     if (this.balanceFactorPercent === 0) {
-      const owner = this.backends[this.owners[start]!]!;
+      const owner = this.backends[this.ring[2 * start + 1]!]!;
       if (accept(owner)) return owner;
     }
     return this.walk(start, accept, context.serviceInFlight);
@@ -123,7 +128,7 @@ export class RingHashPicker implements Picker {
 
   /** Walks clockwise from `start` to the first accepted owner under its bound (when bounded). */
   private walk(start: number, accept: Accept, serviceInFlight: number): BackendState | undefined {
-    const size = this.points.length;
+    const size = this.size;
     const bounded = this.balanceFactorPercent > 0;
     const totalSlots = Math.ceil(((serviceInFlight + 1) * this.balanceFactorPercent) / 100);
     const stamp = this.nextStamp();
@@ -131,7 +136,7 @@ export class RingHashPicker implements Picker {
     let fallback: BackendState | undefined;
     let fallbackOverload = Number.POSITIVE_INFINITY;
     for (let step = 0; step < size && distinct < this.backends.length; step++) {
-      const index = this.owners[(start + step) % size]!;
+      const index = this.ring[2 * ((start + step) % size) + 1]!;
       if (this.seen[index] === stamp) continue;
       this.seen[index] = stamp;
       distinct++;
@@ -164,10 +169,10 @@ export class RingHashPicker implements Picker {
     let high = this.buckets[bucket + 1]!;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (this.points[mid]! < hash) low = mid + 1;
+      if (this.ring[2 * mid]! < hash) low = mid + 1;
       else high = mid;
     }
-    return low === this.points.length ? 0 : low;
+    return low === this.size ? 0 : low;
   }
 }
 
@@ -181,6 +186,16 @@ function bucketIndex(points: Uint32Array, bits: number): Uint32Array {
     buckets[bucket] = i;
   }
   return buckets;
+}
+
+/** Hashes and owners side by side: hash i at 2i, owner i at 2i + 1. */
+function interleave(points: Uint32Array, owners: Uint32Array): Uint32Array {
+  const ring = new Uint32Array(2 * points.length);
+  for (let i = 0; i < points.length; i++) {
+    ring[2 * i] = points[i]!;
+    ring[2 * i + 1] = owners[i]!;
+  }
+  return ring;
 }
 
 /** The hash of a backend's `index`-th point: one avalanche round over a golden-ratio stride. */
