@@ -16,7 +16,6 @@ import {
 import {
   compressionBrotli,
   compressionGzip,
-  universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
 import { type FieldViolation, invalidArgument } from "../shared/errors.js";
@@ -33,6 +32,7 @@ import type { ServiceBinding } from "./grpc-server.js";
 import type { TlsSource } from "./tls/tls-source.js";
 import { startWebListener, type WebTimeouts } from "./web-listener.js";
 import { guardRequests } from "./web-request-guard.js";
+import { universalRequestOf } from "./web-universal-request.js";
 
 type NodeRequest = http.IncomingMessage | http2.Http2ServerRequest;
 type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
@@ -124,8 +124,9 @@ function routeStrictly(
 }
 
 /**
- * The Node request handler: connect-node's adapter, with every RPC's body checked before
- * connect-es parses it (web-request-guard.ts), so a client's bad bytes are INVALID_ARGUMENT.
+ * The Node request handler: connect-node's adapter (the request side is our own,
+ * web-universal-request.ts), with every RPC's body checked before connect-es parses it
+ * (web-request-guard.ts), so a client's bad bytes are INVALID_ARGUMENT.
  */
 function webHandler(options: ConnectServerOptions) {
   const compressions = [compressionGzip, compressionBrotli];
@@ -151,7 +152,7 @@ function webHandler(options: ConnectServerOptions) {
       res.end("not found\n");
       return;
     }
-    const request = universalRequestFromNodeRequest(req, res, undefined, options.contextValues?.(req));
+    const request = universalRequestOf(req, res, options.contextValues?.(req));
     rpc(request)
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason) => {
