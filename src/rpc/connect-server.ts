@@ -153,6 +153,11 @@ function webHandler(options: ConnectServerOptions) {
       return;
     }
     const request = universalRequestOf(req, res, options.contextValues?.(req));
+    if (!request) {
+      res.writeHead(400, { "content-type": "text/plain" });
+      res.end("the request names no usable host (Host header)\n");
+      return;
+    }
     rpc(request)
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason) => {

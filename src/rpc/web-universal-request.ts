@@ -5,7 +5,7 @@
  */
 import type * as http from "node:http";
 import type * as http2 from "node:http2";
-import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
+import type { ContextValues } from "@connectrpc/connect";
 import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { REQUEST_CLOSED, reasonOfH2Close, reasonOfNodeError } from "./web-abort-reason.js";
 
@@ -55,25 +55,37 @@ function abortWhenClosed(req: NodeRequest, res: NodeResponse, controller: AbortC
   res.once("close", onClose);
 }
 
-/** The UniversalServerRequest of a Node request; its signal aborts when the exchange closes. */
+/** The request's URL, from its authority and path; undefined when it names no host or one no URL can hold. */
+function urlOf(req: NodeRequest): string | undefined {
+  const authority = "authority" in req ? req.authority : req.headers.host;
+  if (authority === undefined) return undefined;
+  const protocol = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+  try {
+    return new URL(req.url ?? "", `${protocol}://${authority}`).toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The UniversalServerRequest of a Node request; its signal aborts when the exchange closes.
+ * Undefined for a request without a usable host (an HTTP/1.0 request may leave out Host, and a
+ * Host header can hold anything), where connect-node throws: thrown from a request listener,
+ * that would end the process.
+ */
 export function universalRequestOf(
   req: NodeRequest,
   res: NodeResponse,
   contextValues: ContextValues | undefined,
-): UniversalServerRequest {
-  const authority = "authority" in req ? req.authority : req.headers.host;
-  if (authority === undefined)
-    throw new ConnectError(
-      "unable to determine request authority from Node.js server request",
-      Code.Internal,
-    );
-  const protocol = "encrypted" in req.socket && req.socket.encrypted ? "https" : "http";
+): UniversalServerRequest | undefined {
+  const url = urlOf(req);
+  if (url === undefined) return undefined;
   const controller = new AbortController();
   abortWhenClosed(req, res, controller);
   return {
     httpVersion: req.httpVersion,
     method: req.method ?? "",
-    url: new URL(req.url ?? "", `${protocol}://${authority}`).toString(),
+    url,
     header: webHeaders(req.headers),
     body: chunksOf(req),
     signal: controller.signal,
