@@ -84,7 +84,7 @@ class StaticLoadIndex implements LoadIndex {
 
   sample(accept: SlotFilter, _now: number, random: Random): number {
     const best = this.first(accept);
-    return best < 0 ? -1 : this.heap.sampleTied(this.heap.keys[best]!, accept, random);
+    return best < 0 ? -1 : this.heap.sampleTied(this.heap.keyOf(best), accept, random);
   }
 
   dispose(): void {
@@ -149,7 +149,7 @@ class DecayingLoadIndex implements LoadIndex {
     for (const heap of this.heaps) {
       const head = heap.first(accept);
       if (head < 0 || this.cost(head, now) !== cost) continue;
-      const pick = heap.sampleTied(heap.keys[head]!, accept, random);
+      const pick = heap.sampleTied(heap.keyOf(head), accept, random);
       // Each heap's choice is uniform over its ties; weigh them by how many each saw.
       seen += heap.lastSeen;
       if (random.next() * seen < heap.lastSeen) chosen = pick;
@@ -171,7 +171,7 @@ class DecayingLoadIndex implements LoadIndex {
   private advance(now: number): void {
     if (!this.live) this.rekey(now);
     const at = now - this.origin;
-    for (let slot = this.floorsAt.peek(); slot >= 0 && this.floorsAt.keys[slot]! <= at; ) {
+    for (let slot = this.floorsAt.peek(); slot >= 0 && this.floorsAt.keyOf(slot) <= at; ) {
       this.place(slot, now);
       slot = this.floorsAt.peek();
     }
