@@ -173,10 +173,10 @@ function selectOp(snapshot: Snapshot): () => BackendState | undefined {
 }
 
 /**
- * Calls `run` with more op shapes than V8 inlines at one call (four), so its `op()` stays a
- * plain call for every row. Otherwise the first ops measured (the loop at 10 backends among
- * them) are inlined into `run` and later ones are not: the same loop then measured 289 M or
- * 65 M picks/s in one run depending on the rows before it, and the ratios with it.
+ * Calls `run` with several op functions before any row, so its `op()` call is megamorphic from
+ * the start and stays a plain call for every row. Otherwise the op that warms `run` first (the
+ * loop at 10 backends) could be inlined into it while every later op is called: the rows would
+ * then compare an inlined loop with called picks, depending on the order of the rows.
  */
 function settleMeasuringCall(): void {
   const all = backends(8);

@@ -155,7 +155,7 @@ function webHandler(options: ConnectServerOptions) {
     const request = universalRequestOf(req, res, options.contextValues?.(req));
     if (!request) {
       res.writeHead(400, { "content-type": "text/plain" });
-      res.end("the request names no usable host (Host header)\n");
+      res.end("the request names no usable host (Host header or :authority)\n");
       return;
     }
     rpc(request)

@@ -15,7 +15,7 @@ type NodeResponse = http.ServerResponse | http2.Http2ServerResponse;
 /** Node's request headers as fetch Headers: HTTP/2 pseudo-headers left out, repeated values appended. */
 function webHeaders(nodeHeaders: http.IncomingHttpHeaders): Headers {
   const headers = new Headers();
-  for (const name in nodeHeaders) {
+  for (const name of Object.keys(nodeHeaders)) {
     if (name.startsWith(":")) continue;
     const value: string | string[] | number | undefined = nodeHeaders[name];
     if (value === undefined) continue;

@@ -164,8 +164,9 @@ export class PowerOfTwoPicker implements Picker, LoadWatcher {
       if (Number.isNaN(loadA) || Number.isNaN(loadB)) return undefined;
       return backends[selectInt(loadB < loadA, second, first)];
     }
-    // loadB / capB < loadA / capA, cross-multiplied (capacities are > 0): a division's latency
-    // was a fifth of this pick.
+    // loadB / capB < loadA / capA, cross-multiplied: a division's latency was a fifth of this
+    // pick. Capacities are > 0 (weight >= 1, max_connections >= 1, slow start keeps >= 1% of
+    // either), so the order is the quotients' up to rounding.
     const a = backends[first]!;
     const b = backends[second]!;
     const capacities = this.capacities;
