@@ -54,7 +54,7 @@ export interface FailoverQuotaLimiterOptions {
   readonly onPrimaryError: (error: unknown) => void;
   /** What a primary failure does; default l1Only (the local budget). */
   readonly failureMode: FailureMode;
-  /** Waits between the tries of `retry`. */
+  /** Waits between the tries of `retry`, and times a failed call (the pause counts from its failure). */
   readonly clock: Clock;
   readonly random: Random;
 }
@@ -154,7 +154,10 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
   async markExhausted(key: BackendQuotaKey, untilMs: number, nowMs: number): Promise<void> {
     await this.options.local.markExhausted(key, untilMs, nowMs);
     if (this.degraded(nowMs)) return;
-    await this.options.primary.markExhausted(key, untilMs, nowMs).catch((error) => this.failed(error, nowMs));
+    const startedAt = this.options.clock.now();
+    await this.options.primary
+      .markExhausted(key, untilMs, nowMs)
+      .catch((error) => this.failed(error, nowMs, startedAt));
   }
 
   correct(
@@ -185,6 +188,7 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
   ): Promise<T> {
     const { failureMode, primary } = this.options;
     if (failureMode.kind === "error" || !this.degraded(nowMs)) {
+      const startedAt = this.options.clock.now();
       try {
         const answer = await runWithRetry(() => onPrimary(primary), {
           mode: failureMode,
@@ -197,7 +201,7 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
         this.counters.l2Hits++;
         return answer;
       } catch (error) {
-        this.failed(error, nowMs);
+        this.failed(error, nowMs, startedAt);
         if (failureMode.kind === "error") throw this.refusal(error);
       }
     }
@@ -221,18 +225,27 @@ export class FailoverQuotaLimiter implements QuotaLimiter {
     ignored: readonly string[],
   ): Promise<QuotaReport> {
     if (!this.degraded(nowMs)) {
+      const startedAt = this.options.clock.now();
       try {
         return await settle();
       } catch (error) {
-        this.failed(error, nowMs);
+        this.failed(error, nowMs, startedAt);
       }
     }
     return { status: undefined, ignored };
   }
 
-  private failed(error: unknown, nowMs: number): void {
+  /**
+   * The primary failed a call made at `nowMs` (the caller's time) that started at `startedAt`
+   * (the clock's). It is left alone for retryPrimaryAfterMs from when the failure was seen, not
+   * from the call's start: a stalled Redis fails a call only at the command timeout (1 s by
+   * default), and counting from the start would end the pause as it begins, so every call
+   * would wait out the timeout again.
+   */
+  private failed(error: unknown, nowMs: number, startedAt: number): void {
     this.counters.l2Errors++;
-    this.primaryDownUntilMs = nowMs + this.options.retryPrimaryAfterMs;
+    const seenAt = nowMs + Math.max(0, this.options.clock.now() - startedAt);
+    this.primaryDownUntilMs = seenAt + this.options.retryPrimaryAfterMs;
     try {
       this.options.onPrimaryError(error);
     } catch {

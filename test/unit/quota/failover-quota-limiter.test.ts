@@ -92,6 +92,39 @@ describe("FailoverQuotaLimiter (Q6 degraded)", () => {
     expect(primary.calls).toBe(calls + 1);
   });
 
+  it("Q6: the primary is left alone for retryPrimaryAfterMs from when its failure was seen, not from the call's start", async () => {
+    const clock = new ManualClock(1_700_000_040_000);
+    const stalled = switchable(new MemoryQuotaLimiter());
+    // A stalled Redis fails a call only at its command timeout: the failure comes 1 s late.
+    const primary = new Proxy(stalled, {
+      get(object, name, receiver) {
+        const value = Reflect.get(object, name, receiver);
+        if (name !== "reserve" || typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (object.down) clock.advance(1_000);
+          return value.apply(object, args);
+        };
+      },
+    });
+    const limiter = new FailoverQuotaLimiter({
+      primary,
+      local: new MemoryQuotaLimiter(),
+      retryPrimaryAfterMs: 1_000,
+      clock,
+    });
+    stalled.down = true;
+    const first = await limiter.reserve(KEY, [RPM], {}, clock.now());
+    expect(first.ok && first.reservation.origin).toBe(LOCAL_ORIGIN);
+    const calls = stalled.calls;
+    clock.advance(999);
+    const second = await limiter.reserve(KEY, [RPM], {}, clock.now());
+    expect(second.ok && second.reservation.origin).toBe(LOCAL_ORIGIN);
+    expect(stalled.calls).toBe(calls);
+    clock.advance(1);
+    await limiter.reserve(KEY, [RPM], {}, clock.now());
+    expect(stalled.calls).toBe(calls + 1);
+  });
+
   it("Q4 Q6: a mark holds through a failover; settling on a dead primary is skipped, not thrown", async () => {
     const clock = new ManualClock(1_700_000_040_000);
     const primary = switchable(new MemoryQuotaLimiter());
